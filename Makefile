@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make report` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.honorcalc-installed
+DEMO   := data/demo
+
+.PHONY: setup report test bench lab clean
+
+setup: $(STAMP)
+
+# Re-installs only when the dependency list changes; the package itself is editable.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "honorcalc needs Python 3.11 or newer; set PYTHON=python3.x")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m ipykernel install --sys-prefix --name honorcalc --display-name "Python (honorcalc)" >/dev/null
+	touch $(STAMP)
+
+$(DEMO)/units.csv: honorcalc/demo.py | $(STAMP)
+	$(VENV)/bin/honorcalc demo $(DEMO)
+
+report: $(STAMP) $(DEMO)/units.csv
+	$(VENV)/bin/honorcalc run params/demo.yaml
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) -m pytest -q benchmarks -p no:cacheprovider
+
+lab: $(STAMP) $(DEMO)/units.csv
+	$(VENV)/bin/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) $(DEMO) reports/*/

@@ -1,0 +1,411 @@
+"""Parameters of a run: a typed, frozen model whose defaults are RULES.md §1.
+
+Every number of the rules lives here, never in code. A params file is YAML read
+with a safe loader; unknown keys, wrong types and contradictory values are
+`ParamError`s that name the parameter (and suggest the nearest valid key).
+
+>>> p = Params(dataset="data/demo", round="C2026Q1")
+>>> p.lists.red_min, p.lists.black_max, p.lists.comprehensive_size
+(90.0, 70.0, 10)
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .errors import ParamError
+
+__all__ = [
+    "Params",
+    "Weights",
+    "Lists",
+    "Points",
+    "Escalation",
+    "Deductions",
+    "History",
+    "Veto",
+    "NegativeList",
+    "Tiers",
+    "Flags",
+    "Slips",
+    "PassQuota",
+    "SOURCES",
+    "load_params",
+    "params_from_mapping",
+    "apply_overrides",
+    "params_to_yaml",
+]
+
+SOURCES = ("field", "daily", "feedback", "leader", "public")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Weights(_Section):
+    """Weight of each evidence source in the composite (RULES.md §1.2).
+
+    RULES.md names the five sources but fixes no weights, so they default to
+    equal shares. Weights are renormalised over the sources present for a unit.
+    """
+
+    field: float = Field(0.2, ge=0, description="实地考察测评 field inspection")
+    daily: float = Field(0.2, ge=0, description="日常动态 day-to-day monitoring")
+    feedback: float = Field(0.2, ge=0, description="上级部门反馈 feedback from higher authorities")
+    leader: float = Field(0.2, ge=0, description="市级领导督导 city leaders' supervision")
+    public: float = Field(0.2, ge=0, description="群众监督举报 public supervision")
+
+    @model_validator(mode="after")
+    def _some_weight(self):
+        if sum(self.as_dict().values()) <= 0:
+            raise ValueError("the source weights sum to zero; at least one must be positive")
+        return self
+
+    def as_dict(self) -> dict[str, float]:
+        return {s: float(getattr(self, s)) for s in SOURCES}
+
+
+class Lists(_Section):
+    """Red and black list criteria (RULES.md §1.3)."""
+
+    red_min: float = Field(90.0, description="red needs score ≥ this (90分以上, inclusive)")
+    black_max: float = Field(70.0, description="black needs score ≤ this (70分以下, inclusive)")
+    comprehensive_size: int = Field(10, ge=1, description="comprehensive rounds: top/bottom N (排名前十/后十)")
+    special_share: float = Field(
+        0.2, gt=0, le=1, description="special rounds: list at most ⌊share × N⌋ units (五分之一)"
+    )
+    tie_policy: Literal["all_in", "none_in"] = Field(
+        "all_in", description="a tie straddling the cut: all tied units in, or none of them"
+    )
+    precision: int = Field(2, ge=0, le=6, description="scores are compared after rounding to this many decimals")
+    ranking_scope: Literal["group", "kind", "all"] = Field(
+        "group", description="rank within the ranking group (按行业/按属地), within unit kind, or across all"
+    )
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self):
+        if self.red_min <= self.black_max:
+            raise ValueError(
+                f"red_min ({self.red_min}) must be above black_max ({self.black_max}); "
+                "otherwise a unit could be on both lists"
+            )
+        return self
+
+
+class Points(_Section):
+    """Annual-assessment points per listing (RULES.md §1.4)."""
+
+    comprehensive_red: float = 3.0
+    comprehensive_black: float = -3.0
+    special_red: float = 1.0
+    special_black: float = -1.0
+
+
+class Escalation(_Section):
+    """核查程序: black-listed for the same work in this many consecutive rounds of it (§1.4)."""
+
+    consecutive: int = Field(2, ge=1)
+
+
+class Deductions(_Section):
+    """How deductions enter the composite (DESIGN.md scoring step 3; RULES.md §1.5.3)."""
+
+    joint_share: float = Field(
+        0.5, ge=0, le=1, description="a joint-responsibility (连带责任) deduction counts at this share"
+    )
+    verified_only: bool = Field(True, description="only verified deductions count")
+
+
+class History(_Section):
+    """Blend the current composite with trailing rounds of the same work (§1.5.4)."""
+
+    weight: float = Field(0.0, ge=0, le=1, description="share of the trailing mean in the score")
+    rounds: int = Field(0, ge=0, description="how many trailing rounds of the same work")
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.weight > 0 and self.rounds == 0:
+            raise ValueError("weight > 0 needs rounds ≥ 1 (which trailing rounds to blend)")
+        return self
+
+
+class Veto(_Section):
+    """Vetoes that block the red list (RULES.md §2, 一票否决 / 前置条件)."""
+
+    satisfaction_min: float | None = Field(
+        0.75, ge=0, le=1, description="survey satisfaction below this vetoes the red list; null = off"
+    )
+    prerequisite_category: str | None = Field(
+        None, description="indicator category whose score (0–100) is a prerequisite; null = off"
+    )
+    prerequisite_min: float = Field(85.0, ge=0, le=100)
+    action: Literal["no_red", "exclude"] = Field(
+        "no_red",
+        description="no_red: keeps its rank, nobody promoted; exclude: removed before ranking",
+    )
+
+
+class NegativeList(_Section):
+    """负面清单: deduction codes with fixed points, overriding the points in the data."""
+
+    enabled: bool = False
+    codes: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _positive(self):
+        bad = {c: p for c, p in self.codes.items() if not p > 0}
+        if bad:
+            raise ValueError(f"deduction points must be > 0, got {bad}")
+        if self.enabled and not self.codes:
+            raise ValueError("enabled needs at least one code under codes")
+        return self
+
+
+class Tiers(_Section):
+    """好 / 较好 / 一般 tiers, by score cuts or by shares of the ranking."""
+
+    method: Literal["off", "cuts", "shares"] = "off"
+    cuts: tuple[float, float] = (90.0, 80.0)
+    shares: tuple[float, float] = (0.2, 0.5)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.cuts[0] < self.cuts[1]:
+            raise ValueError(f"cuts must be (好, 较好) with 好 ≥ 较好, got {self.cuts}")
+        if not (0 < self.shares[0] <= self.shares[1] <= 1):
+            raise ValueError(f"shares must be 0 < 好 ≤ 较好 ≤ 1 (cumulative), got {self.shares}")
+        return self
+
+
+class Flags(_Section):
+    """流动红旗 / 流动黑旗: the top and bottom unit of each group each round."""
+
+    enabled: bool = False
+
+
+class Slips(_Section):
+    """白黄红三色责任单: escalate when a unit's same deduction code recurs."""
+
+    enabled: bool = False
+
+
+class PassQuota(_Section):
+    """末位淘汰: only this top share of units passes the year; null = off."""
+
+    share: float | None = Field(None, gt=0, le=1)
+
+
+class Params(_Section):
+    """All parameters of one run. The defaults are RULES.md §1."""
+
+    dataset: str = Field(description="dataset directory, relative to the params file")
+    round: str = Field(description="round_id of the round to report")
+    city: str = Field("", description="city name shown in the report title")
+    lang: Literal["zh", "en"] = "zh"
+    seed: int = Field(20240601, ge=0, description="seed of every random draw in the run")
+    weights: Weights = Field(default_factory=Weights)
+    lists: Lists = Field(default_factory=Lists)
+    points: Points = Field(default_factory=Points)
+    escalation: Escalation = Field(default_factory=Escalation)
+    deductions: Deductions = Field(default_factory=Deductions)
+    history: History = Field(default_factory=History)
+    veto: Veto = Field(default_factory=Veto)
+    negative_list: NegativeList = Field(default_factory=NegativeList)
+    tiers: Tiers = Field(default_factory=Tiers)
+    flags: Flags = Field(default_factory=Flags)
+    slips: Slips = Field(default_factory=Slips)
+    pass_quota: PassQuota = Field(default_factory=PassQuota)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON/YAML-ready dict of every parameter (defaults included)."""
+        return self.model_dump(mode="json")
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that also refuses duplicate keys (a silent overwrite otherwise)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key '{key}'", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ParamError(f"params file not found: {path}", file=path) from None
+    except IsADirectoryError:
+        raise ParamError(f"expected a YAML file, got a directory: {path}", file=path) from None
+    except UnicodeDecodeError:
+        raise ParamError("params file is not UTF-8 text", file=path) from None
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if mark is not None:
+            raise ParamError(f"invalid YAML: {problem}", file=f"{path}:{mark.line + 1}") from None
+        raise ParamError(f"invalid YAML: {problem}", file=path) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ParamError(f"expected a mapping of parameters, got {type(data).__name__}", file=path)
+    return data
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    model: type[BaseModel] = Params
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return None
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        else:
+            return None
+    return model
+
+
+def _describe(error: dict) -> tuple[str, str]:
+    loc = tuple(error["loc"])
+    name = ".".join(str(p) for p in loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        valid = sorted(parent.model_fields) if parent else []
+        near = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
+        hint = f"; did you mean '{'.'.join([*map(str, loc[:-1]), near[0]])}'?" if near else ""
+        return name, f"unknown key{hint} (valid here: {', '.join(valid)})"
+    if kind == "missing":
+        return name, "required but missing"
+    got = error.get("input")
+    msg = error["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if kind.startswith(("literal_error", "enum")):
+        return name, f"{msg}, got {got!r}"
+    if isinstance(got, dict | list):
+        return name, msg
+    return name, f"{msg}, got {got!r}"
+
+
+def params_from_mapping(data: dict[str, Any], *, source: str | Path | None = None) -> Params:
+    """Validate a mapping into `Params`, turning every problem into one `ParamError`."""
+    try:
+        return Params.model_validate(data)
+    except pydantic.ValidationError as exc:
+        described = [_describe(e) for e in exc.errors()]
+        if len(described) == 1:
+            name, msg = described[0]
+            raise ParamError(msg, file=source, parameter=name or None) from None
+        lines = [f"{len(described)} problems in the parameters:"]
+        lines += [f"  parameter '{n}': {m}" if n else f"  {m}" for n, m in described]
+        raise ParamError("\n".join(lines), file=source) from None
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Apply ``key.sub=value`` overrides (values parsed as YAML scalars) to a copy.
+
+    Unknown keys are refused here, with the nearest valid key suggested, so a
+    typo on the command line never silently adds a parameter.
+    """
+    out = _deep_copy(data)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ParamError(f"--set expects key=value, got {item!r}")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            value = raw
+        parts = key.split(".")
+        model: type[BaseModel] | None = Params
+        node = out
+        for depth, part in enumerate(parts):
+            fields = model.model_fields if model else {}
+            if part not in fields:
+                near = difflib.get_close_matches(part, sorted(fields), n=1, cutoff=0.5)
+                prefix = ".".join(parts[:depth])
+                hint = f"; did you mean '{'.'.join(filter(None, [prefix, near[0]]))}'?" if near else ""
+                raise ParamError(f"unknown key in --set{hint}", parameter=key)
+            if depth == len(parts) - 1:
+                node[part] = value
+            else:
+                model = _model_at(tuple(parts[: depth + 1]))
+                if model is None:
+                    raise ParamError(f"'{'.'.join(parts[: depth + 1])}' has no sub-keys", parameter=key)
+                child = node.get(part)
+                if not isinstance(child, dict):
+                    child = {}
+                    node[part] = child
+                node = child
+    return out
+
+
+def _deep_copy(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _deep_copy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_deep_copy(v) for v in data]
+    return data
+
+
+def load_params(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Params:
+    """Read, override and validate a params file.
+
+    Parameters
+    ----------
+    path : path of the YAML file.
+    overrides : ``key=value`` strings (``weights.field=0.6``), applied before validation.
+
+    Returns
+    -------
+    Params
+        With ``dataset`` resolved to an absolute path: relative to the params file
+        when it comes from the file, relative to the working directory when it
+        comes from an override.
+
+    Raises
+    ------
+    ParamError
+        Missing or unreadable file, invalid or unsafe YAML (tags such as
+        ``!!python/object/apply`` are refused, never executed), unknown keys,
+        wrong types, contradictory values.
+    """
+    path = Path(path)
+    data = _read_yaml(path)
+    from_file = data.get("dataset")
+    data = apply_overrides(data, overrides)
+    params = params_from_mapping(data, source=path)
+    base = path.parent if params.dataset == from_file else Path.cwd()
+    dataset = Path(params.dataset).expanduser()
+    dataset = (dataset if dataset.is_absolute() else base / dataset).resolve()
+    return params.model_copy(update={"dataset": str(dataset)})
+
+
+def params_to_yaml(params: Params) -> str:
+    """The resolved parameters as YAML (key order as in the model, Unicode kept)."""
+    return yaml.safe_dump(params.to_dict(), allow_unicode=True, sort_keys=False)
