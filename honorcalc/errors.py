@@ -101,7 +101,7 @@ class ValidationError(InputError):
 
 
 def _got(value) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    if value is None or value == "" or (not isinstance(value, str) and pd.isna(value)):
         return ""
     if isinstance(value, float):
         return f", got {value:g}"

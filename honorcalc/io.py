@@ -106,7 +106,7 @@ def _decode(raw: bytes, path: Path) -> tuple[str, str]:
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, str]:
     raw = path.read_bytes()
-    if b"\x00" in raw[:65536]:
+    if b"\x00" in raw[:65536] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError("is not a CSV text file (it contains binary data)", file=path)
     text, encoding = _decode(raw, path)
     if not text.strip():
@@ -151,7 +151,9 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _read_xlsx(path: Path, table: str) -> pd.DataFrame:
     try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=object, engine="openpyxl")
+        sheets = pd.read_excel(
+            path, sheet_name=None, dtype=object, engine="openpyxl", na_filter=False
+        )
     except Exception as exc:  # openpyxl raises many types for a file that is not XLSX
         raise InputError(f"cannot be read as an XLSX workbook ({type(exc).__name__})", file=path) from None
     filled = {name: sheet for name, sheet in sheets.items() if not sheet.empty or len(sheet.columns)}

@@ -172,8 +172,10 @@ class Tiers(_Section):
     """好 / 较好 / 一般 tiers, by score cuts or by shares of the ranking."""
 
     method: Literal["off", "cuts", "shares"] = "off"
-    cuts: tuple[float, float] = (90.0, 80.0)
-    shares: tuple[float, float] = (0.2, 0.5)
+    cuts: list[float] = Field(default_factory=lambda: [90.0, 80.0], min_length=2, max_length=2,
+                              description="score cuts [好, 较好]")
+    shares: list[float] = Field(default_factory=lambda: [0.2, 0.5], min_length=2, max_length=2,
+                                description="cumulative rank shares [好, 较好]")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -254,9 +256,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ParamError(f"params file not found: {path}", file=path) from None
+        raise ParamError("params file not found", file=path) from None
     except IsADirectoryError:
-        raise ParamError(f"expected a YAML file, got a directory: {path}", file=path) from None
+        raise ParamError("expected a YAML file, got a directory", file=path) from None
     except UnicodeDecodeError:
         raise ParamError("params file is not UTF-8 text", file=path) from None
     try:

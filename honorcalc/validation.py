@@ -380,6 +380,9 @@ def _references(
 def _cross_checks(typed: dict[str, pd.DataFrame], files: dict[str, str]) -> list[pd.DataFrame]:
     out = []
     scores, indicators, rounds = typed["scores"], typed["indicators"], typed["rounds"]
+    # duplicated ids are reported elsewhere; the first definition serves the checks here
+    indicators = indicators.drop_duplicates("indicator_id")
+    rounds = rounds.drop_duplicates("round_id")
     max_points = scores["indicator_id"].map(indicators.set_index("indicator_id")["max_points"])
     over = scores["points"] > max_points
     if over.any():

@@ -1,0 +1,205 @@
+"""Running a report: parameters + dataset → executed notebook → run folder.
+
+`run_report` validates everything first (nothing is written for bad input), then
+builds the run folder in a hidden temporary folder beside its target,
+executes the report notebook with papermill, exports HTML with nbconvert (code
+hidden), writes the manifest and renames the folder into place. An error or
+Ctrl-C at any point removes the temporary folder, so a failed run leaves nothing
+behind, and a run never overwrites another.
+
+Run folder: ``<out>/<round>/<run_id>/`` with ``report.html``, ``report.ipynb``,
+``params.yaml`` (the resolved parameters), the tables the notebook writes and
+``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .audit import MANIFEST, build_manifest, params_sha256
+from .errors import HonorcalcError, InputError, ParamError
+from .io import load_dataset
+from .params import Params, load_params, params_from_mapping, params_to_yaml
+from .validation import Dataset
+
+__all__ = [
+    "NOTEBOOKS",
+    "RunResult",
+    "NotebookError",
+    "run_report",
+    "check_round",
+    "safe_name",
+    "notebook_params",
+    "export_html",
+]
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+ROUND_NOTEBOOK = NOTEBOOKS / "round_report.ipynb"
+KERNEL = "honorcalc"
+
+
+class NotebookError(HonorcalcError):
+    """The report notebook failed in a cell: a bug, reported with the cell."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    html: Path
+    run_id: str
+
+
+def safe_name(text: str) -> str:
+    """A folder name for a round id: the id itself when harmless, else a slug + hash.
+
+    Round ids come from user data; ``../x`` or ``a/b`` must never leave the
+    reports folder, and two different ids must never share a folder.
+    """
+    slug = re.sub(r"[^\w.-]", "_", text, flags=re.UNICODE).strip("._") or "round"
+    if slug == text and not text.startswith("."):
+        return text
+    return f"{slug[:60]}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
+
+
+def check_round(params: Params, dataset: Dataset) -> None:
+    """The round to report must exist in the dataset."""
+    known = dataset.rounds["round_id"].tolist()
+    if params.round not in known:
+        near = difflib.get_close_matches(params.round, known, n=1)
+        hint = f"; did you mean '{near[0]}'?" if near else f"; known rounds: {', '.join(known[:12])}"
+        raise ParamError(
+            f"round '{params.round}' is not in {dataset.files.get('rounds', 'rounds')}{hint}",
+            parameter="round",
+        )
+
+
+def notebook_params(params_file: str | Path | None, parameters: dict | None) -> Params:
+    """The parameters a notebook runs with: injected ones, else its params file."""
+    if parameters:
+        return params_from_mapping(parameters)
+    if params_file is None:
+        raise ParamError("the notebook needs params_file or parameters")
+    return load_params(params_file)
+
+
+def _kernel_name() -> str:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return KERNEL if KERNEL in KernelSpecManager().find_kernel_specs() else "python3"
+
+
+def export_html(notebook_path: Path, html_path: Path) -> Path:
+    """Export an executed notebook to self-contained HTML without code."""
+    import nbformat
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    config = Config()
+    # cells tagged "remove" are notes for analysts in JupyterLab, not for the report
+    config.TagRemovePreprocessor.remove_cell_tags = ("remove",)
+    config.TagRemovePreprocessor.enabled = True
+    exporter = HTMLExporter(
+        config=config, exclude_input=True, exclude_input_prompt=True,
+        exclude_output_prompt=True, embed_images=True,
+    )
+    nb = nbformat.read(notebook_path, as_version=4)
+    body, _ = exporter.from_notebook_node(nb)
+    html_path.write_text(body, encoding="utf-8")
+    return html_path
+
+
+def _execute(notebook: Path, output: Path, parameters: dict, cwd: Path, progress: bool) -> None:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(output), parameters=parameters, kernel_name=_kernel_name(),
+            progress_bar=progress, cwd=str(cwd), log_output=False,
+            # the kernel talks to us over loopback only; its start-up chatter is not for users
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        )
+    except PapermillExecutionError as exc:
+        if exc.ename in ("InputError", "ValidationError", "ParamError"):
+            raise InputError(str(exc.evalue)) from None
+        raise NotebookError(
+            f"the report notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+        ) from None
+
+
+def _new_run_id(params_dict: dict, dataset: Dataset, now: dt.datetime) -> str:
+    digest = hashlib.sha256(
+        (params_sha256(params_dict) + json.dumps(sorted(dataset.files.items()))).encode()
+    ).hexdigest()[:8]
+    return f"{now:%Y%m%dT%H%M%SZ}-{digest}"
+
+
+def run_report(
+    params_file: str | Path,
+    overrides: list[str] | tuple[str, ...] = (),
+    *,
+    out: str | Path = "reports",
+    notebook: str | Path | None = None,
+    progress: bool = False,
+) -> RunResult:
+    """Run one report and return where it is.
+
+    Raises
+    ------
+    InputError
+        Bad parameters or data: nothing is written.
+    NotebookError
+        The notebook failed in a cell (a bug): nothing is written.
+    """
+    params = load_params(params_file, overrides)
+    dataset = load_dataset(params.dataset)
+    check_round(params, dataset)
+    params_dict = params.to_dict()
+
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    run_id = _new_run_id(params_dict, dataset, now)
+    round_dir = Path(out).resolve() / safe_name(params.round)
+    round_dir.mkdir(parents=True, exist_ok=True)
+    target = round_dir / run_id
+    n = 1
+    while target.exists():
+        n += 1
+        target = round_dir / f"{run_id}-{n}"
+
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=round_dir))
+    try:
+        (tmp / "params.yaml").write_text(params_to_yaml(params), encoding="utf-8")
+        nb_parameters = {"parameters": params_dict, "run_dir": str(tmp)}
+        _execute(Path(notebook or ROUND_NOTEBOOK), tmp / "report.ipynb", nb_parameters,
+                 cwd=tmp, progress=progress)
+        export_html(tmp / "report.ipynb", tmp / "report.html")
+        manifest = build_manifest(
+            run_id=target.name, round_id=params.round, created_utc=now.isoformat(),
+            params_dict=params_dict, dataset=dataset, run_dir=tmp,
+            notebook_parameters={"parameters": params_dict, "run_dir": "<run folder>"},
+        )
+        (tmp / MANIFEST).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n",
+            encoding="utf-8",
+        )
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp made it private; a finished run is an ordinary folder
+        tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            round_dir.rmdir()  # only if this run created it and left it empty
+        except OSError:
+            pass
+        raise
+    return RunResult(run_dir=target, html=target / "report.html", run_id=target.name)

@@ -1,0 +1,85 @@
+"""Shared fixtures: a tiny valid dataset written in any format, and a params file for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+TINY = {
+    "units": pd.DataFrame({
+        "unit_id": ["001", "1", "002", "NA"],
+        "name": ["东城区", "市公安局", "西城区", "无"],
+        "kind": ["territorial", "industry", "territorial", "industry"],
+        "group": ["县区", "市直部门", "县区", "市直部门"],
+        "size": ["120000", "800", "", "350"],
+    }),
+    "indicators": pd.DataFrame({
+        "indicator_id": ["I01", "I02", "T01"],
+        "name": ["占道经营治理", "背街小巷卫生", "网上申报完成率"],
+        "category": ["公共秩序", "环境卫生", "网申工作"],
+        "max_points": ["60", "40", "100"],
+        "topic": ["", "", "网申工作"],
+    }),
+    "rounds": pd.DataFrame({
+        "round_id": ["C2026Q1", "S2026-01a"],
+        "kind": ["comprehensive", "special"],
+        "topic": ["", "网申工作"],
+        "date": ["2026-03-31", "2026-01-10"],
+    }),
+    "scores": pd.DataFrame({
+        "round_id": ["C2026Q1"] * 8 + ["S2026-01a"] * 4,
+        "unit_id": ["001", "001", "1", "1", "002", "002", "NA", "NA", "001", "1", "002", "NA"],
+        "indicator_id": ["I01", "I02"] * 4 + ["T01"] * 4,
+        "rater_id": ["R01"] * 12,
+        "source": ["field"] * 12,
+        "points": ["55", "38", "40", "30", "58.5", "39", "30", "20", "95", "60", "88", "70"],
+        "visit": ["open", "covert"] * 4 + [""] * 4,
+    }),
+    "deductions": pd.DataFrame({
+        "round_id": ["C2026Q1", "C2026Q1"],
+        "unit_id": ["001", "002"],
+        "code": ["N01", "N01"],
+        "points": ["1", "1"],
+        "role": ["primary", "joint"],
+        "verified": ["true", "true"],
+        "note": ["占道经营", "占道经营 (连带)"],
+    }),
+    "surveys": pd.DataFrame({
+        "round_id": ["C2026Q1"] * 4,
+        "unit_id": ["001", "1", "002", "NA"],
+        "respondents": ["100", "50", "80", "60"],
+        "satisfied": ["90", "35", "70", "50"],
+    }),
+}
+
+
+def tiny_tables() -> dict[str, pd.DataFrame]:
+    """A fresh copy of the tiny dataset as text frames (every cell a string)."""
+    return {name: frame.copy() for name, frame in TINY.items()}
+
+
+def write_tables(directory: Path, tables: dict[str, pd.DataFrame], fmt: str = "csv",
+                 encoding: str = "utf-8") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        if fmt == "csv":
+            frame.to_csv(directory / f"{name}.csv", index=False, encoding=encoding)
+        elif fmt == "xlsx":
+            frame.to_excel(directory / f"{name}.xlsx", index=False, sheet_name=name)
+        elif fmt == "parquet":
+            frame.to_parquet(directory / f"{name}.parquet", index=False)
+    return directory
+
+
+@pytest.fixture
+def tiny_dir(tmp_path) -> Path:
+    return write_tables(tmp_path / "tiny", tiny_tables())
+
+
+@pytest.fixture
+def tiny_params(tmp_path, tiny_dir) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text("dataset: tiny\nround: C2026Q1\ncity: 测试市\n", encoding="utf-8")
+    return path

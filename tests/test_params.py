@@ -1,0 +1,122 @@
+"""Parameters: defaults are RULES.md §1; every mistake is one ParamError naming the parameter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from honorcalc.errors import ParamError
+from honorcalc.params import Params, load_params, params_to_yaml
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+BASE = "dataset: data\nround: C2026Q1\n"
+
+
+def test_defaults_are_the_rules():
+    """RULES.md §1.3: "综合得分在90分以上且排名前十" / "70分以下且排名后十" / "五分之一";
+    §1.4: "每次加3分 … 每次扣3分 … 每次加1分 … 每次扣1分"; "连续两次被黑榜通报"."""
+    p = Params(dataset="d", round="r")
+    assert (p.lists.red_min, p.lists.black_max) == (90, 70)
+    assert p.lists.comprehensive_size == 10
+    assert p.lists.special_share == pytest.approx(1 / 5)
+    assert p.lists.tie_policy == "all_in"
+    assert p.lists.precision == 2
+    assert p.lists.ranking_scope == "group"
+    assert (p.points.comprehensive_red, p.points.comprehensive_black) == (3, -3)
+    assert (p.points.special_red, p.points.special_black) == (1, -1)
+    assert p.escalation.consecutive == 2
+    assert p.veto.satisfaction_min == 0.75 and p.veto.prerequisite_min == 85
+    assert p.veto.action == "no_red"
+    assert sum(p.weights.as_dict().values()) == pytest.approx(1)
+
+
+def test_dataset_is_relative_to_the_params_file(tmp_path):
+    p = load_params(write(tmp_path, BASE))
+    assert p.dataset == str((tmp_path / "data").resolve())
+
+
+def test_override_with_type_checking(tmp_path):
+    path = write(tmp_path, BASE)
+    p = load_params(path, ["weights.field=0.6", "lists.tie_policy=none_in", "lang=en"])
+    assert p.weights.field == 0.6 and p.lists.tie_policy == "none_in" and p.lang == "en"
+    with pytest.raises(ParamError, match="weights.field"):
+        load_params(path, ["weights.field=heavy"])
+
+
+@pytest.mark.parametrize(
+    "text, parameter, words",
+    [
+        (BASE + "wieghts:\n  field: 0.5\n", "wieghts", "did you mean 'weights'"),
+        (BASE + "weights:\n  feild: 0.5\n", "weights.feild", "did you mean 'weights.field'"),
+        (BASE + "lists:\n  red_threshold: 85\n", "lists.red_threshold", "unknown key"),
+        (BASE + "lists:\n  red_min: 60\n  black_max: 70\n", "lists", "must be above black_max"),
+        (BASE + "weights:\n  field: -0.1\n", "weights.field", "greater than or equal to 0"),
+        (BASE + "weights: {field: 0, daily: 0, feedback: 0, leader: 0, public: 0}\n", "weights", "sum to zero"),
+        (BASE + "lists:\n  comprehensive_size: 0\n", "lists.comprehensive_size", "greater than or equal to 1"),
+        (BASE + "lists:\n  special_share: 0\n", "lists.special_share", "greater than 0"),
+        (BASE + "lists:\n  tie_policy: coin\n", "lists.tie_policy", "'all_in' or 'none_in'"),
+        (BASE + "lists:\n  comprehensive_size: '10'\n", "lists.comprehensive_size", "valid integer"),
+        (BASE + "lists:\n  comprehensive_size: 2.5\n", "lists.comprehensive_size", "valid integer"),
+        (BASE + "lang: fr\n", "lang", "'zh' or 'en'"),
+        ("dataset: data\n", "round", "required"),
+        (BASE + "history:\n  weight: 0.3\n", "history", "rounds"),
+        (BASE + "veto:\n  action: ban\n", "veto.action", "'no_red' or 'exclude'"),
+    ],
+)
+def test_bad_parameters_name_the_parameter(tmp_path, text, parameter, words):
+    with pytest.raises(ParamError) as info:
+        load_params(write(tmp_path, text))
+    message = str(info.value)
+    assert f"parameter '{parameter}'" in message, message
+    assert words in message, message
+    assert "p.yaml" in message
+
+
+def test_python_tags_are_refused_not_executed(tmp_path):
+    marker = tmp_path / "pwned"
+    text = BASE + f"city: !!python/object/apply:os.system ['touch {marker}']\n"
+    with pytest.raises(ParamError, match="invalid YAML"):
+        load_params(write(tmp_path, text))
+    assert not marker.exists()
+
+
+def test_duplicate_keys_are_refused(tmp_path):
+    with pytest.raises(ParamError, match="duplicate key 'round'"):
+        load_params(write(tmp_path, BASE + "round: C2026Q2\n"))
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path):
+    with pytest.raises(ParamError, match=r"p\.yaml:3"):
+        load_params(write(tmp_path, BASE + "\tcity: x\n"))
+
+
+@pytest.mark.parametrize("text", ["- a\n- b\n", "just a string\n"])
+def test_params_must_be_a_mapping(tmp_path, text):
+    with pytest.raises(ParamError, match="expected a mapping"):
+        load_params(write(tmp_path, text))
+
+
+def test_missing_params_file(tmp_path):
+    with pytest.raises(ParamError, match="not found"):
+        load_params(tmp_path / "nope.yaml")
+
+
+def test_set_unknown_key_suggests(tmp_path):
+    with pytest.raises(ParamError, match="did you mean 'lists.red_min'"):
+        load_params(write(tmp_path, BASE), ["lists.red_mn=85"])
+    with pytest.raises(ParamError, match="key=value"):
+        load_params(write(tmp_path, BASE), ["weights.field"])
+
+
+def test_resolved_parameters_round_trip(tmp_path):
+    p = load_params(write(tmp_path, BASE + "city: 文明示范市\n"), ["weights.field=0.6"])
+    again = write(tmp_path, params_to_yaml(p))
+    assert load_params(again) == p
+    assert "文明示范市" in params_to_yaml(p)
