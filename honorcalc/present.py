@@ -139,7 +139,7 @@ def _table(frame: pd.DataFrame) -> str:
 
 
 def _section(body: str) -> _Html:
-    return _Html(f'{_CSS}<div class="hc">{body}</div>')
+    return _Html(f'<div class="hc">{body}</div>')
 
 
 def prepare(params_file=None, parameters: dict | None = None, run_dir: str | None = None) -> RoundView:
@@ -165,11 +165,11 @@ def title(view: RoundView) -> _Html:
     kind = L[r["kind"]]
     topic = f" · {L['topic']}：{_e(r['topic'])}" if r["kind"] == "special" else ""
     city = _e(view.params.city)
-    return _section(
+    return _Html(_CSS + _section(
         f"<h1>{city}{_e(L['report'])}</h1>"
         f"<p class='meta'>{_e(kind)}{topic} · {_e(r['round_id'])} · "
         f"{_e(L['date'])} {r['date']:%Y-%m-%d}</p>"
-    )
+    ))
 
 
 def summary(view: RoundView) -> _Html:

@@ -80,6 +80,11 @@ def check_round(params: Params, dataset: Dataset) -> None:
             f"round '{params.round}' is not in {dataset.files.get('rounds', 'rounds')}{hint}",
             parameter="round",
         )
+    if not (dataset.scores["round_id"] == params.round).any():
+        raise ParamError(
+            f"round '{params.round}' has no scores in {dataset.files.get('scores', 'scores')}",
+            parameter="round",
+        )
 
 
 def notebook_params(params_file: str | Path | None, parameters: dict | None) -> Params:
@@ -97,23 +102,59 @@ def _kernel_name() -> str:
     return KERNEL if KERNEL in KernelSpecManager().find_kernel_specs() else "python3"
 
 
-def export_html(notebook_path: Path, html_path: Path) -> Path:
-    """Export an executed notebook to self-contained HTML without code."""
+_PAGE = """<!DOCTYPE html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="honorcalc {version}">
+<title>{title}</title>
+<style>
+body {{ margin: 1.5em auto; padding: 0 1.2em; max-width: 1100px; color: #222; background: #fff; }}
+.jp-OutputArea-output pre {{ white-space: pre-wrap; }}
+img {{ max-width: 100%; height: auto; }}
+@media print {{ body {{ margin: 0; max-width: none; }} h2 {{ break-after: avoid; }}
+               table, img {{ break-inside: avoid; }} }}
+</style>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
+
+
+def export_html(notebook_path: Path, html_path: Path, *, title: str = "", lang: str = "zh") -> Path:
+    """Export an executed notebook to one self-contained HTML file without code.
+
+    nbconvert's ``basic`` template gives the cell outputs only; they go into a
+    page of our own, so the report loads no script, style or font from any
+    server (government intranet machines are often offline) and figures are
+    embedded as data URIs.
+    """
+    import html as _html
+
     import nbformat
     from nbconvert import HTMLExporter
     from traitlets.config import Config
+
+    from . import __version__
 
     config = Config()
     # cells tagged "remove" are notes for analysts in JupyterLab, not for the report
     config.TagRemovePreprocessor.remove_cell_tags = ("remove",)
     config.TagRemovePreprocessor.enabled = True
     exporter = HTMLExporter(
-        config=config, exclude_input=True, exclude_input_prompt=True,
+        config=config, template_name="basic", exclude_input=True, exclude_input_prompt=True,
         exclude_output_prompt=True, embed_images=True,
     )
     nb = nbformat.read(notebook_path, as_version=4)
     body, _ = exporter.from_notebook_node(nb)
-    html_path.write_text(body, encoding="utf-8")
+    page = _PAGE.format(
+        lang="zh-CN" if lang == "zh" else "en", version=__version__,
+        title=_html.escape(title), body=body,
+    )
+    html_path.write_text(page, encoding="utf-8")
     return html_path
 
 
@@ -181,7 +222,8 @@ def run_report(
         nb_parameters = {"parameters": params_dict, "run_dir": str(tmp)}
         _execute(Path(notebook or ROUND_NOTEBOOK), tmp / "report.ipynb", nb_parameters,
                  cwd=tmp, progress=progress)
-        export_html(tmp / "report.ipynb", tmp / "report.html")
+        export_html(tmp / "report.ipynb", tmp / "report.html",
+                    title=f"{params.city} {params.round} 红黑榜", lang=params.lang)
         manifest = build_manifest(
             run_id=target.name, round_id=params.round, created_utc=now.isoformat(),
             params_dict=params_dict, dataset=dataset, run_dir=tmp,

@@ -383,7 +383,9 @@ def _cross_checks(typed: dict[str, pd.DataFrame], files: dict[str, str]) -> list
     # duplicated ids are reported elsewhere; the first definition serves the checks here
     indicators = indicators.drop_duplicates("indicator_id")
     rounds = rounds.drop_duplicates("round_id")
-    max_points = scores["indicator_id"].map(indicators.set_index("indicator_id")["max_points"])
+    max_points = scores["indicator_id"].map(
+        indicators.set_index("indicator_id")["max_points"]
+    ).astype("float64")
     over = scores["points"] > max_points
     if over.any():
         out.append(_cases(files["scores"], scores.index[over], "points",
