@@ -40,6 +40,7 @@ __all__ = [
     "params_from_mapping",
     "apply_overrides",
     "params_to_yaml",
+    "parameters_markdown",
 ]
 
 SOURCES = ("field", "daily", "feedback", "leader", "public")
@@ -56,11 +57,11 @@ class Weights(_Section):
     equal shares. Weights are renormalised over the sources present for a unit.
     """
 
-    field: float = Field(0.2, ge=0, description="实地考察测评 field inspection")
-    daily: float = Field(0.2, ge=0, description="日常动态 day-to-day monitoring")
-    feedback: float = Field(0.2, ge=0, description="上级部门反馈 feedback from higher authorities")
-    leader: float = Field(0.2, ge=0, description="市级领导督导 city leaders' supervision")
-    public: float = Field(0.2, ge=0, description="群众监督举报 public supervision")
+    field: float = Field(0.2, ge=0, description="§1.2 实地考察测评 field inspection")
+    daily: float = Field(0.2, ge=0, description="§1.2 日常动态 day-to-day monitoring")
+    feedback: float = Field(0.2, ge=0, description="§1.2 上级部门反馈 feedback from higher authorities")
+    leader: float = Field(0.2, ge=0, description="§1.2 市级领导督导 city leaders' supervision")
+    public: float = Field(0.2, ge=0, description="§1.2 群众监督举报 public supervision")
 
     @model_validator(mode="after")
     def _some_weight(self):
@@ -75,18 +76,18 @@ class Weights(_Section):
 class Lists(_Section):
     """Red and black list criteria (RULES.md §1.3)."""
 
-    red_min: float = Field(90.0, description="red needs score ≥ this (90分以上, inclusive)")
-    black_max: float = Field(70.0, description="black needs score ≤ this (70分以下, inclusive)")
-    comprehensive_size: int = Field(10, ge=1, description="comprehensive rounds: top/bottom N (排名前十/后十)")
+    red_min: float = Field(90.0, description="§1.3 red needs score ≥ this (90分以上, inclusive)")
+    black_max: float = Field(70.0, description="§1.3 black needs score ≤ this (70分以下, inclusive)")
+    comprehensive_size: int = Field(10, ge=1, description="§1.3 comprehensive rounds: top/bottom N (排名前十/后十)")
     special_share: float = Field(
-        0.2, gt=0, le=1, description="special rounds: list at most ⌊share × N⌋ units (五分之一)"
+        0.2, gt=0, le=1, description="§1.3 special rounds: at most ⌊share × N⌋ units (不超过五分之一)"
     )
     tie_policy: Literal["all_in", "none_in"] = Field(
-        "all_in", description="a tie straddling the cut: all tied units in, or none of them"
+        "all_in", description="§1.3 a tie straddling the cut: all tied units in, or none of them"
     )
-    precision: int = Field(2, ge=0, le=6, description="scores are compared after rounding to this many decimals")
+    precision: int = Field(2, ge=0, le=6, description="§1.3 scores are compared after rounding to this many decimals")
     ranking_scope: Literal["group", "kind", "all"] = Field(
-        "group", description="rank within the ranking group (按行业/按属地), within unit kind, or across all"
+        "group", description="§1.1 rank within the ranking group (按行业/按属地), by unit kind, or across all"
     )
 
     @model_validator(mode="after")
@@ -102,32 +103,34 @@ class Lists(_Section):
 class Points(_Section):
     """Annual-assessment points per listing (RULES.md §1.4)."""
 
-    comprehensive_red: float = 3.0
-    comprehensive_black: float = -3.0
-    special_red: float = 1.0
-    special_black: float = -1.0
+    comprehensive_red: float = Field(3.0, description="§1.4 综合测评被红榜通报的，每次加3分")
+    comprehensive_black: float = Field(-3.0, description="§1.4 综合测评被黑榜通报的，每次扣3分")
+    special_red: float = Field(1.0, description="§1.4 专项测评被红榜通报的，每次加1分")
+    special_black: float = Field(-1.0, description="§1.4 专项测评被黑榜通报的，每次扣1分")
 
 
 class Escalation(_Section):
     """核查程序: black-listed for the same work in this many consecutive rounds of it (§1.4)."""
 
-    consecutive: int = Field(2, ge=1)
+    consecutive: int = Field(
+        2, ge=1, description="§1.4 同一单位同一工作连续两次被黑榜通报 → 核查程序"
+    )
 
 
 class Deductions(_Section):
     """How deductions enter the composite (DESIGN.md scoring step 3; RULES.md §1.5.3)."""
 
     joint_share: float = Field(
-        0.5, ge=0, le=1, description="a joint-responsibility (连带责任) deduction counts at this share"
+        0.5, ge=0, le=1, description="§1.5.3 a joint-responsibility (连带责任) deduction counts at this share"
     )
-    verified_only: bool = Field(True, description="only verified deductions count")
+    verified_only: bool = Field(True, description="DESIGN scoring 3: only verified deductions count")
 
 
 class History(_Section):
     """Blend the current composite with trailing rounds of the same work (§1.5.4)."""
 
-    weight: float = Field(0.0, ge=0, le=1, description="share of the trailing mean in the score")
-    rounds: int = Field(0, ge=0, description="how many trailing rounds of the same work")
+    weight: float = Field(0.0, ge=0, le=1, description="§1.5.4 share of the trailing rounds' mean in the score")
+    rounds: int = Field(0, ge=0, description="§1.5.4 how many trailing rounds of the same work")
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -140,23 +143,23 @@ class Veto(_Section):
     """Vetoes that block the red list (RULES.md §2, 一票否决 / 前置条件)."""
 
     satisfaction_min: float | None = Field(
-        0.75, ge=0, le=1, description="survey satisfaction below this vetoes the red list; null = off"
+        0.75, ge=0, le=1, description="§2 群众满意率低于75%: vetoes the red list; null = off"
     )
     prerequisite_category: str | None = Field(
-        None, description="indicator category whose score (0–100) is a prerequisite; null = off"
+        None, description="§2 前置条件: category whose score (0–100) is a prerequisite; null = off"
     )
-    prerequisite_min: float = Field(85.0, ge=0, le=100)
+    prerequisite_min: float = Field(85.0, ge=0, le=100, description="§2 前置条件: prerequisite score below this vetoes")
     action: Literal["no_red", "exclude"] = Field(
         "no_red",
-        description="no_red: keeps its rank, nobody promoted; exclude: removed before ranking",
+        description="§2 no_red: keeps its rank, nobody promoted; exclude: removed before ranking",
     )
 
 
 class NegativeList(_Section):
     """负面清单: deduction codes with fixed points, overriding the points in the data."""
 
-    enabled: bool = False
-    codes: dict[str, float] = Field(default_factory=dict)
+    enabled: bool = Field(False, description="§2 负面清单: use fixed deductions per code")
+    codes: dict[str, float] = Field(default_factory=dict, description="code → points deducted")
 
     @model_validator(mode="after")
     def _positive(self):
@@ -171,7 +174,9 @@ class NegativeList(_Section):
 class Tiers(_Section):
     """好 / 较好 / 一般 tiers, by score cuts or by shares of the ranking."""
 
-    method: Literal["off", "cuts", "shares"] = "off"
+    method: Literal["off", "cuts", "shares"] = Field(
+        "off", description="§2 好/较好/一般 tiers: off, by score cuts, or by rank shares"
+    )
     cuts: list[float] = Field(default_factory=lambda: [90.0, 80.0], min_length=2, max_length=2,
                               description="score cuts [好, 较好]")
     shares: list[float] = Field(default_factory=lambda: [0.2, 0.5], min_length=2, max_length=2,
@@ -189,19 +194,19 @@ class Tiers(_Section):
 class Flags(_Section):
     """流动红旗 / 流动黑旗: the top and bottom unit of each group each round."""
 
-    enabled: bool = False
+    enabled: bool = Field(False, description="§2 流动红旗/流动黑旗 per group and round")
 
 
 class Slips(_Section):
     """白黄红三色责任单: escalate when a unit's same deduction code recurs."""
 
-    enabled: bool = False
+    enabled: bool = Field(False, description="§2 白黄红三色责任单 for recurring deductions")
 
 
 class PassQuota(_Section):
     """末位淘汰: only this top share of units passes the year; null = off."""
 
-    share: float | None = Field(None, gt=0, le=1)
+    share: float | None = Field(None, gt=0, le=1, description="§2 末位淘汰: top share that passes the year; null = off")
 
 
 class Params(_Section):
@@ -210,7 +215,7 @@ class Params(_Section):
     dataset: str = Field(description="dataset directory, relative to the params file")
     round: str = Field(description="round_id of the round to report")
     city: str = Field("", description="city name shown in the report title")
-    lang: Literal["zh", "en"] = "zh"
+    lang: Literal["zh", "en"] = Field("zh", description="report language")
     seed: int = Field(20240601, ge=0, description="seed of every random draw in the run")
     weights: Weights = Field(default_factory=Weights)
     lists: Lists = Field(default_factory=Lists)
@@ -406,6 +411,27 @@ def load_params(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     dataset = Path(params.dataset).expanduser()
     dataset = (dataset if dataset.is_absolute() else base / dataset).resolve()
     return params.model_copy(update={"dataset": str(dataset)})
+
+
+def parameters_markdown() -> str:
+    """The README's table of every parameter: key, default, meaning and RULES.md clause."""
+    rows = ["| key | default | meaning (RULES.md clause) |", "|---|---|---|"]
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            ann = field.annotation
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                walk(ann, f"{prefix}{name}.")
+                continue
+            if field.is_required():
+                default = "(required)"
+            else:
+                value = field.get_default(call_default_factory=True)
+                default = f"`{yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}`"
+            rows.append(f"| `{prefix}{name}` | {default} | {field.description or ''} |")
+
+    walk(Params, "")
+    return "\n".join(rows)
 
 
 def params_to_yaml(params: Params) -> str:

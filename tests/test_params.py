@@ -120,3 +120,12 @@ def test_resolved_parameters_round_trip(tmp_path):
     again = write(tmp_path, params_to_yaml(p))
     assert load_params(again) == p
     assert "文明示范市" in params_to_yaml(p)
+
+
+def test_readme_documents_every_parameter():
+    """The README's table is generated from the model; regenerate it when a parameter changes:
+    ``python -c "from honorcalc.params import parameters_markdown; print(parameters_markdown())"``."""
+    from honorcalc.params import parameters_markdown
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert parameters_markdown() in readme
