@@ -28,7 +28,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) -m pytest -q benchmarks -p no:cacheprovider
+	$(PY) benchmarks/bench_stats.py
 
 lab: $(STAMP) $(DEMO)/units.csv
 	$(VENV)/bin/jupyter lab notebooks/
