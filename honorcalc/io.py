@@ -33,6 +33,9 @@ __all__ = [
     "load_dataset",
     "write_dataset",
     "write_csv",
+    "write_tables",
+    "table_bytes",
+    "FLOAT_FORMAT",
     "file_sha256",
 ]
 
@@ -244,6 +247,27 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
     return path
+
+
+#: Ten significant digits: far below any published precision, and stable
+#: against the last-bit noise of a float sum.
+FLOAT_FORMAT = "%.10g"
+
+
+def table_bytes(frame: pd.DataFrame) -> bytes:
+    """The exact bytes a result table is written as (UTF-8 CSV, fixed float format)."""
+    return frame.to_csv(index=False, lineterminator="\n", float_format=FLOAT_FORMAT).encode("utf-8")
+
+
+def write_tables(tables: dict[str, pd.DataFrame], run_dir: str | Path) -> list[Path]:
+    """Write result tables (keyed by file name) into ``run_dir``; return the paths."""
+    run_dir = Path(run_dir)
+    paths = []
+    for name, frame in tables.items():
+        path = run_dir / name
+        path.write_bytes(table_bytes(frame))
+        paths.append(path)
+    return paths
 
 
 def write_dataset(tables: dict[str, pd.DataFrame], directory: str | Path) -> list[Path]:

@@ -14,12 +14,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from .io import load_dataset
+from .io import load_dataset, write_tables
 from .params import Params, params_to_yaml
+from .pipeline import run_tables
 from .report import check_round, notebook_params
+from .rules import RoundResult, evaluate_round
 from .validation import Dataset
 
-__all__ = ["RoundView", "prepare", "title", "summary", "data_overview", "appendix", "LABELS"]
+__all__ = [
+    "RoundView", "prepare", "title", "summary", "red_list", "black_list", "vetoes", "ties",
+    "group_rankings", "data_overview", "appendix", "LABELS",
+]
 
 LABELS = {
     "zh": {
@@ -52,6 +57,37 @@ LABELS = {
         "feedback": "上级部门反馈",
         "leader": "市级领导督导",
         "public": "群众监督举报",
+        "red": "红榜",
+        "black": "黑榜",
+        "red_n": "红榜单位",
+        "black_n": "黑榜单位",
+        "escalations": "启动核查",
+        "vetoes": "一票否决",
+        "rank": "排名",
+        "unit": "单位",
+        "score": "综合得分",
+        "round_points": "本期加减分",
+        "ytd": "年度累计",
+        "escalated": "核查程序",
+        "escalated_yes": "连续上榜，启动核查",
+        "no_red": "当期不设红榜",
+        "no_black": "当期不设黑榜",
+        "red_rule": "综合得分 ≥ {red} 分且排名前 {n} 名",
+        "black_rule": "综合得分 ≤ {black} 分且排名后 {n} 名",
+        "red_rule_special": "综合得分 ≥ {red} 分且排名前 ⌊N×{share}⌋ 名",
+        "black_rule_special": "综合得分 ≤ {black} 分且排名后 ⌊N×{share}⌋ 名",
+        "rankings": "分组排名",
+        "list": "榜单",
+        "vetoed": "否决",
+        "veto_note": "以下单位得分达到红榜条件但被一票否决，保留排名，不递补：",
+        "ties": "并列处理",
+        "tie_note": "{group}{list}第 {rank} 名并列（{units}），按规则“{policy}”处理。",
+        "all_in": "并列单位全部入榜",
+        "none_in": "并列单位均不入榜",
+        "audit_notes": "审计提示",
+        "n_of": "{n} 家",
+        "veto_satisfaction": "群众满意率 {value:.0%}，低于 {min:.0%}",
+        "veto_prerequisite": "前置条件“{category}”{value:.2f} 分，低于 {min:g} 分",
     },
     "en": {
         "report": "Red and black list report",
@@ -83,6 +119,37 @@ LABELS = {
         "feedback": "higher-authority feedback",
         "leader": "city leaders' supervision",
         "public": "public supervision",
+        "red": "Red list",
+        "black": "Black list",
+        "red_n": "Red-listed",
+        "black_n": "Black-listed",
+        "escalations": "Escalated",
+        "vetoes": "Vetoed",
+        "rank": "Rank",
+        "unit": "Unit",
+        "score": "Score",
+        "round_points": "Points this round",
+        "ytd": "Points year to date",
+        "escalated": "Verification",
+        "escalated_yes": "consecutive listing: verification",
+        "no_red": "no red list this round",
+        "no_black": "no black list this round",
+        "red_rule": "score ≥ {red} and within the top {n}",
+        "black_rule": "score ≤ {black} and within the bottom {n}",
+        "red_rule_special": "score ≥ {red} and within the top ⌊N×{share}⌋",
+        "black_rule_special": "score ≤ {black} and within the bottom ⌊N×{share}⌋",
+        "rankings": "Rankings by group",
+        "list": "List",
+        "vetoed": "Vetoed",
+        "veto_note": "These units met the red-list conditions but were vetoed; they keep their rank and nobody moves up:",
+        "ties": "Ties at the cut",
+        "tie_note": "{group} {list}: tie at rank {rank} ({units}), resolved by '{policy}'.",
+        "all_in": "all tied units in",
+        "none_in": "no tied unit in",
+        "audit_notes": "Notes for auditors",
+        "n_of": "{n}",
+        "veto_satisfaction": "public satisfaction {value:.0%}, below {min:.0%}",
+        "veto_prerequisite": "prerequisite '{category}' {value:.2f}, below {min:g}",
     },
 }
 
@@ -99,6 +166,15 @@ _CSS = """
 .hc .kpi { display: inline-block; margin: 0.3em 1.2em 0.3em 0; }
 .hc .kpi b { font-size: 1.5em; display: block; }
 .hc pre { background: #f7f7f7; padding: 0.6em; font-size: 0.85em; white-space: pre-wrap; }
+.hc .red h2, .hc h2.red { border-color: #c62828; color: #b71c1c; }
+.hc h2.black { border-color: #212121; color: #212121; }
+.hc tr.red td:first-child { border-left: 4px solid #c62828; }
+.hc tr.black td:first-child { border-left: 4px solid #212121; }
+.hc .empty { font-size: 1.1em; color: #555; margin: 0.3em 0 0.8em; }
+.hc .rule { color: #555; font-size: 0.9em; }
+.hc td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.hc .warn { color: #b71c1c; font-weight: bold; }
+.hc details summary { cursor: pointer; font-weight: bold; margin: 0.4em 0; }
 </style>
 """
 
@@ -111,6 +187,8 @@ class RoundView:
     dataset: Dataset
     round: pd.Series
     scores: pd.DataFrame
+    result: RoundResult
+    tables: dict[str, pd.DataFrame]
     run_dir: Path | None
 
     @property
@@ -129,11 +207,20 @@ def _e(value) -> str:
     return html.escape("" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value))
 
 
-def _table(frame: pd.DataFrame) -> str:
+def _cell(value) -> str:
+    if isinstance(value, float) and not pd.isna(value):
+        return f"<td class='num'>{value:,.2f}</td>"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"<td class='num'>{value}</td>"
+    return f"<td>{_e(value)}</td>"
+
+
+def _table(frame: pd.DataFrame, row_classes: list[str] | None = None) -> str:
     head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
+    classes = row_classes or [""] * len(frame)
     body = "".join(
-        "<tr>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>"
-        for row in frame.itertuples(index=False)
+        f"<tr class='{cls}'>" + "".join(_cell(v) for v in row) + "</tr>"
+        for cls, row in zip(classes, frame.itertuples(index=False))
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -153,9 +240,13 @@ def prepare(params_file=None, parameters: dict | None = None, run_dir: str | Non
     check_round(params, dataset)
     round_row = dataset.rounds.loc[dataset.rounds["round_id"] == params.round].iloc[0]
     scores = dataset.scores[dataset.scores["round_id"] == params.round]
+    result = evaluate_round(dataset, params, params.round)
+    tables = run_tables(params, dataset, result)
+    if run_dir:
+        write_tables(tables, run_dir)
     return RoundView(
-        params=params, dataset=dataset, round=round_row, scores=scores,
-        run_dir=Path(run_dir) if run_dir else None,
+        params=params, dataset=dataset, round=round_row, scores=scores, result=result,
+        tables=tables, run_dir=Path(run_dir) if run_dir else None,
     )
 
 
@@ -176,12 +267,16 @@ def summary(view: RoundView) -> _Html:
     L = view.labels
     s = view.scores
     units = view.dataset.units[view.dataset.units["unit_id"].isin(s["unit_id"])]
+    u = view.result.units
     kpis = [
         (L["units"], units["unit_id"].nunique()),
+        (L["red_n"], int((u["list"] == "red").sum())),
+        (L["black_n"], int((u["list"] == "black").sum())),
+        (L["escalations"], int(u["escalated"].sum())),
+        (L["vetoes"], int(u["vetoed"].sum())),
         (L["groups"], units["group"].nunique()),
         (L["scores"], len(s)),
         (L["raters"], s["rater_id"].nunique()),
-        (L["sources"], s["source"].nunique()),
     ]
     boxes = "".join(f"<span class='kpi'><b>{_e(v)}</b>{_e(k)}</span>" for k, v in kpis)
     by_group = (
@@ -190,6 +285,126 @@ def summary(view: RoundView) -> _Html:
     )
     by_group.columns = [L["group"], L["kind"], L["count"]]
     return _section(f"<h2>{_e(L['summary'])}</h2><div>{boxes}</div>{_table(by_group)}")
+
+
+def _list_rule(view: RoundView, which: str) -> str:
+    L, lists = view.labels, view.params.lists
+    special = view.round["kind"] == "special"
+    key = f"{which}_rule_special" if special else f"{which}_rule"
+    return L[key].format(
+        red=f"{lists.red_min:g}", black=f"{lists.black_max:g}",
+        n=lists.comprehensive_size, share=f"{lists.special_share:g}",
+    )
+
+
+def _one_list(view: RoundView, which: str) -> _Html:
+    L = view.labels
+    u = view.result.units
+    listed = u[u["list"] == which]
+    status = view.result.list_status
+    status = status[status["list"] == which]
+    head = f"<h2 class='{which}'>{_e(L[which])}</h2><p class='rule'>{_e(_list_rule(view, which))}</p>"
+    empty_groups = status[status["n_listed"] == 0]["ranking_group"].tolist()
+    if listed.empty:
+        return _section(head + f"<p class='empty'>{_e(L['no_' + which])}</p>")
+    frame = pd.DataFrame({
+        L["group"]: listed["ranking_group"],
+        L["rank"]: listed["rank"].astype(int),
+        L["unit"]: listed["name"],
+        L["score"]: listed["score_rounded"].astype(float),
+        L["round_points"]: listed["points"].astype(float).map(lambda v: f"{v:+g}"),
+        L["ytd"]: listed["points_ytd"].astype(float).map(lambda v: f"{v:+g}"),
+        L["escalated"]: listed["escalated"].map(lambda e: L["escalated_yes"] if e else ""),
+    })
+    notes = "".join(
+        f"<p class='empty'>{_e(g)}：{_e(L['no_' + which])}</p>" for g in empty_groups
+    )
+    return _section(head + _table(frame, [which] * len(frame)) + notes)
+
+
+def red_list(view: RoundView) -> _Html:
+    """红榜: every red-listed unit with rank, score, points and year-to-date points."""
+    return _one_list(view, "red")
+
+
+def black_list(view: RoundView) -> _Html:
+    """黑榜: every black-listed unit, with escalations (核查程序) marked."""
+    return _one_list(view, "black")
+
+
+def _veto_text(view: RoundView, row) -> str:
+    L, veto = view.labels, view.params.veto
+    texts = []
+    for reason in row.veto_reasons:
+        if reason == "satisfaction":
+            texts.append(L["veto_satisfaction"].format(value=row.satisfaction, min=veto.satisfaction_min))
+        elif reason == "prerequisite":
+            texts.append(L["veto_prerequisite"].format(
+                category=veto.prerequisite_category, value=row.prerequisite_score,
+                min=veto.prerequisite_min))
+        else:
+            texts.append(str(reason))
+    return "；".join(texts)
+
+
+def vetoes(view: RoundView) -> _Html:
+    """Units that met the red-list conditions but were vetoed (一票否决)."""
+    L = view.labels
+    u = view.result.units
+    vetoed = u[u["vetoed"]]
+    if vetoed.empty:
+        return _Html("")
+    frame = pd.DataFrame({
+        L["group"]: vetoed["ranking_group"],
+        L["rank"]: vetoed["rank"],
+        L["unit"]: vetoed["name"],
+        L["score"]: vetoed["score_rounded"].astype(float),
+        L["vetoed"]: [_veto_text(view, row) for row in vetoed.itertuples(index=False)],
+    })
+    return _section(f"<h3>{_e(L['vetoes'])}</h3><p>{_e(L['veto_note'])}</p>{_table(frame)}")
+
+
+def ties(view: RoundView) -> _Html:
+    """Every tie at a cut that the tie policy decided, and notes for auditors."""
+    L = view.labels
+    items = [
+        L["tie_note"].format(
+            group=t.ranking_group, list=L.get(t.list, t.list), rank=t.rank,
+            units="、".join(map(str, t.units)) if not isinstance(t.units, str) else t.units,
+            policy=L.get(t.policy, t.policy),
+        )
+        for t in view.result.ties.itertuples(index=False)
+    ]
+    notes = list(view.result.notes)
+    if not items and not notes:
+        return _Html("")
+    body = ""
+    if items:
+        body += f"<h3>{_e(L['ties'])}</h3><ul>" + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul>"
+    if notes:
+        body += f"<h3>{_e(L['audit_notes'])}</h3><ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"
+    return _section(body)
+
+
+def group_rankings(view: RoundView) -> _Html:
+    """The full ranking of every group, folded so the lists come first."""
+    L = view.labels
+    u = view.result.units
+    parts = [f"<h2>{_e(L['rankings'])}</h2>"]
+    for group, g in u.groupby("ranking_group", sort=True):
+        frame = pd.DataFrame({
+            L["rank"]: g["rank"].map(lambda r: "" if pd.isna(r) else int(r)),
+            L["unit"]: g["name"],
+            L["score"]: g["score_rounded"].astype(float),
+            L["list"]: g["list"].map(lambda x: L.get(x, "") if x else ""),
+            L["vetoed"]: g["vetoed"].map(lambda v: "✔" if v else ""),
+        })
+        count = L["n_of"].format(n=len(g))
+        parts.append(
+            f"<details><summary>{_e(group)}（{_e(count)}）</summary>"
+            f"{_table(frame, g['list'].tolist())}</details>"
+        )
+    return _section("".join(parts))
 
 
 def data_overview(view: RoundView) -> _Html:
