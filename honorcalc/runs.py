@@ -108,6 +108,11 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix.rstrip("."): data}
 
 
+def _plain(value):
+    """A numpy scalar as the Python value JSON can hold."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
     """What differs between two runs: parameters, inputs, and per unit rank and list."""
     a, b = load_run(run_a), load_run(run_b)
@@ -130,7 +135,7 @@ def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
         for unit in sorted(set(fa.index) | set(fb.index)):
             row_a = fa.loc[unit] if unit in fa.index else None
             row_b = fb.loc[unit] if unit in fb.index else None
-            pick = lambda row, col: None if row is None else row[col]  # noqa: E731
+            pick = lambda row, col: None if row is None else _plain(row[col])  # noqa: E731
             change = {
                 "unit_id": unit,
                 "name": pick(row_b if row_b is not None else row_a, "name"),
