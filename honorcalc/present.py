@@ -23,7 +23,7 @@ from .validation import Dataset
 
 __all__ = [
     "RoundView", "prepare", "title", "summary", "red_list", "black_list", "vetoes", "ties",
-    "group_rankings", "data_overview", "appendix", "LABELS",
+    "practices", "group_rankings", "data_overview", "appendix", "LABELS",
 ]
 
 LABELS = {
@@ -86,6 +86,24 @@ LABELS = {
         "none_in": "并列单位均不入榜",
         "audit_notes": "审计提示",
         "n_of": "{n} 家",
+        "practices": "其他通报方式",
+        "tiers": "好 / 较好 / 一般 分档",
+        "flags": "流动红旗 / 流动黑旗",
+        "flag_red": "流动红旗",
+        "flag_black": "流动黑旗",
+        "holder": "本期持有单位",
+        "previous": "上期持有单位",
+        "slips": "三色责任单",
+        "slip_white": "白单（交办）",
+        "slip_yellow": "黄单（警醒）",
+        "slip_red": "红单（移交）",
+        "code": "问题代码",
+        "colour": "责任单",
+        "streak": "连续次数",
+        "quota": "末位淘汰（年度累计）",
+        "quota_rule": "每组仅前 {share:.0%} 通过：",
+        "passed": "通过",
+        "not_passed": "未通过",
         "veto_satisfaction": "群众满意率 {value:.0%}，低于 {min:.0%}",
         "veto_prerequisite": "前置条件“{category}”{value:.2f} 分，低于 {min:g} 分",
     },
@@ -148,6 +166,24 @@ LABELS = {
         "none_in": "no tied unit in",
         "audit_notes": "Notes for auditors",
         "n_of": "{n}",
+        "practices": "Other forms of notice",
+        "tiers": "Tiers (good / fairly good / fair)",
+        "flags": "Mobile red and black flags",
+        "flag_red": "red flag",
+        "flag_black": "black flag",
+        "holder": "Holder this round",
+        "previous": "Holder last round",
+        "slips": "Three-colour responsibility slips",
+        "slip_white": "white (assigned)",
+        "slip_yellow": "yellow (warning)",
+        "slip_red": "red (handed over)",
+        "code": "Code",
+        "colour": "Slip",
+        "streak": "Consecutive",
+        "quota": "Elimination quota (year to date)",
+        "quota_rule": "Only the top {share:.0%} of each group pass:",
+        "passed": "passed",
+        "not_passed": "not passed",
         "veto_satisfaction": "public satisfaction {value:.0%}, below {min:.0%}",
         "veto_prerequisite": "prerequisite '{category}' {value:.2f}, below {min:g}",
     },
@@ -384,6 +420,57 @@ def ties(view: RoundView) -> _Html:
     if notes:
         body += f"<h3>{_e(L['audit_notes'])}</h3><ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"
     return _section(body)
+
+
+def practices(view: RoundView) -> _Html:
+    """The optional practices of RULES.md §2 that the parameters switch on."""
+    L, p, r = view.labels, view.params, view.result
+    names = r.units.set_index("unit_id")["name"]
+    parts = []
+    if p.tiers.method != "off":
+        counts = r.units.pivot_table(index="ranking_group", columns="tier", values="unit_id",
+                                     aggfunc="count", fill_value=0)
+        counts = counts.reindex(columns=[t for t in ("好", "较好", "一般") if t in counts.columns])
+        parts.append(f"<h3>{_e(L['tiers'])}</h3>" + _table(counts.reset_index().rename(
+            columns={"ranking_group": L["group"]})))
+    if p.flags.enabled and not r.flags.empty:
+        rows = []
+        seqs = r.flags["round_id"].unique().tolist()
+        for (group, flag), held in r.flags.groupby(["ranking_group", "flag"], sort=True):
+            now = held[held["round_id"] == r.round_id]["unit_id"]
+            before = held[held["round_id"] == seqs[-2]]["unit_id"] if len(seqs) > 1 else now.iloc[:0]
+            rows.append((group, L[f"flag_{flag}"], "、".join(names.get(u, u) for u in now),
+                         "、".join(names.get(u, u) for u in before)))
+        frame = pd.DataFrame(rows, columns=[L["group"], L["flags"], L["holder"], L["previous"]])
+        parts.append(f"<h3>{_e(L['flags'])}</h3>" + _table(frame))
+    if p.slips.enabled and not r.slips.empty:
+        slips = r.slips.sort_values(["slip", "unit_id"], key=lambda c: c.map(
+            {"red": 0, "yellow": 1, "white": 2}) if c.name == "slip" else c)
+        frame = pd.DataFrame({
+            L["unit"]: slips["unit_id"].map(lambda u: names.get(u, u)),
+            L["code"]: slips["code"],
+            L["colour"]: slips["slip"].map(lambda c: L[f"slip_{c}"]),
+            L["streak"]: slips["streak"].astype(int),
+        })
+        parts.append(f"<h3>{_e(L['slips'])}</h3>" + _table(frame, slips["slip"].map(
+            {"red": "red", "yellow": "", "white": ""}).tolist()))
+    if p.pass_quota.share is not None and not r.pass_quota.empty:
+        q = r.pass_quota
+        failed = q[~q["passed"]]
+        frame = pd.DataFrame({
+            L["group"]: failed["ranking_group"],
+            L["unit"]: failed["unit_id"].map(lambda u: names.get(u, u)),
+            L["ytd"]: failed["points_ytd"].astype(float).map(lambda v: f"{v:+g}"),
+            L["rank"]: failed["quota_rank"].astype(int),
+        })
+        parts.append(
+            f"<h3>{_e(L['quota'])}</h3><p>{_e(L['quota_rule'].format(share=p.pass_quota.share))}"
+            f"{_e(L['not_passed'])} {len(failed)} / {len(q)}</p>"
+            f"<details><summary>{_e(L['not_passed'])}</summary>{_table(frame)}</details>"
+        )
+    if not parts:
+        return _Html("")
+    return _section(f"<h2>{_e(L['practices'])}</h2>" + "".join(parts))
 
 
 def group_rankings(view: RoundView) -> _Html:

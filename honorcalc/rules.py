@@ -1129,12 +1129,25 @@ def ranking_table(result: RoundResult) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Exactly `RANKING_COLUMNS`, one row per unit scored in the round, sorted
+        `RANKING_COLUMNS`, then one column per optional practice switched on
+        (``tier``, ``flag``, ``slips`` as ``code:colour;…``, ``passed``), one
+        row per unit scored in the round, sorted
         by (group, rank, unit_id) with unranked units last in their group.
         ``score`` keeps full precision (lists compare it rounded half up to
         ``lists.precision``); ``rank`` is a nullable integer (empty for units
         excluded by a veto); ``list`` is ``red``, ``black`` or empty.
     """
-    t = result.units.loc[:, list(RANKING_COLUMNS)]
+    p = result.params
+    optional = [
+        column for column, on in (
+            ("tier", p.tiers.method != "off"),
+            ("flag", p.flags.enabled),
+            ("slips", p.slips.enabled),
+            ("passed", p.pass_quota.share is not None),
+        ) if on
+    ]
+    t = result.units.loc[:, [*RANKING_COLUMNS, *optional]]
+    if "slips" in optional:
+        t["slips"] = t["slips"].map(lambda slips: ";".join(f"{code}:{colour}" for code, colour in slips))
     t = t.sort_values(["group", "rank", "unit_id"], kind="stable", na_position="last")
     return t.reset_index(drop=True)

@@ -1,0 +1,48 @@
+"""What the report shows, checked on the fragments the notebook displays."""
+
+from __future__ import annotations
+
+from honorcalc import present
+from honorcalc.params import load_params
+
+
+def _view(tiny_params, overrides=()):
+    params = load_params(tiny_params, list(overrides))
+    return present.prepare(parameters=params.to_dict())
+
+
+def test_lists_show_units_scores_and_points(tiny_params):
+    view = _view(tiny_params)
+    red = present.red_list(view)
+    assert "东城区" in red and "92.00" in red and "+3" in red
+    black = present.black_list(view)
+    assert "市公安局" in black and "-3" in black
+
+
+def test_empty_list_is_announced(tiny_params):
+    view = _view(tiny_params, ["lists.red_min=99"])
+    assert "当期不设红榜" in present.red_list(view)
+
+
+def test_english_labels(tiny_params):
+    view = _view(tiny_params, ["lang=en", "lists.red_min=99"])
+    assert "no red list this round" in present.red_list(view)
+
+
+def test_optional_practices_appear_only_when_switched_on(tiny_params):
+    assert present.practices(_view(tiny_params)) == ""
+    view = _view(tiny_params, ["tiers.method=cuts", "flags.enabled=true", "slips.enabled=true",
+                               "pass_quota.share=0.5"])
+    shown = present.practices(view)
+    for words in ("好 / 较好 / 一般", "流动红旗", "三色责任单", "末位淘汰"):
+        assert words in shown
+    ranking = view.tables["ranking.csv"]
+    assert {"tier", "flag", "slips", "passed"} <= set(ranking.columns)
+
+
+def test_data_strings_are_escaped(tiny_params, tiny_dir):
+    units = tiny_dir / "units.csv"
+    units.write_text(units.read_text(encoding="utf-8").replace("东城区", "<b onclick=x>东城区</b>"),
+                     encoding="utf-8")
+    shown = present.red_list(_view(tiny_params))
+    assert "<b onclick" not in shown and "&lt;b onclick=x&gt;东城区&lt;/b&gt;" in shown
