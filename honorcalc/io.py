@@ -37,6 +37,8 @@ __all__ = [
     "table_bytes",
     "FLOAT_FORMAT",
     "file_sha256",
+    "archive_inputs",
+    "extract_inputs",
 ]
 
 TABLES = ("units", "indicators", "rounds", "scores", "deductions", "surveys")
@@ -275,6 +277,37 @@ def write_dataset(tables: dict[str, pd.DataFrame], directory: str | Path) -> lis
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     return [write_csv(frame, directory / f"{name}.csv") for name, frame in tables.items()]
+
+
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same inputs give the same archive bytes
+
+
+def archive_inputs(files: dict[str, str | Path], archive: str | Path) -> Path:
+    """Store the exact input files (by their own names) in a deterministic zip archive."""
+    import zipfile
+
+    archive = Path(archive)
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for path in sorted(Path(f) for f in files.values()):
+            info = zipfile.ZipInfo(path.name, date_time=_ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, path.read_bytes())
+    return archive
+
+
+def extract_inputs(archive: str | Path, directory: str | Path) -> Path:
+    """Unpack an inputs archive into ``directory`` (member names are plain file names)."""
+    import zipfile
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(archive) as zf:
+        for name in zf.namelist():
+            if Path(name).name != name or name.startswith("."):
+                raise InputError(f"unexpected member {name!r} in the inputs archive", file=archive)
+            (directory / name).write_bytes(zf.read(name))
+    return directory
 
 
 def file_sha256(path: str | Path) -> str:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .audit import MANIFEST, build_manifest, params_sha256
 from .errors import HonorcalcError, InputError, ParamError
-from .io import load_dataset
+from .io import archive_inputs, load_dataset
 from .params import Params, load_params, params_from_mapping, params_to_yaml
 from .validation import Dataset
 
@@ -45,6 +45,7 @@ __all__ = [
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 ROUND_NOTEBOOK = NOTEBOOKS / "round_report.ipynb"
 KERNEL = "honorcalc"
+INPUTS_ARCHIVE = "inputs.zip"
 
 
 class NotebookError(HonorcalcError):
@@ -222,6 +223,10 @@ def run_report(
         nb_parameters = {"parameters": params_dict, "run_dir": str(tmp)}
         _execute(Path(notebook or ROUND_NOTEBOOK), tmp / "report.ipynb", nb_parameters,
                  cwd=tmp, progress=progress)
+        if params.audit.keep_inputs:
+            archive_inputs(
+                {t: Path(params.dataset) / f for t, f in dataset.files.items()}, tmp / INPUTS_ARCHIVE
+            )
         export_html(tmp / "report.ipynb", tmp / "report.html",
                     title=f"{params.city} {params.round} 红黑榜", lang=params.lang)
         manifest = build_manifest(

@@ -8,6 +8,7 @@ same `honorcalc.pipeline.run_tables` the notebook used.
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,10 @@ import pandas as pd
 
 from .audit import MANIFEST, check_manifest
 from .errors import InputError
-from .io import load_dataset, table_bytes
+from .io import extract_inputs, file_sha256, load_dataset, table_bytes
 from .params import Params, params_from_mapping
 from .pipeline import run_tables
+from .report import INPUTS_ARCHIVE
 from .validation import Dataset
 
 __all__ = ["RecordedRun", "load_run", "verify_run", "diff_runs", "explain_in_run"]
@@ -53,48 +55,99 @@ def load_run(run_dir: str | Path) -> RecordedRun:
     return RecordedRun(run_dir=run_dir, manifest=manifest, params=params)
 
 
-def _recorded_dataset(run: RecordedRun) -> Dataset:
-    return load_dataset(run.params.dataset)
+def _recorded_dataset(run: RecordedRun, workdir: Path) -> tuple[Dataset, list[str]]:
+    """The run's exact inputs: its archived copy when kept, else the recorded dataset folder.
+
+    Returns the dataset and the problems found with the archive itself.
+    """
+    archive = run.run_dir / INPUTS_ARCHIVE
+    if not archive.exists():
+        return load_dataset(run.params.dataset), []
+    directory = extract_inputs(archive, workdir / "inputs")
+    problems = []
+    for table, entry in run.manifest["inputs"].items():
+        copy = directory / Path(entry["file"]).name
+        if not copy.exists():
+            problems.append(f"input {table} is missing from {INPUTS_ARCHIVE}")
+        elif file_sha256(copy) != entry["sha256"]:
+            problems.append(f"input {table} in {INPUTS_ARCHIVE} does not match its recorded sha256")
+    return load_dataset(directory), problems
 
 
-def _row_differences(name: str, recorded: bytes, fresh: bytes, limit: int = 10) -> list[str]:
-    old = recorded.decode("utf-8").splitlines()
-    new = fresh.decode("utf-8").splitlines()
-    out = []
-    for i in range(max(len(old), len(new))):
-        a = old[i] if i < len(old) else "<missing>"
-        b = new[i] if i < len(new) else "<missing>"
-        if a != b:
-            out.append(f"{name} line {i + 1}: recorded {a!r}, recomputed {b!r}")
-            if len(out) >= limit:
-                out.append(f"{name}: … more lines differ")
-                break
+def _key_columns(frame: pd.DataFrame) -> list[str]:
+    for key in (["unit_id"], ["rater_id"], ["unit_id", "rule"]):
+        if set(key) <= set(frame.columns) and not frame.duplicated(key).any():
+            return key
+    return []
+
+
+def _row_differences(name: str, recorded: bytes, fresh: bytes, limit: int = 20) -> list[str]:
+    """Name the rows (by unit or rater) and columns that differ; lines when rows have no key."""
+    import io
+
+    read = lambda b: pd.read_csv(io.BytesIO(b), dtype=str, keep_default_na=False)  # noqa: E731
+    try:
+        old, new = read(recorded), read(fresh)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError):
+        return [f"{name}: the recorded file is no longer a readable table"]
+    key = _key_columns(new)
+    out: list[str] = []
+    if key and list(old.columns) == list(new.columns) and _key_columns(old) == key:
+        old_i, new_i = old.set_index(key), new.set_index(key)
+        for k in old_i.index.difference(new_i.index):
+            out.append(f"{name}: {'/'.join(key)} {k}: recorded but not recomputed")
+        for k in new_i.index.difference(old_i.index):
+            out.append(f"{name}: {'/'.join(key)} {k}: recomputed but not recorded")
+        common = old_i.index.intersection(new_i.index, sort=False)
+        a, b = old_i.loc[common], new_i.loc[common]
+        for k, row in (a != b).iterrows():
+            for column in row.index[row.to_numpy()]:
+                out.append(f"{name}: {'/'.join(key)} {k}: {column} recorded {a.at[k, column]!r}, "
+                           f"recomputed {b.at[k, column]!r}")
+    else:
+        old_lines, new_lines = recorded.decode("utf-8", "replace").splitlines(), fresh.decode().splitlines()
+        for i in range(max(len(old_lines), len(new_lines))):
+            x = old_lines[i] if i < len(old_lines) else "<missing>"
+            y = new_lines[i] if i < len(new_lines) else "<missing>"
+            if x != y:
+                out.append(f"{name} line {i + 1}: recorded {x!r}, recomputed {y!r}")
+    if len(out) > limit:
+        out = out[:limit] + [f"{name}: … and {len(out) - limit} more differences"]
     return out
 
 
 def verify_run(run_dir: str | Path) -> list[str]:
     """Everything in a run that no longer matches; empty when the run is reproduced exactly.
 
-    Checks that every output still has its recorded sha256, that every input
-    still has its recorded sha256, and that recomputing the tables from the
-    recorded parameters and inputs gives the same bytes (naming differing rows).
+    Checks that every output still has its recorded sha256; that the original
+    input files, where they still exist, still have theirs; and that recomputing
+    the tables from the run's exact inputs (its ``inputs.zip`` when kept, so a
+    run can be re-checked after the dataset moved) and recorded parameters gives
+    the same bytes, naming the rows and columns that differ.
     """
     run = load_run(run_dir)
-    problems = check_manifest(run.run_dir)
-    if any(p.startswith("input") for p in problems):
-        return problems  # recomputing from changed inputs would only repeat the finding
-    tables = run_tables(run.params, _recorded_dataset(run))
+    problems = [
+        p for p in check_manifest(run.run_dir)
+        # a moved dataset is not a difference when the run kept its own copy
+        if not (p.endswith("is missing") and p.startswith("input") and (run.run_dir / INPUTS_ARCHIVE).exists())
+    ]
+    with tempfile.TemporaryDirectory() as work:
+        try:
+            dataset, archive_problems = _recorded_dataset(run, Path(work))
+        except InputError as err:
+            return problems + [f"the recorded inputs cannot be loaded: {err}"]
+        problems += archive_problems
+        tables = run_tables(run.params, dataset)
     for name, frame in tables.items():
         path = run.run_dir / name
         fresh = table_bytes(frame)
         if not path.exists():
-            if name in run.manifest["outputs"]:
-                continue  # already reported missing
-            problems.append(f"{name} is not in the run but would be produced now")
+            if name not in run.manifest["outputs"]:
+                problems.append(f"{name} is not in the run but would be produced now")
             continue
         recorded = path.read_bytes()
         if recorded != fresh:
-            problems.append(f"{name}: recomputing gives a different result")
+            problems.append(f"{name}: recomputing from the recorded inputs gives a different result")
             problems += _row_differences(name, recorded, fresh)
     return problems
 
@@ -169,7 +222,9 @@ def explain_in_run(run_dir: str | Path, unit_id: str, *, lang: str | None = None
     from .rules import evaluate_round
 
     run = load_run(run_dir)
-    result = evaluate_round(_recorded_dataset(run), run.params, run.params.round)
+    with tempfile.TemporaryDirectory() as work:
+        dataset, _ = _recorded_dataset(run, Path(work))
+    result = evaluate_round(dataset, run.params, run.params.round)
     if as_json:
         return json.dumps(explain_unit_dict(result, unit_id), ensure_ascii=False, indent=2, default=str)
     return explain_unit(result, unit_id, lang=lang or run.params.lang)

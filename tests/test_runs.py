@@ -82,7 +82,55 @@ def test_verify_fails_an_edited_output(two_runs, capsys, tmp_path):
     code, out, _ = run_cli(["verify", copy], capsys)
     assert code == 1
     assert "ranking.csv was changed after the run" in out
-    assert "ranking.csv line" in out  # recomputation names the differing rows
+    # recomputation names the units and columns that differ
+    assert "ranking.csv: unit_id NA: list recorded '', recomputed 'black'" in out
+
+
+def _copy_run(two_runs, tmp_path):
+    import shutil
+
+    base, a, _ = two_runs
+    data = tmp_path / "data"
+    shutil.copytree(base / "data", data)
+    params = tmp_path / "p.yaml"
+    params.write_text("dataset: data\nround: C2026Q1\n", encoding="utf-8")
+    return data, run_report(params, out=tmp_path / "reports").run_dir
+
+
+def test_verify_after_the_dataset_moved_uses_the_archived_inputs(two_runs, tmp_path, capsys):
+    import shutil
+
+    data, run = _copy_run(two_runs, tmp_path)
+    assert (run / "inputs.zip").exists()
+    shutil.rmtree(data)
+    code, out, _ = run_cli(["verify", run], capsys)
+    assert code == 0, out
+
+
+def test_verify_fails_an_edited_input(two_runs, tmp_path, capsys):
+    data, run = _copy_run(two_runs, tmp_path)
+    scores = data / "scores.csv"
+    scores.write_text(scores.read_text(encoding="utf-8").replace(",55,", ",45,"), encoding="utf-8")
+    code, out, _ = run_cli(["verify", run], capsys)
+    assert code == 1
+    assert "input scores" in out and "no longer matches its recorded sha256" in out
+
+
+def test_verify_fails_edited_parameters_in_the_manifest(two_runs, tmp_path, capsys):
+    _, run = _copy_run(two_runs, tmp_path)
+    manifest = run / "manifest.json"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('"red_min": 90.0', '"red_min": 95.0'),
+                        encoding="utf-8")
+    code, out, _ = run_cli(["verify", run], capsys)
+    assert code == 1 and "parameters were edited" in out
+
+
+def test_two_runs_give_byte_identical_tables(two_runs, tmp_path):
+    _, a, _ = two_runs
+    _, again = _copy_run(two_runs, tmp_path)
+    for name in ("ranking.csv",):
+        assert (a / name).read_bytes() == (again / name).read_bytes()
+    assert (a / "inputs.zip").read_bytes() == (again / "inputs.zip").read_bytes()
 
 
 def test_verify_not_a_run_folder_is_exit_2(tmp_path, capsys):
