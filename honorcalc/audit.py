@@ -66,6 +66,7 @@ def build_manifest(
     *,
     run_id: str,
     round_id: str,
+    round_info: dict[str, Any],
     created_utc: str,
     params_dict: dict[str, Any],
     dataset,
@@ -90,6 +91,7 @@ def build_manifest(
     return {
         "run_id": run_id,
         "round": round_id,
+        "round_info": round_info,
         "created_utc": created_utc,
         "honorcalc_version": __version__,
         "git_commit": _git_commit(),

@@ -83,20 +83,60 @@ def explain(run_dir, unit_id, lang, as_json):
 
 
 @cli.command()
-@click.argument("run_dir", metavar="RUN_DIR", type=click.Path(file_okay=False, path_type=Path))
-def verify(run_dir):
-    """Check a run folder: outputs untouched, inputs unchanged, results recomputed identically.
+@click.argument("run_dir", metavar="RUN_DIR", required=False,
+                type=click.Path(file_okay=False, path_type=Path))
+@click.option("--ledger", "ledger", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also check a ledger of published lists (or only it, without RUN_DIR).")
+@click.option("--head", metavar="SHA256",
+              help="With --ledger: the head hash printed when the last list was published.")
+def verify(run_dir, ledger, head):
+    """Check a run, a ledger, or both.
 
+    \b
+    RUN_DIR: outputs untouched, inputs unchanged, and the tables recomputed from
+             the run's recorded inputs and parameters are byte-identical.
+    --ledger: every entry's hash and the chain of hashes are intact.
     Exit 0 when everything matches; exit 1 naming each difference.
     """
+    from .ledger import verify_ledger
     from .runs import verify_run
 
-    problems = verify_run(run_dir)
+    if run_dir is None and ledger is None:
+        raise click.UsageError("give RUN_DIR, --ledger LEDGER, or both")
+    problems = []
+    if run_dir is not None:
+        problems += verify_run(run_dir)
+    if ledger is not None:
+        if not ledger.exists():
+            raise InputError("ledger not found", file=ledger)
+        problems += [f"{ledger}: {p}" for p in verify_ledger(ledger, head=head)]
     if problems:
         for problem in problems:
             click.echo(f"DIFFERS: {problem}")
         sys.exit(1)
-    click.echo(f"OK: {run_dir} is reproduced exactly")
+    checked = " and ".join(str(x) for x in (run_dir, ledger) if x is not None)
+    click.echo(f"OK: {checked} verified")
+
+
+@cli.command()
+@click.argument("run_dir", metavar="RUN_DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--ledger", type=click.Path(dir_okay=False, path_type=Path),
+              help="Ledger file (default: ledger/<city>.jsonl).")
+@click.option("--supersede", is_flag=True, help="Replace a round that is already published.")
+@click.option("--reason", help="Why the published list is replaced (required with --supersede).")
+def publish(run_dir, ledger, supersede, reason):
+    """Append the round's red and black lists to the city's hash-chained ledger.
+
+    The run must verify first. Prints the new entry's hash: quote it with the
+    published notice, so that a ledger cut short can be detected later
+    (honorcalc verify --ledger LEDGER --head HASH).
+    """
+    from .runs import default_ledger, publish_run
+
+    entry = publish_run(run_dir, ledger, supersede=supersede, reason=reason)
+    path = ledger or default_ledger(entry["city"])
+    click.echo(f"published {entry['round_id']} as entry {entry['seq']} of {path}")
+    click.echo(f"head sha256: {entry['entry_sha256']}")
 
 
 @cli.command()

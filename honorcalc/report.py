@@ -25,6 +25,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from .audit import MANIFEST, build_manifest, params_sha256
 from .errors import HonorcalcError, InputError, ParamError
 from .io import archive_inputs, load_dataset
@@ -178,6 +180,15 @@ def _execute(notebook: Path, output: Path, parameters: dict, cwd: Path, progress
         ) from None
 
 
+def _round_info(dataset: Dataset, round_id: str) -> dict:
+    row = dataset.rounds.loc[dataset.rounds["round_id"] == round_id].iloc[0]
+    return {
+        "round_id": round_id, "kind": row["kind"],
+        "topic": None if pd.isna(row["topic"]) else row["topic"],
+        "date": row["date"].date().isoformat(),
+    }
+
+
 def _new_run_id(params_dict: dict, dataset: Dataset, now: dt.datetime) -> str:
     digest = hashlib.sha256(
         (params_sha256(params_dict) + json.dumps(sorted(dataset.files.items()))).encode()
@@ -230,7 +241,8 @@ def run_report(
         export_html(tmp / "report.ipynb", tmp / "report.html",
                     title=f"{params.city} {params.round} 红黑榜", lang=params.lang)
         manifest = build_manifest(
-            run_id=target.name, round_id=params.round, created_utc=now.isoformat(),
+            run_id=target.name, round_id=params.round, round_info=_round_info(dataset, params.round),
+            created_utc=now.isoformat(),
             params_dict=params_dict, dataset=dataset, run_dir=tmp,
             notebook_parameters={"parameters": params_dict, "run_dir": "<run folder>"},
         )

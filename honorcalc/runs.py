@@ -17,13 +17,16 @@ import pandas as pd
 
 from .audit import MANIFEST, check_manifest
 from .errors import InputError
-from .io import extract_inputs, file_sha256, load_dataset, table_bytes
+from .io import append_line, extract_inputs, file_sha256, load_dataset, table_bytes
 from .params import Params, params_from_mapping
 from .pipeline import run_tables
 from .report import INPUTS_ARCHIVE
 from .validation import Dataset
 
-__all__ = ["RecordedRun", "load_run", "verify_run", "diff_runs", "explain_in_run"]
+__all__ = [
+    "RecordedRun", "load_run", "verify_run", "diff_runs", "explain_in_run", "publish_run",
+    "default_ledger",
+]
 
 
 @dataclass(frozen=True)
@@ -228,3 +231,46 @@ def explain_in_run(run_dir: str | Path, unit_id: str, *, lang: str | None = None
     if as_json:
         return json.dumps(explain_unit_dict(result, unit_id), ensure_ascii=False, indent=2, default=str)
     return explain_unit(result, unit_id, lang=lang or run.params.lang)
+
+
+def default_ledger(city: str) -> Path:
+    """Where a city's ledger lives unless told otherwise: ``ledger/<city>.jsonl``."""
+    from .report import safe_name
+
+    return Path("ledger") / f"{safe_name(city or 'city')}.jsonl"
+
+
+def publish_run(run_dir: str | Path, ledger: str | Path | None = None, *, supersede: bool = False,
+                reason: str | None = None) -> dict[str, Any]:
+    """Append a run's lists to its city's ledger; return the new entry.
+
+    The run must verify first: a list whose run no longer reproduces is not
+    published. Raises `InputError` for a second publication of a round without
+    ``supersede`` and a reason.
+    """
+    import datetime as dt
+
+    from . import ledger as ledger_mod
+
+    run = load_run(run_dir)
+    problems = verify_run(run.run_dir)
+    if problems:
+        raise InputError("the run does not verify, so it cannot be published: " + "; ".join(problems[:3]),
+                         file=run.run_dir)
+    path = Path(ledger) if ledger else default_ledger(run.params.city)
+    entries = ledger_mod.read_ledger(path)
+    broken = ledger_mod.verify_ledger(path)
+    if broken:
+        raise InputError("the ledger is damaged; fix it before publishing: " + broken[0], file=path)
+    round_info = run.manifest["round_info"]
+    ledger_mod.check_publishable(entries, round_info["round_id"], supersede=supersede, reason=reason)
+    ranking = pd.read_csv(run.run_dir / "ranking.csv", dtype={"unit_id": str, "list": str, "name": str,
+                                                             "group": str}, keep_default_na=False)
+    entry = ledger_mod.make_entry(
+        entries=entries, manifest=run.manifest,
+        manifest_sha256=file_sha256(run.run_dir / MANIFEST), ranking=ranking, round_info=round_info,
+        published_utc=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        supersede_reason=reason if supersede else None,
+    )
+    append_line(path, json.dumps(entry, ensure_ascii=False))
+    return entry
