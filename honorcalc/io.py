@@ -39,6 +39,7 @@ __all__ = [
     "file_sha256",
     "archive_inputs",
     "extract_inputs",
+    "append_line",
 ]
 
 TABLES = ("units", "indicators", "rounds", "scores", "deductions", "surveys")
@@ -277,6 +278,21 @@ def write_dataset(tables: dict[str, pd.DataFrame], directory: str | Path) -> lis
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     return [write_csv(frame, directory / f"{name}.csv") for name, frame in tables.items()]
+
+
+def append_line(path: str | Path, line: str) -> Path:
+    """Append one line to a text file (created with its folder if absent) and flush it to disk."""
+    import os
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if "\n" in line:
+        raise ValueError("append_line writes exactly one line")
+    with open(path, "a", encoding="utf-8", newline="\n") as handle:
+        handle.write(line + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return path
 
 
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed member times: the same inputs give the same archive bytes
