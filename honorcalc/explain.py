@@ -21,9 +21,9 @@ import pandas as pd
 
 from .errors import InputError
 from .params import SOURCES
-from .rules import RoundResult
+from .rules import RoundResult, round_half_up
 
-__all__ = ["explain_unit_dict", "explain_unit", "LANGS"]
+__all__ = ["explain_unit_dict", "explain_unit", "counterfactual", "LANGS"]
 
 LANGS = ("zh", "en")
 
@@ -239,6 +239,117 @@ def explain_unit_dict(result: RoundResult, unit_id: str) -> dict:
         "tier": _text(u["tier"]), "flag": str(u["flag"]),
         "slips": [{"code": c, "slip": s} for c, s in u["slips"]],
         "passed": None if pd.isna(u["passed"]) else bool(u["passed"]),
+        "counterfactual": counterfactual(result, unit_id),
+    }
+
+
+def counterfactual(result: RoundResult, unit_id: str) -> dict:
+    """What it would have taken: the smallest score change that moves the unit on or off each list.
+
+    Returns
+    -------
+    dict
+        For ``red`` and ``black``: ``listed``; ``change`` — the composite-score
+        change (points on the 0–100 scale, positive = higher) that would have
+        changed the outcome (for a listed unit, leave the list; otherwise enter
+        it), ``None`` when no change can (a vetoed unit cannot be red, a list
+        with cap 0 has no room); ``route`` — which condition binds
+        (``threshold`` or ``rank``); ``target`` — the score to reach.
+        For a black-listed unit also ``indicators``: the indicators whose
+        missing points alone could have carried it (``headroom`` in composite
+        points ≥ ``change``), largest first, and ``headroom_total``.
+
+    Notes
+    -----
+    Scores are compared rounded half up to ``precision`` p, so a rounded score
+    ≥ T needs a raw score ≥ T − ½·10⁻ᵖ, and a rounded score > T a raw score ≥
+    T + ½·10⁻ᵖ. The rank route compares with the other units of the ranking
+    group as they scored: to leave the bottom ``cap`` the unit must beat the
+    cap-th lowest of them; to enter the top ``cap`` it must reach the cap-th
+    highest (a tie there is in under ``tie_policy: all_in``; under ``none_in``
+    the change shown is a lower bound). An indicator's headroom is its missing
+    points (max − mean of the raters) × the source's renormalised weight ×
+    100 / the source's Σ max_points, times (1 − history weight) when the score
+    is blended with history.
+    """
+    units = result.units
+    row = units[units["unit_id"] == unit_id]
+    if row.empty:
+        raise InputError(f"unit {unit_id!r} was not evaluated in round {result.round_id!r}")
+    u = row.iloc[0]
+    p = result.params
+    half = 0.5 * 10.0 ** -p.lists.precision
+    score = float(u["score"])
+    others = units[(units["ranking_group"] == u["ranking_group"]) & units["ranked"]
+                   & (units["unit_id"] != unit_id)]["score_rounded"].sort_values().to_numpy()
+    cap = int(u["cap"])
+    out: dict = {"score": score, "cap": cap, "precision": p.lists.precision}
+
+    def closest(options: list[tuple[str, float]], combine) -> tuple[str | None, float | None]:
+        options = [(r, v) for r, v in options if v is not None]
+        if not options:
+            return None, None
+        route, value = combine(options, key=lambda o: o[1])
+        return route, value
+
+    # black: listed ⇔ rounded ≤ black_max AND among the bottom cap
+    black_listed = u["list"] == "black"
+    below = others[cap - 1] if 0 < cap <= len(others) else None
+    if cap == 0 or not bool(u["ranked"]):
+        route, target = None, None
+    elif black_listed:  # leave: break either condition, whichever is cheaper
+        route, target = closest([("threshold", p.lists.black_max + half),
+                                 ("rank", None if below is None else below + half)], min)
+    else:  # enter: meet both conditions, so the harder one binds
+        route, target = closest([("threshold", p.lists.black_max + half - 10.0 ** -p.lists.precision),
+                                 ("rank", None if below is None else below + half - 10.0 ** -p.lists.precision)],
+                                min)
+    out["black"] = {"listed": bool(black_listed), "route": route, "target": target,
+                    "change": None if target is None else target - score}
+
+    # red: listed ⇔ rounded ≥ red_min AND among the top cap AND not vetoed
+    red_listed = u["list"] == "red"
+    above = others[len(others) - cap] if 0 < cap <= len(others) else None
+    if cap == 0 or not bool(u["ranked"]) or (bool(u["vetoed"]) and not red_listed):
+        route, target = None, None
+    elif red_listed:  # leave: fall below either condition, whichever comes first
+        route, target = closest([("threshold", p.lists.red_min - half - 10.0 ** -p.lists.precision),
+                                 ("rank", None if above is None else above - half - 10.0 ** -p.lists.precision)],
+                                max)
+    else:  # enter: meet both
+        route, target = closest([("threshold", p.lists.red_min - half),
+                                 ("rank", None if above is None else above - half)], max)
+    out["red"] = {"listed": bool(red_listed), "route": route, "target": target,
+                  "change": None if target is None else target - score,
+                  "vetoed": bool(u["vetoed"])}
+
+    if black_listed and out["black"]["change"] is not None:
+        out["black"].update(_headroom(result, u, out["black"]["change"]))
+    return out
+
+
+def _headroom(result: RoundResult, u: pd.Series, needed: float) -> dict:
+    p = result.params
+    weights = p.weights.as_dict()
+    present = list(u["sources_present"])
+    total = sum(weights[s] for s in present)
+    blend = (1.0 - p.history.weight) if bool(u["blended"]) else 1.0
+    pts = result.points[result.points["unit_id"] == u["unit_id"]]
+    src = result.sources[result.sources["unit_id"] == u["unit_id"]].set_index("source")
+    pts = pts.drop_duplicates(["indicator_id", "source"])
+    headroom = [
+        (r.indicator_id, r.name, r.source,
+         (r.max_points - r.points) * weights[r.source] / total * 100.0 / src.at[r.source, "max_points"] * blend)
+        for r in pts.itertuples(index=False)
+        if r.source in present and total > 0
+    ]
+    headroom.sort(key=lambda h: (-h[3], h[0], h[2]))
+    return {
+        "indicators": [
+            {"indicator_id": str(i), "name": _text(n), "source": str(s), "headroom": float(h)}
+            for i, n, s, h in headroom if h >= needed
+        ],
+        "headroom_total": float(sum(h[3] for h in headroom)),
     }
 
 
@@ -540,7 +651,66 @@ def explain_unit(result: RoundResult, unit_id: str, lang: str = "zh") -> str:
         out.append(t["slips"].format(slips=", ".join(f"{s['code']} {t['slip'][s['slip']]}" for s in e["slips"])))
     if e["passed"] is not None:
         out.append(t["passed"].format(x=t["pass_yes"] if e["passed"] else t["pass_no"]))
+    out.extend(_counterfactual_lines(e["counterfactual"], lang))
     return "\n".join(out)
+
+
+_CF = {
+    "zh": {
+        "title": "十二、差距分析 (其他单位得分不变)",
+        "leave_black": "  黑榜: 综合得分再高 {d} 分 (达到 {target}) 即可不上黑榜 ({route})",
+        "enter_black": "  黑榜: 距黑榜尚有 {d} 分 (降至 {target} 即入榜, {route})",
+        "leave_red": "  红榜: 得分降低 {d} 分 (降至 {target}) 将不再入选红榜 ({route})",
+        "enter_red": "  红榜: 再高 {d} 分 (达到 {target}) 可入选红榜 ({route})",
+        "vetoed": "  红榜: 已被一票否决, 得分再高也不能入选",
+        "no_room": "  {list}: 本期无名额, 不适用",
+        "route": {"threshold": "分数线", "rank": "名次"},
+        "list": {"red": "红榜", "black": "黑榜"},
+        "carry": "  单项即可弥补差距的指标 (失分折合综合得分):",
+        "carry_row": "    {id} {name} [{source}]: 最多可提高 {h} 分",
+        "no_carry": "  没有单项指标能独自弥补差距; 全部失分合计折合 {h} 分",
+    },
+    "en": {
+        "title": "12. What it would have taken (other units unchanged)",
+        "leave_black": "  Black list: {d} more points (reaching {target}) would have kept it off ({route})",
+        "enter_black": "  Black list: {d} points above it (falling to {target} would list it, {route})",
+        "leave_red": "  Red list: losing {d} points (falling to {target}) would drop it ({route})",
+        "enter_red": "  Red list: {d} more points (reaching {target}) would list it ({route})",
+        "vetoed": "  Red list: vetoed; no score would list it",
+        "no_room": "  {list}: no places this round",
+        "route": {"threshold": "threshold", "rank": "rank cut"},
+        "list": {"red": "Red list", "black": "Black list"},
+        "carry": "  Indicators whose missing points alone could have closed the gap (in composite points):",
+        "carry_row": "    {id} {name} [{source}]: up to {h}",
+        "no_carry": "  No single indicator could have closed it; all missing points together are worth {h}",
+    },
+}
+
+
+def _counterfactual_lines(cf: dict, lang: str) -> list[str]:
+    t = _CF[lang]
+    p = cf["precision"]
+    fmt = lambda x: f"{x:.{p}f}"  # noqa: E731
+    shown = lambda x: fmt(float(round_half_up(x, p)))  # noqa: E731 - as the notice would print it
+    lines = [t["title"]]
+    for name in ("black", "red"):
+        c = cf[name]
+        if c["change"] is None:
+            lines.append(t["vetoed"] if name == "red" and c.get("vetoed") else
+                         t["no_room"].format(list=t["list"][name]))
+            continue
+        key = ("leave_" if c["listed"] else "enter_") + name
+        lines.append(t[key].format(d=fmt(abs(c["change"])), target=shown(c["target"]),
+                                   route=t["route"][c["route"]]))
+        if name == "black" and c["listed"]:
+            if c["indicators"]:
+                lines.append(t["carry"])
+                lines += [t["carry_row"].format(id=i["indicator_id"], name=i["name"],
+                                                source=_SOURCE_LABEL[lang][i["source"]],
+                                                h=fmt(i["headroom"])) for i in c["indicators"][:8]]
+            else:
+                lines.append(t["no_carry"].format(h=fmt(c["headroom_total"])))
+    return lines
 
 
 def _verdict_lines(e: dict, name: str, t: dict, f, share: float) -> list[str]:
