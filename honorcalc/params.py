@@ -35,6 +35,8 @@ __all__ = [
     "Flags",
     "Slips",
     "PassQuota",
+    "Audit",
+    "Fairness",
     "SOURCES",
     "load_params",
     "params_from_mapping",
@@ -209,6 +211,92 @@ class PassQuota(_Section):
     share: float | None = Field(None, gt=0, le=1, description="§2 末位淘汰: top share that passes the year; null = off")
 
 
+class Fairness(_Section):
+    """The fairness analysis of a round (RULES.md §3; `honorcalc.fairness`).
+
+    Rater severity is in points of an indicator worth ``severity_scale`` points;
+    the visit gap in points of 100 (the indicator's points / max_points × 100).
+    """
+
+    confidence_level: float = Field(
+        0.95, gt=0, lt=1, description="§3 level of every confidence interval in the fairness tables"
+    )
+    severity_scale: float = Field(
+        10.0, gt=0, description="§3 rater severity is reported in points of an indicator worth this many points"
+    )
+    severity_min: float = Field(
+        0.5, ge=0,
+        description="§3 flag a harsh or lenient rater only if its size (either sign) ≥ this and its CI excludes 0",
+    )
+    rater_slots: int = Field(
+        2, ge=2, description="§3 ICC and Kendall's W: raters per unit × indicator, taken in this many slots"
+    )
+    visit_gap_min: float = Field(
+        10.0, ge=0,
+        description="§2 明查/暗访: flag a unit scoring this much (of 100) higher on open visits, CI excluding 0",
+    )
+    laggard_k: int = Field(
+        3, ge=1, description="§3 laggard rule A: black-listed or in the bottom share in at least k …"
+    )
+    laggard_n: int = Field(6, ge=1, description="§3 laggard rule A: … of the unit's last n rounds")
+    bottom_share: float = Field(
+        0.1, gt=0, le=1, description="§3 laggard rule A: bottom share of the ranking group (bottom decile)"
+    )
+    cusum_k: float = Field(
+        1.0, ge=0,
+        description="§3 laggard rule B: CUSUM reference value k, in sd of the group (detects a 2k shortfall)",
+    )
+    false_alarm_rate: float = Field(
+        0.05, gt=0, lt=1,
+        description="§3 laggard rules B and C: false alarms per unit-year (sets the CUSUM limit and the trend level)",
+    )
+    trend_min: float = Field(
+        1.0, ge=0,
+        description="§3 laggard rule C: the decline over the year must also be at least this many sd of the group",
+    )
+    null_cities: int = Field(
+        400, ge=20,
+        description="§3 laggards: simulated null cities that set the CUSUM limit (as many again check it)",
+    )
+    replicates: int = Field(1000, ge=10, description="§3 stability: Monte Carlo replicates")
+    resample_raters: bool = Field(
+        True, description="§3 stability: bootstrap the raters within each unit × indicator"
+    )
+    weight_concentration: float | None = Field(
+        100.0, gt=0,
+        description="§3 stability: Dirichlet concentration of the perturbed source weights; null = fixed",
+    )
+    rank_interval: float = Field(
+        0.9, gt=0, lt=1, description="§3 stability: central probability of the rank interval (0.9: 5%–95%)"
+    )
+    certainty: list[float] = Field(
+        default_factory=lambda: [0.2, 0.8], min_length=2, max_length=2,
+        description="§3 stability: a list probability within [low, high] marks the unit 'cannot tell'",
+    )
+    permutations: int = Field(
+        2000, ge=99, description="§3 group comparison: permutations of each test"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.laggard_k > self.laggard_n:
+            raise ValueError(
+                f"laggard_k ({self.laggard_k}) must be at most laggard_n ({self.laggard_n})"
+            )
+        low, high = self.certainty
+        if not (0 <= low <= high <= 1):
+            raise ValueError(f"certainty must be [low, high] with 0 ≤ low ≤ high ≤ 1, got {self.certainty}")
+        return self
+
+
+class Audit(_Section):
+    """What a run keeps for auditors (DESIGN.md "Run folder")."""
+
+    keep_inputs: bool = Field(
+        True, description="DESIGN run folder: keep a compressed copy of the exact inputs (inputs.zip)"
+    )
+
+
 class Params(_Section):
     """All parameters of one run. The defaults are RULES.md §1."""
 
@@ -229,6 +317,8 @@ class Params(_Section):
     flags: Flags = Field(default_factory=Flags)
     slips: Slips = Field(default_factory=Slips)
     pass_quota: PassQuota = Field(default_factory=PassQuota)
+    audit: Audit = Field(default_factory=Audit)
+    fairness: Fairness = Field(default_factory=Fairness)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON/YAML-ready dict of every parameter (defaults included)."""
