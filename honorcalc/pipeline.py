@@ -22,8 +22,9 @@ def run_tables(params: Params, dataset: Dataset, result=None) -> dict[str, pd.Da
     ``result`` is the round's `honorcalc.rules.RoundResult` when the caller has
     it already (the notebook does), to avoid evaluating the round twice.
     """
+    from .fairness import fairness_tables
     from .rules import evaluate_round
 
     if result is None:
         result = evaluate_round(dataset, params, params.round)
-    return {"ranking.csv": result.ranking_table()}
+    return {"ranking.csv": result.ranking_table(), **fairness_tables(dataset, params)}

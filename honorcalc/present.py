@@ -23,7 +23,7 @@ from .validation import Dataset
 
 __all__ = [
     "RoundView", "prepare", "title", "summary", "red_list", "black_list", "vetoes", "ties",
-    "practices", "group_rankings", "data_overview", "appendix", "LABELS",
+    "practices", "fairness", "group_rankings", "data_overview", "appendix", "LABELS",
 ]
 
 LABELS = {
@@ -86,6 +86,8 @@ LABELS = {
         "none_in": "并列单位均不入榜",
         "audit_notes": "审计提示",
         "n_of": "{n} 家",
+        "fairness": "公平性分析",
+        "fairness_note": "评分是否公正、名单是否稳健（方法与数据见附录及 raters.csv、reliability.csv、laggards.csv、stability.csv、groups.csv）：",
         "practices": "其他通报方式",
         "tiers": "好 / 较好 / 一般 分档",
         "flags": "流动红旗 / 流动黑旗",
@@ -166,6 +168,8 @@ LABELS = {
         "none_in": "no tied unit in",
         "audit_notes": "Notes for auditors",
         "n_of": "{n}",
+        "fairness": "Fairness analysis",
+        "fairness_note": "Are the scores fair and the lists robust? (method and data: raters.csv, reliability.csv, laggards.csv, stability.csv, groups.csv)",
         "practices": "Other forms of notice",
         "tiers": "Tiers (good / fairly good / fair)",
         "flags": "Mobile red and black flags",
@@ -471,6 +475,16 @@ def practices(view: RoundView) -> _Html:
     if not parts:
         return _Html("")
     return _section(f"<h2>{_e(L['practices'])}</h2>" + "".join(parts))
+
+
+def fairness(view: RoundView) -> _Html:
+    """The fairness findings (RULES.md §3), each one plain sentence with its number."""
+    from .fairness import fairness_findings
+
+    L = view.labels
+    findings = fairness_findings(view.tables, lang=view.params.lang)
+    items = "".join(f"<li>{_e(f)}</li>" for f in findings)
+    return _section(f"<h2>{_e(L['fairness'])}</h2><p class='rule'>{_e(L['fairness_note'])}</p><ul>{items}</ul>")
 
 
 def group_rankings(view: RoundView) -> _Html:
