@@ -2009,30 +2009,38 @@ def fairness_findings(tables: dict[str, pd.DataFrame], lang: str = "zh") -> list
                    f"Agreement between raters: ICC(1,1) = {icc1['value']:.2f} ({level} CI {icc1['ci_low']:.2f}–"
                    f"{icc1['ci_high']:.2f}), Krippendorff's alpha = {alpha:.2f}, Kendall's W = {w:.2f}.")
 
-    for r in tables["laggards.csv"].itertuples(index=False):
-        who = f"{r.name}（{r.unit_id}）" if zh else f"{r.name} ({r.unit_id})"
-        if r.rule == "listed_k_of_n":
-            out.append(f"{who}在最近 {r.n_rounds} 轮中有 {r.evidence:.0f} 轮进入黑榜或排在本组末尾，属持续后进"
-                       f"（规则A：至少 {r.threshold:.0f} 轮）。" if zh else
-                       f"{who} was black-listed or at the bottom of its group in {r.evidence:.0f} of its last "
-                       f"{r.n_rounds} rounds: a persistent laggard (rule A: at least {r.threshold:.0f}).")
-        elif r.rule == "cusum":
-            out.append(f"{who}的累积落后量（CUSUM）达到 {r.evidence:.2f}，超过判定线 {r.threshold:.2f}"
-                       f"（无后进单位时的误报率 {r.false_alarm_rate:.1%}），属持续后进。" if zh else
-                       f"{who} has a cumulative shortfall (CUSUM) of {r.evidence:.2f}, above the limit "
-                       f"{r.threshold:.2f} (false-alarm rate without laggards {r.false_alarm_rate:.1%}): a "
-                       "persistent laggard.")
-        elif r.rule == "mann_kendall":
-            out.append(f"{who}的得分在本年度 {r.n_rounds} 轮中持续下降，降幅 {r.evidence:.1f} 个标准差"
-                       f"（Mann-Kendall 单侧检验 {_p(r.p_value)}）。" if zh else
-                       f"{who} declined steadily over {r.n_rounds} rounds this year, by {r.evidence:.1f} "
-                       f"standard deviations (one-sided Mann-Kendall {_p(r.p_value)}).")
-        elif r.rule == "open_visit":
-            low, high = sorted((-r.ci_low, -r.ci_high))
-            out.append(f"{who}暗访得分比明查平均低 {-r.evidence:.1f} 分（百分制，{level}置信区间 {low:.1f}–{high:.1f}），"
-                       "明查时表现明显更好。" if zh else
-                       f"{who} scores {-r.evidence:.1f} points (of 100) lower on covert than on open visits "
-                       f"({level} CI {low:.1f}–{high:.1f}): it performs for announced visits.")
+    # one sentence per rule, naming every unit it flags: a leader reads a list, not forty sentences
+    lag = tables["laggards.csv"]
+    sep = "、" if zh else ", "
+    for rule, part in lag.groupby("rule", sort=False):
+        r0 = part.iloc[0]
+        if rule == "listed_k_of_n":
+            who = sep.join(f"{r.name}（{r.evidence:.0f}/{r.n_rounds}）" if zh else
+                           f"{r.name} ({r.evidence:.0f}/{r.n_rounds})" for r in part.itertuples(index=False))
+            out.append(f"持续后进（规则A：最近 {r0.n_rounds} 轮中至少 {r0.threshold:.0f} 轮上黑榜或排本组末尾）"
+                       f"{len(part)} 个：{who}。" if zh else
+                       f"Persistent laggards (rule A: black-listed or at the bottom of the group in at least "
+                       f"{r0.threshold:.0f} of the last {r0.n_rounds} rounds), {len(part)}: {who}.")
+        elif rule == "cusum":
+            who = sep.join(f"{r.name}（{r.evidence:.1f}）" if zh else f"{r.name} ({r.evidence:.1f})"
+                           for r in part.itertuples(index=False))
+            out.append(f"累积落后量（CUSUM）超过判定线 {r0.threshold:.2f} 的单位 {len(part)} 个（判定线按无后进单位时"
+                       f"误报率 {r0.false_alarm_rate:.1%} 模拟确定）：{who}。" if zh else
+                       f"Cumulative shortfall (CUSUM) above the limit {r0.threshold:.2f} (set by simulation to a "
+                       f"false-alarm rate of {r0.false_alarm_rate:.1%} without laggards), {len(part)}: {who}.")
+        elif rule == "mann_kendall":
+            who = sep.join(f"{r.name}（降 {r.evidence:.1f} 个标准差，{_p(r.p_value)}）" if zh else
+                           f"{r.name} (−{r.evidence:.1f} sd, {_p(r.p_value)})" for r in part.itertuples(index=False))
+            out.append(f"本年度得分持续下降（Mann-Kendall 单侧检验）的单位 {len(part)} 个：{who}。" if zh else
+                       f"Steadily declining this year (one-sided Mann-Kendall), {len(part)}: {who}.")
+        elif rule == "open_visit":
+            for r in part.itertuples(index=False):
+                who = f"{r.name}（{r.unit_id}）" if zh else f"{r.name} ({r.unit_id})"
+                low, high = sorted((-r.ci_low, -r.ci_high))
+                out.append(f"{who}暗访得分比明查平均低 {-r.evidence:.1f} 分（百分制，{level}置信区间 {low:.1f}–{high:.1f}），"
+                           "明查时表现明显更好。" if zh else
+                           f"{who} scores {-r.evidence:.1f} points (of 100) lower on covert than on open visits "
+                           f"({level} CI {low:.1f}–{high:.1f}): it performs for announced visits.")
 
     stab = tables["stability.csv"]
     if len(stab):
@@ -2049,7 +2057,7 @@ def fairness_findings(tables: dict[str, pd.DataFrame], lang: str = "zh") -> list
             if chosen.empty:
                 continue
             listed = ("、" if zh else ", ").join(
-                f"{u}（{_pct(p)}）" if zh else f"{u} ({_pct(p)})" for u, p in zip(chosen["unit_id"], chosen[column]))
+                f"{u}（{_pct(p)}）" if zh else f"{u} ({_pct(p)})" for u, p in zip(chosen["name"], chosen[column]))
             out.append(f"名单稳定性（{n} 次模拟）：{len(chosen)} 个单位能否进入{word_zh}难以确定（括号内为上榜概率）：{listed}。"
                        if zh else f"List stability ({n} replicates): for {len(chosen)} unit(s) the data cannot "
                        f"tell whether they belong on the {word_en} list (probability in brackets): {listed}.")

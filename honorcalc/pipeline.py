@@ -22,9 +22,14 @@ def run_tables(params: Params, dataset: Dataset, result=None) -> dict[str, pd.Da
     ``result`` is the round's `honorcalc.rules.RoundResult` when the caller has
     it already (the notebook does), to avoid evaluating the round twice.
     """
-    from .fairness import fairness_tables
+    from .fairness import fairness_tables, severity_adjusted_lists
     from .rules import evaluate_round
 
     if result is None:
         result = evaluate_round(dataset, params, params.round)
-    return {"ranking.csv": result.ranking_table(), **fairness_tables(dataset, params)}
+    fairness = fairness_tables(dataset, params)
+    return {
+        "ranking.csv": result.ranking_table(),
+        **fairness,
+        "severity_adjusted.csv": severity_adjusted_lists(dataset, params, fairness["raters.csv"]),
+    }

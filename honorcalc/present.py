@@ -87,7 +87,11 @@ LABELS = {
         "audit_notes": "审计提示",
         "n_of": "{n} 家",
         "fairness": "公平性分析",
-        "fairness_note": "评分是否公正、名单是否稳健（方法与数据见附录及 raters.csv、reliability.csv、laggards.csv、stability.csv、groups.csv）：",
+        "fairness_note": "评分是否公正、名单是否稳健（数据见运行目录中的 raters.csv、reliability.csv、laggards.csv、stability.csv、groups.csv、severity_adjusted.csv）：",
+        "adjusted": "若校正评分人宽严偏差，名单将有 {n} 处变化（仅供参考，不改变本期通报）：",
+        "adjusted_none": "即使校正评分人宽严偏差，名单也不会变化。",
+        "before": "校正前",
+        "after": "校正后",
         "practices": "其他通报方式",
         "tiers": "好 / 较好 / 一般 分档",
         "flags": "流动红旗 / 流动黑旗",
@@ -169,7 +173,11 @@ LABELS = {
         "audit_notes": "Notes for auditors",
         "n_of": "{n}",
         "fairness": "Fairness analysis",
-        "fairness_note": "Are the scores fair and the lists robust? (method and data: raters.csv, reliability.csv, laggards.csv, stability.csv, groups.csv)",
+        "fairness_note": "Are the scores fair and the lists robust? (data in the run folder: raters.csv, reliability.csv, laggards.csv, stability.csv, groups.csv, severity_adjusted.csv)",
+        "adjusted": "Correcting for harsh and lenient raters would change the lists in {n} places (for reference; the notice stands):",
+        "adjusted_none": "Correcting for harsh and lenient raters would not change the lists.",
+        "before": "as scored",
+        "after": "rater-adjusted",
         "practices": "Other forms of notice",
         "tiers": "Tiers (good / fairly good / fair)",
         "flags": "Mobile red and black flags",
@@ -484,7 +492,24 @@ def fairness(view: RoundView) -> _Html:
     L = view.labels
     findings = fairness_findings(view.tables, lang=view.params.lang)
     items = "".join(f"<li>{_e(f)}</li>" for f in findings)
-    return _section(f"<h2>{_e(L['fairness'])}</h2><p class='rule'>{_e(L['fairness_note'])}</p><ul>{items}</ul>")
+    adjusted = view.tables["severity_adjusted.csv"]
+    changed = adjusted[adjusted["changed"]]
+    if changed.empty:
+        side = f"<p>{_e(L['adjusted_none'])}</p>"
+    else:
+        word = lambda x: L.get(x, "") if x else ""  # noqa: E731
+        frame = pd.DataFrame({
+            L["group"]: changed["group"],
+            L["unit"]: changed["name"],
+            f"{L['score']}（{L['before']}）": changed["score_before"].astype(float),
+            f"{L['score']}（{L['after']}）": changed["score_after"].astype(float),
+            f"{L['list']}（{L['before']}）": changed["list_before"].map(word),
+            f"{L['list']}（{L['after']}）": changed["list_after"].map(word),
+        })
+        side = f"<p>{_e(L['adjusted'].format(n=len(changed)))}</p>{_table(frame)}"
+    return _section(
+        f"<h2>{_e(L['fairness'])}</h2><p class='rule'>{_e(L['fairness_note'])}</p><ul>{items}</ul>{side}"
+    )
 
 
 def group_rankings(view: RoundView) -> _Html:
