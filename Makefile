@@ -27,8 +27,12 @@ report: $(STAMP) $(DEMO)/units.csv
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# Benchmarks against the peers and the toolchain; each prints one line per measurement.
 bench: $(STAMP)
 	$(PY) benchmarks/bench_stats.py
+	$(PY) benchmarks/bench_fairness.py
+	$(PY) benchmarks/bench_report.py
+	@if [ -f benchmarks/bench_scale.py ]; then $(PY) benchmarks/bench_scale.py; fi
 
 lab: $(STAMP) $(DEMO)/units.csv
 	$(VENV)/bin/jupyter lab notebooks/
