@@ -151,6 +151,38 @@ def diff(run_a, run_b, as_json):
     click.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json else result["text"])
 
 
+@cli.command()
+@click.argument("params_files", metavar="PARAMS.yaml...", nargs=-1, required=True,
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--set", "overrides", metavar="KEY=VALUE", multiple=True,
+              help="Override a parameter in every run (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
+              show_default=True, help="Folder that receives the run folders.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Runs at once (default: the number of CPUs).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run on Dask distributed: 'local' for a LocalCluster on this machine, "
+                   "or a scheduler address such as tcp://10.0.0.5:8786.")
+def batch(params_files, overrides, out, jobs, scheduler):
+    """Run many rounds, cities or scenarios in parallel, each into its own run folder.
+
+    Every params file is checked before anything runs. Prints one line per run;
+    exit 0 when all succeed, 2 when some had bad input, 1 when some failed otherwise.
+    """
+    from .batch import run_batch
+
+    outcomes = run_batch(params_files, overrides, out=out, jobs=jobs, scheduler=scheduler,
+                         progress=sys.stderr.isatty())
+    for outcome in outcomes:
+        if outcome.ok:
+            click.echo(f"OK     {outcome.task.params_file} → {outcome.html}")
+        else:
+            click.echo(f"FAILED {outcome.task.params_file}: {outcome.error}")
+    failed = [o for o in outcomes if not o.ok]
+    if failed:
+        sys.exit(EXIT_BAD_INPUT if all(o.bad_input for o in failed) else 1)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the command and turn honorcalc's errors into exit codes."""
     try:
