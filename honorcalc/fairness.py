@@ -1815,7 +1815,8 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
         `variance_components`, scope ``source``, then `rater_consistency`),
         ``laggards.csv`` (`flag_laggards` rows, then the ``open_visit`` rows of
         `visit_gap`), ``stability.csv`` (`list_stability`) and ``groups.csv``
-        (`group_fairness`), each with a fixed column order and a deterministic row
+        (`group_fairness`) and ``visits.csv`` (`visit_gap` for every unit with open
+        and covert visits), each with a fixed column order and a deterministic row
         order.
 
     Raises
@@ -1905,6 +1906,7 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
         "laggards.csv": laggards[list(LAGGARD_COLUMNS)],
         "stability.csv": stability,
         "groups.csv": groups,
+        "visits.csv": gap.sort_values("unit_id", kind="stable").reset_index(drop=True),
     }
 
 

@@ -23,7 +23,7 @@ from .validation import Dataset
 
 __all__ = [
     "RoundView", "prepare", "title", "summary", "red_list", "black_list", "vetoes", "ties",
-    "practices", "fairness", "group_rankings", "data_overview", "appendix", "LABELS",
+    "practices", "distribution", "evidence", "fairness", "group_rankings", "data_overview", "appendix", "LABELS",
 ]
 
 LABELS = {
@@ -86,6 +86,13 @@ LABELS = {
         "none_in": "并列单位均不入榜",
         "audit_notes": "审计提示",
         "n_of": "{n} 家",
+        "fig_distribution": "各组得分分布与红黑榜分数线",
+        "fig_intervals": "各单位得分及其不确定区间（按组排序，上榜单位突出显示）",
+        "fig_heatmap": "上榜单位分类得分（颜色表示相对本单位平均的强弱）",
+        "fig_history": "上榜单位历次得分",
+        "fig_severity": "评分人宽严程度",
+        "fig_visits": "明查与暗访得分差",
+        "evidence": "得分依据",
         "fairness": "公平性分析",
         "fairness_note": "评分是否公正、名单是否稳健（数据见运行目录中的 raters.csv、reliability.csv、laggards.csv、stability.csv、groups.csv、severity_adjusted.csv）：",
         "adjusted": "若校正评分人宽严偏差，名单将有 {n} 处变化（仅供参考，不改变本期通报）：",
@@ -172,6 +179,13 @@ LABELS = {
         "none_in": "no tied unit in",
         "audit_notes": "Notes for auditors",
         "n_of": "{n}",
+        "fig_distribution": "Scores by group with the list thresholds",
+        "fig_intervals": "Each unit's score with its uncertainty (listed units highlighted)",
+        "fig_heatmap": "Category scores of listed units (colour: relative to the unit's own average)",
+        "fig_history": "Listed units' scores over the rounds",
+        "fig_severity": "Rater severity",
+        "fig_visits": "Open versus covert visits",
+        "evidence": "Evidence",
         "fairness": "Fairness analysis",
         "fairness_note": "Are the scores fair and the lists robust? (data in the run folder: raters.csv, reliability.csv, laggards.csv, stability.csv, groups.csv, severity_adjusted.csv)",
         "adjusted": "Correcting for harsh and lenient raters would change the lists in {n} places (for reference; the notice stands):",
@@ -485,6 +499,32 @@ def practices(view: RoundView) -> _Html:
     return _section(f"<h2>{_e(L['practices'])}</h2>" + "".join(parts))
 
 
+def _figure(title: str, fig) -> str:
+    from .figures import to_html_img
+
+    return f"<h3>{_e(title)}</h3>{to_html_img(fig, title)}"
+
+
+def distribution(view: RoundView) -> _Html:
+    """Score distribution by group, the red and black lines drawn and labelled."""
+    from .figures import plot_score_distribution
+
+    return _section(_figure(view.labels["fig_distribution"], plot_score_distribution(view)))
+
+
+def evidence(view: RoundView) -> _Html:
+    """面上问题与具体问题相结合: listed units by category, their history, and every unit's interval."""
+    from .figures import plot_category_heatmap, plot_list_history, plot_score_intervals
+
+    L = view.labels
+    parts = [f"<h2>{_e(L['evidence'])}</h2>"]
+    if (view.result.units["list"] != "").any():
+        parts.append(_figure(L["fig_heatmap"], plot_category_heatmap(view)))
+        parts.append(_figure(L["fig_history"], plot_list_history(view)))
+    parts.append(_figure(L["fig_intervals"], plot_score_intervals(view)))
+    return _section("".join(parts))
+
+
 def fairness(view: RoundView) -> _Html:
     """The fairness findings (RULES.md §3), each one plain sentence with its number."""
     from .fairness import fairness_findings
@@ -507,8 +547,15 @@ def fairness(view: RoundView) -> _Html:
             f"{L['list']}（{L['after']}）": changed["list_after"].map(word),
         })
         side = f"<p>{_e(L['adjusted'].format(n=len(changed)))}</p>{_table(frame)}"
+    from .figures import plot_rater_severity, plot_visit_gap
+
+    figures = _figure(L["fig_severity"], plot_rater_severity(view.tables["raters.csv"], lang=view.params.lang))
+    visits = view.tables["visits.csv"]
+    if len(visits):
+        figures += _figure(L["fig_visits"], plot_visit_gap(visits, view.result, lang=view.params.lang))
     return _section(
         f"<h2>{_e(L['fairness'])}</h2><p class='rule'>{_e(L['fairness_note'])}</p><ul>{items}</ul>{side}"
+        + figures
     )
 
 

@@ -25,8 +25,10 @@ def test_environment_yml_matches_pyproject():
     pip_deps = dict(_split(r) for r in project["dependencies"])
     pip_deps.update(_split(r) for r in project["optional-dependencies"]["test"])
     env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    pip_section = [d for d in env["dependencies"] if isinstance(d, dict) for d in d.get("pip", [])]
     conda_deps = dict(
-        _split(d) for d in env["dependencies"] if isinstance(d, str) and not d.startswith("python")
+        _split(d) for d in env["dependencies"] + pip_section
+        if isinstance(d, str) and not d.startswith("python") and d != "pip"
     )
     conda_deps = {CONDA_TO_PYPI.get(k, k): v for k, v in conda_deps.items()}
     assert conda_deps == pip_deps

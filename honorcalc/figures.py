@@ -1,0 +1,1032 @@
+"""Figures of the leadership report, readable without a legend, with Chinese that renders.
+
+Each ``plot_*`` function is pure: frames (or a `honorcalc.rules.RoundResult`, or
+the notebook's `honorcalc.present.RoundView`) in, a new `matplotlib.figure.Figure`
+out. Nothing is read or written, no random number is drawn, and the figures are
+made with `~matplotlib.figure.Figure` on an Agg canvas, not with pyplot: they
+never touch the notebook's backend or pyplot's list of open figures, so they need
+no closing and the same input always gives the same PNG bytes (`png_bytes`).
+`to_html_img` turns a figure into the ``<img>`` fragment the report embeds.
+
+=======================  ============================================================
+figure                   what a reader sees
+=======================  ============================================================
+plot_score_distribution  every unit's score, one column per ranking group; the red and
+                         black lines labelled (红榜线 90 / 黑榜线 70), listed units in
+                         their list's colour, vetoed units named
+plot_score_intervals     caterpillar: every unit by rank, one panel per group, with the
+                         interval of its score from rater disagreement
+                         (`score_intervals`)
+plot_category_heatmap    listed units × indicator categories and the all-unit average;
+                         colour marks each row's weak spots (面上问题与具体问题相结合)
+plot_list_history        small multiples: each listed unit's score in every round of
+                         the same work, list status of each round on the dots
+plot_rater_severity      each rater's severity with its interval (``raters.csv``)
+plot_visit_gap           covert − open score gap of the units whose open visits score
+                         most above covert ones
+=======================  ============================================================
+
+Labels are Chinese by default and English with ``lang="en"``; ``lang=None`` takes
+the round's ``params.lang``. Data strings (unit, group and category names) are
+shown as they are.
+
+Font
+----
+The Chinese glyphs come from WenQuanYi Micro Hei (文泉驿微米黑), shipped inside the
+wheel of the PyPI package ``paperang-p2-fonts-cjk`` (2.3 MB), a dependency of
+honorcalc. The font file's own licence record says Apache License 2.0 (the WenQuanYi
+project also offers it under GPLv3 with a font-embedding exception). It covers all
+20,902 hanzi of GBK (U+4E00–U+9FA5), so every GB 2312 character, and every
+character of the demo city and of the report's labels (tests/test_figures.py checks
+the latter). Importing this module adds the file to matplotlib's font manager and
+puts it first in ``rcParams["font.sans-serif"]``, so figures drawn later, such as
+the notebook's inline display, find it too; no system font is assumed and nothing
+is downloaded. Every figure is also built and saved
+under `RC`, which fixes the font, sizes and colours whatever the caller's rcParams
+are. The font has one weight: emphasis is colour and size, never bold.
+
+Size
+----
+PNG at `DPI` (110): 10 in wide is 1100 px, sharp on a laptop. For the 150-unit demo
+city the six figures together are about 0.7 MB of PNG (0.95 MB as base64 in the
+HTML); for 600 units about 1.15 MB (1.5 MB), far inside the 15 MB a whole report may
+take. Figures grow in height, not width, with the number of units or groups.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import sys
+import textwrap
+import warnings
+from importlib import resources
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib import font_manager, ft2font
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap, Normalize
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import blended_transform_factory
+from scipy.special import ndtri
+
+from .errors import InputError, ParamError
+from .rules import RoundResult
+
+__all__ = [
+    "FONT_PATH",
+    "FONT_NAME",
+    "RC",
+    "DPI",
+    "score_intervals",
+    "plot_score_distribution",
+    "plot_score_intervals",
+    "plot_category_heatmap",
+    "plot_list_history",
+    "plot_rater_severity",
+    "plot_visit_gap",
+    "png_bytes",
+    "to_html_img",
+]
+
+
+def _bundled_font() -> Path:
+    try:
+        root = resources.files("paperang_p2_fonts_cjk")
+    except ModuleNotFoundError as exc:
+        raise ImportError(
+            "honorcalc.figures needs the Chinese font package 'paperang-p2-fonts-cjk' "
+            "(a dependency of honorcalc); run: pip install -e ."
+        ) from exc
+    return Path(str(root / "fonts" / "wqy-microhei.ttc"))
+
+
+#: The bundled CJK font file (WenQuanYi Micro Hei, face 0 of the collection).
+FONT_PATH = _bundled_font()
+font_manager.fontManager.addfont(str(FONT_PATH))
+#: Its family name, as matplotlib knows it ("WenQuanYi Micro Hei").
+FONT_NAME = font_manager.FontProperties(fname=FONT_PATH).get_name()
+_HAS_MINUS = 0x2212 in ft2font.FT2Font(str(FONT_PATH)).get_charmap()
+
+matplotlib.rcParams["font.family"] = "sans-serif"
+matplotlib.rcParams["font.sans-serif"] = [
+    FONT_NAME, *(f for f in matplotlib.rcParams["font.sans-serif"] if f != FONT_NAME)
+]
+if not _HAS_MINUS:
+    matplotlib.rcParams["axes.unicode_minus"] = False
+
+#: PNG resolution of the report: 10 in wide → 1100 px, sharp on a laptop, small in the HTML.
+DPI = 110
+
+#: The rcParams every figure is built and saved under.
+RC = {
+    "font.family": "sans-serif",
+    # DejaVu Sans (matplotlib's own) covers any symbol the CJK font lacks
+    "font.sans-serif": [FONT_NAME, "DejaVu Sans"],
+    "axes.unicode_minus": _HAS_MINUS,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "figure.titlesize": 13,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.edgecolor": "#666666",
+    "axes.grid": False,
+    "grid.color": "#e6e6e6",
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+    "figure.dpi": 100,
+    "savefig.dpi": DPI,
+    "path.simplify": True,
+}
+
+_RED = "#c62828"
+_BLACK = "#212121"
+_GREY = "#9e9e9e"
+_LIGHT = "#d0d0d0"
+_HARSH = "#1565c0"
+_LENIENT = "#ef6c00"
+# orange for a weak spot, pale purple for a strength: the eye goes to the weak spots
+_PUOR = matplotlib.colormaps["PuOr"]
+_WEAK_SPOTS = ListedColormap(
+    [_PUOR(x) for x in np.linspace(0.0, 0.5, 128)] + [_PUOR(x) for x in np.linspace(0.5, 0.72, 128)],
+    name="honorcalc_weak_spots",
+)
+
+_TEXT = {
+    "zh": {
+        "score": "综合得分",
+        "red": "红榜",
+        "black": "黑榜",
+        "red_line": "红榜线 {v:g}",
+        "black_line": "黑榜线 {v:g}",
+        "n_units": "{n} 个单位",
+        "distribution": "各排名分组得分分布",
+        "distribution_note": "每个点为一个单位；红点为红榜单位，黑点为黑榜单位",
+        "vetoed_note": "；空心红圈为被一票否决的单位（标注名称）",
+        "vetoed_ring": "；空心红圈：一票否决",
+        "intervals": "各单位得分及评分差异区间",
+        "intervals_note": "竖线：得分 ± {z:.2f} × 标准误（{level:.0%} 区间），由同一指标上评分人之间的分歧估计",
+        "rank_axis": "组内名次（按得分由高到低）",
+        "heatmap": "上榜单位分类得分",
+        "heatmap_note": "数字为分类得分；颜色为与本行平均分之差，橙色越深越是短板。"
+                        "面上问题看最后一行（全部单位平均），具体问题看各单位所在行",
+        "deviation": "与本行平均分之差（分）",
+        "average": "全部单位平均",
+        "no_listed": "本期无上榜单位",
+        "shown_of": "（显示 {shown} / {total} 个）",
+        "history": "上榜单位历次得分",
+        "history_note": "实心红点：该期红榜；实心黑点：该期黑榜；虚线：红榜线 {red:g} / 黑榜线 {black:g}；"
+                        "末端数字为本期得分",
+        "escalated": "启动核查",
+        "severity": "评分人尺度：偏严与偏宽",
+        "severity_axis": "比共识少给的分数（按 {scale:g} 分制指标计；正 = 偏严，负 = 偏宽）",
+        "harsh": "偏严",
+        "lenient": "偏宽",
+        "consensus": "与共识一致",
+        "not_estimable": "另有 {n} 名评分人未与他人评同一单位同一指标，无法估计",
+        "interval_level": "横线：置信区间",
+        "visit": "明查与暗访得分差距",
+        "visit_top": "明查得分高出暗访最多的 {n} 个单位；橙色：明查明显更高（区间在 0 以下且差距达 {v:g} 分）",
+        "visit_top_plain": "明查得分高出暗访最多的 {n} 个单位",
+        "visit_axis": "暗访 − 明查（百分制；负值 = 明查得分更高）",
+        "visit_flag": "明查明显更高",
+        "visit_line": "−{v:g} 分",
+        "no_gap": "无差距",
+        "no_data": "无数据",
+    },
+    "en": {
+        "score": "Score",
+        "red": "Red list",
+        "black": "Black list",
+        "red_line": "red line {v:g}",
+        "black_line": "black line {v:g}",
+        "n_units": "{n} units",
+        "distribution": "Scores by ranking group",
+        "distribution_note": "One dot per unit; red: red-listed, black: black-listed",
+        "vetoed_note": "; red ring: vetoed (named)",
+        "vetoed_ring": "; red ring: vetoed",
+        "intervals": "Scores with their rater-disagreement intervals",
+        "intervals_note": "Bars: score ± {z:.2f} × standard error ({level:.0%} interval), "
+                          "from the disagreement of raters on the same indicator",
+        "rank_axis": "Rank in group (highest score first)",
+        "heatmap": "Category scores of the listed units",
+        "heatmap_note": "Numbers: category scores; colour: difference from the row's mean, "
+                        "orange = weak spot. City-wide problems: last row; specific ones: each unit's row",
+        "deviation": "Difference from the row's mean (points)",
+        "average": "All units (mean)",
+        "no_listed": "no unit listed this round",
+        "shown_of": " ({shown} of {total} shown)",
+        "history": "Listed units: score in every round",
+        "history_note": "Filled red: red-listed that round; filled black: black-listed; "
+                        "dashed: red line {red:g} / black line {black:g}; number: this round's score",
+        "escalated": "escalated",
+        "severity": "Rater severity: harsh and lenient raters",
+        "severity_axis": "Points below the consensus on an indicator worth {scale:g} "
+                         "(positive = harsh, negative = lenient)",
+        "harsh": "harsh",
+        "lenient": "lenient",
+        "consensus": "consensus",
+        "not_estimable": "{n} more raters shared no unit × indicator with another rater: not estimable",
+        "interval_level": "bars: confidence interval",
+        "visit": "Open vs covert visits",
+        "visit_top": "The {n} units whose open visits score most above covert ones; orange: clearly "
+                     "higher on open visits (interval below 0 and gap of {v:g} or more)",
+        "visit_top_plain": "The {n} units whose open visits score most above covert ones",
+        "visit_axis": "Covert − open (points of 100; negative = open visits score higher)",
+        "visit_flag": "open visits clearly higher",
+        "visit_line": "−{v:g}",
+        "no_gap": "no gap",
+        "no_data": "no data",
+    },
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _result(obj) -> RoundResult:
+    result = getattr(obj, "result", obj)
+    if not isinstance(result, RoundResult):
+        raise TypeError(f"expected a RoundResult or a RoundView, got {type(obj).__name__}")
+    return result
+
+
+def _text(lang: str | None, result: RoundResult | None = None) -> dict[str, str]:
+    if lang is None:
+        lang = result.params.lang if result is not None else "zh"
+    if lang not in _TEXT:
+        raise ParamError(f"lang ('{lang}') not recognized; must be 'zh' or 'en'", parameter="lang")
+    return _TEXT[lang]
+
+
+def _round_label(result: RoundResult) -> str:
+    """The round id, and the topic of a special round: "S2026-03a 同类点位建设"."""
+    topic = result.round.get("topic")
+    return f"{result.round_id} {topic}" if isinstance(topic, str) and topic else result.round_id
+
+
+def _require(frame: pd.DataFrame, what: str, columns) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{what} lacks column(s) {', '.join(missing)} "
+            f"(it has: {', '.join(map(str, frame.columns)) or 'none'})",
+            file=what,
+        )
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _titles(fig: Figure, title: str, note: str = "") -> None:
+    """Title and one line of explanation in a band above the panels (laid out around them)."""
+    height = fig.get_figheight()
+    band = (0.62 if note else 0.4) / height
+    fig.get_layout_engine().set(rect=(0, 0, 1, 1 - band))
+    fig.text(0.012, 1 - 0.08 / height, title, ha="left", va="top", fontsize=RC["figure.titlesize"])
+    if note:
+        fig.text(0.012, 1 - 0.38 / height, note, ha="left", va="top", fontsize=9, color="#555555")
+
+
+def _threshold_lines(ax, params, T, *, label: bool = True, fontsize: float = 9) -> None:
+    """The red and black lines across the axes, labelled at their right end."""
+    lists = params.lists
+    trans = blended_transform_factory(ax.transAxes, ax.transData)
+    for value, colour, key in ((lists.red_min, _RED, "red_line"), (lists.black_max, _BLACK, "black_line")):
+        ax.axhline(value, color=colour, lw=1, ls="--", zorder=1)
+        if label:
+            ax.text(1.01, value, T[key].format(v=value), transform=trans, color=colour,
+                    ha="left", va="center", fontsize=fontsize, clip_on=False)
+
+
+def _as_bool(values: pd.Series) -> pd.Series:
+    """True for True, 1 and the text "true" / "1" (a column read back from CSV); else False."""
+    text = values.astype("string").str.strip().str.lower()
+    return text.isin(["true", "1", "1.0"]).fillna(False).astype(bool)
+
+
+def _list_colour(which) -> str:
+    return {"red": _RED, "black": _BLACK}.get(which, _GREY)
+
+
+def _quasi_jitter(n: int, width: float) -> np.ndarray:
+    """Deterministic, evenly spread offsets in (-width/2, width/2): the van der Corput sequence."""
+    out = np.zeros(n)
+    for i in range(n):
+        k, denom, x = i + 1, 1.0, 0.0
+        while k:
+            denom *= 2
+            k, bit = divmod(k, 2)
+            x += bit / denom
+        out[i] = x
+    return (out - 0.5) * width
+
+
+def _wrap(label, width: int) -> str:
+    """Break a label into lines ``width`` hanzi wide, before a bracket if it has one.
+
+    Text without hanzi gets 2.5 characters per hanzi of width (Latin letters are narrower).
+    """
+    text = str(label)
+    if not any("\u3400" <= ch <= "\u9fff" for ch in text):
+        width = int(width * 2.5)
+    if len(text) <= width:
+        return text
+    for bracket in ("（", "("):
+        head, found, tail = text.partition(bracket)
+        if found and head:
+            return _wrap(head, width) + "\n" + _wrap(found + tail, width)
+    return "\n".join(textwrap.wrap(text, width))
+
+
+def _listed(result: RoundResult, max_units: int | None) -> tuple[pd.DataFrame, int]:
+    """The listed units, red (best first) then black (worst first), each by ranking group.
+
+    When more than ``max_units`` are listed, black units get at least half the
+    places (a black listing has consequences) and the most telling are kept:
+    escalated black units, then the lowest scores; the highest red scores.
+    """
+    if max_units is not None and max_units < 1:
+        raise ParamError(f"max_units ({max_units}) must be at least 1, or None", parameter="max_units")
+    u = result.units
+    red = u[u["list"] == "red"]
+    black = u[u["list"] == "black"]
+    total = len(red) + len(black)
+    if max_units is not None and total > max_units:
+        n_black = min(len(black), max(max_units - len(red), max_units // 2))
+        red = red.sort_values(["score_rounded", "unit_id"], ascending=[False, True], kind="stable")
+        black = black.assign(_calm=~black["escalated"].astype(bool)).sort_values(
+            ["_calm", "score_rounded", "unit_id"], kind="stable").drop(columns="_calm")
+        red, black = red.head(max_units - n_black), black.head(n_black)
+    red = red.sort_values(["ranking_group", "rank", "unit_id"], kind="stable")
+    black = black.sort_values(["ranking_group", "rank_bottom", "unit_id"], kind="stable")
+    return pd.concat([red, black], ignore_index=True), total
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def score_intervals(result, *, level: float | None = None) -> pd.DataFrame:
+    """Each unit's score with an interval from the disagreement of its raters.
+
+    Parameters
+    ----------
+    result : RoundResult or RoundView
+    level : float, optional
+        Central coverage of the interval; defaults to ``params.fairness.confidence_level``.
+
+    Returns
+    -------
+    DataFrame
+        One row per unit of ``result.units``, same order: ``unit_id``,
+        ``ranking_group``, ``score``, ``score_rounded``, ``list``, ``se``,
+        ``ci_low``, ``ci_high``, ``level``.
+
+    Notes
+    -----
+    The score follows DESIGN.md's scoring model: cell means p̄ (unit u, indicator
+    i, source s; m raters), source score S_us = 100 Σ_i p̄ / M_us with M_us the
+    Σ max_points, composite Σ_s w_s S_us / W_u over the sources present, minus
+    deductions, optionally blended as (1 - w) composite + w history. Only the
+    cell means are treated as random; weights, deductions and the history are
+    fixed. So
+
+    .. math:: \\mathrm{SE}_u^2 = (1 - w_b)^2 \\sum_s \\left(\\frac{w_s}{W_u}\\right)^2
+              \\frac{1}{M_{us}^2} \\sum_i \\frac{\\sigma_i^2 \\, \\mathrm{max}_i^2}{m_{uis}}
+
+    with σ²_i the pooled within-cell variance of indicator i in percent of its
+    max_points (one-way ANOVA mean square within, over the round's cells with two
+    or more raters; the pooled value over all indicators where an indicator has
+    no such cell) and w_b the history weight when the score is blended. The
+    interval is score ± z · SE with z = Φ⁻¹((1 + level) / 2) (1.96 at 95%).
+
+    A cell with one rater (daily monitoring, feedback, leaders, the public) is
+    given the error of one rater on that indicator, σ²_i: a lone rater is assumed
+    to err as much as inspectors disagree. The interval shows measurement error of
+    this round only: not the unit's round-to-round variation, and not the
+    uncertainty of the rank (``stability.csv`` has that).
+    """
+    r = _result(result)
+    level = r.params.fairness.confidence_level if level is None else float(level)
+    if not 0 < level < 1:
+        raise ParamError(f"level ({level}) must be between 0 and 1", parameter="level")
+    units = r.units
+    ratings = r.ratings
+    maxp = r.points.drop_duplicates("indicator_id").set_index("indicator_id")["max_points"].astype(float)
+    cells = ["unit_id", "indicator_id", "source"]
+    rows = ratings[cells].copy()
+    rows["pct"] = ratings["points"].astype(float).to_numpy() / rows["indicator_id"].map(maxp).to_numpy() * 100
+    g = rows.groupby(cells, sort=True, observed=True)["pct"]
+    cell = pd.DataFrame({"m": g.size(), "ss": g.var(ddof=0) * g.size()}).reset_index()
+    multi = cell[cell["m"] >= 2]
+    df_i = (multi["m"] - 1).groupby(multi["indicator_id"]).sum()
+    ss_i = multi.groupby("indicator_id")["ss"].sum()
+    pooled = ss_i.sum() / df_i.sum() if df_i.sum() > 0 else np.nan
+    sigma2 = (ss_i / df_i).reindex(cell["indicator_id"].unique()).fillna(pooled)
+    cell["var_points"] = (cell["indicator_id"].map(sigma2) * cell["indicator_id"].map(maxp) ** 2
+                          / 1e4 / cell["m"])
+
+    var_s = (cell.groupby(["unit_id", "source"], sort=True)["var_points"].sum(min_count=1)
+             .rename("var_points").reset_index())
+    src = r.sources[["unit_id", "source", "max_points"]].merge(var_s, on=["unit_id", "source"], how="left")
+    weights = r.params.weights.as_dict()
+    src["w"] = src["source"].map(weights).astype(float)
+    weight_sum = units.set_index("unit_id")["weight_sum"].astype(float)
+    src["term"] = (src["w"] / src["unit_id"].map(weight_sum)) ** 2 * src["var_points"] * (100 / src["max_points"]) ** 2
+    var_u = src.groupby("unit_id")["term"].sum(min_count=1)
+
+    history_w = r.params.history.weight
+    shrink = np.where(units["blended"].to_numpy(dtype=bool), 1.0 - history_w, 1.0)
+    se = np.sqrt(units["unit_id"].map(var_u).to_numpy(dtype=float)) * shrink
+    z = float(ndtri(0.5 + level / 2))
+    score = units["score"].to_numpy(dtype=float)
+    return pd.DataFrame({
+        "unit_id": units["unit_id"].to_numpy(),
+        "ranking_group": units["ranking_group"].to_numpy(),
+        "score": score,
+        "score_rounded": units["score_rounded"].to_numpy(dtype=float),
+        "list": units["list"].to_numpy(),
+        "se": se,
+        "ci_low": score - z * se,
+        "ci_high": score + z * se,
+        "level": level,
+    })
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def plot_score_distribution(result, *, lang: str | None = None) -> Figure:
+    """Every unit's score, one column per ranking group, with the red and black lines.
+
+    Parameters
+    ----------
+    result : RoundResult or RoundView
+    lang : {'zh', 'en'}, optional
+        Defaults to ``params.lang``.
+
+    Returns
+    -------
+    Figure
+        One axes: a box (median, quartiles, 1.5 IQR whiskers) and one dot per unit
+        for each ranking group; red-listed units red, black-listed black, vetoed
+        units a red ring labelled with their name; the lines ``lists.red_min`` and
+        ``lists.black_max`` labelled at their right end; each group's list counts
+        above it in the list's colour.
+
+    Notes
+    -----
+    Dots are the published (rounded) scores, the ones the lists were decided on.
+    The horizontal spread inside a column is the van der Corput sequence over the
+    units in score order: it is only there to separate the dots, and is the same
+    on every run.
+    """
+    r = _result(result)
+    T = _text(lang, r)
+    params = r.params
+    u = r.units[r.units["score_rounded"].notna()]
+    groups = sorted(u["ranking_group"].unique())
+    with matplotlib.rc_context(RC):
+        fig = _figure(10, 5.2)
+        ax = fig.add_subplot()
+        data = [u.loc[u["ranking_group"] == g, "score_rounded"].to_numpy(dtype=float) for g in groups]
+        if groups:
+            ax.boxplot(data, positions=np.arange(len(groups)), widths=0.55, showfliers=False,
+                       medianprops={"color": "#555555", "lw": 1.2}, boxprops={"color": _LIGHT},
+                       whiskerprops={"color": _LIGHT}, capprops={"color": _LIGHT}, zorder=2)
+        trans_top = blended_transform_factory(ax.transData, ax.transAxes)
+        for i, g in enumerate(groups):
+            part = u[u["ranking_group"] == g].sort_values(["score_rounded", "unit_id"], kind="stable")
+            x = i + _quasi_jitter(len(part), 0.5)
+            y = part["score_rounded"].to_numpy(dtype=float)
+            which = part["list"].to_numpy()
+            vetoed = part["vetoed"].to_numpy(dtype=bool)
+            plain = ~np.isin(which, ["red", "black"]) & ~vetoed
+            ax.scatter(x[plain], y[plain], s=14, color=_GREY, alpha=0.7, lw=0, zorder=3)
+            for key, colour in (("red", _RED), ("black", _BLACK)):
+                hit = which == key
+                ax.scatter(x[hit], y[hit], s=30, color=colour, lw=0.5, edgecolor="white", zorder=4)
+            if vetoed.any():
+                ax.scatter(x[vetoed], y[vetoed], s=42, facecolor="white", edgecolor=_RED, lw=1.4, zorder=4)
+                for xv, yv, name in zip(x[vetoed], y[vetoed], part["name"].to_numpy()[vetoed]):
+                    ax.annotate(str(name), (xv, yv), xytext=(8, 0), textcoords="offset points", va="center",
+                                fontsize=8, color=_RED, zorder=5,
+                                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
+            n_red, n_black = int((which == "red").sum()), int((which == "black").sum())
+            # side by side while there is room, stacked when the groups are many
+            stacked = len(groups) > 6
+            for key, n_listed, colour, offset in (("red", n_red, _RED, -0.05), ("black", n_black, _BLACK, 0.05)):
+                ax.text(i if stacked else i + offset, 1.06 if stacked and key == "red" else 1.01,
+                        f"{T[key]} {n_listed}", color=colour, transform=trans_top, va="bottom",
+                        ha="center" if stacked else ("right" if key == "red" else "left"),
+                        fontsize=8.5 if stacked else 9)
+        _threshold_lines(ax, params, T)
+        ax.set_xticks(np.arange(len(groups)), [
+            f"{_wrap(g, 6 if len(groups) > 6 else 12)}\n{T['n_units'].format(n=int((u['ranking_group'] == g).sum()))}"
+            for g in groups
+        ])
+        ax.set_xlim(-0.6, len(groups) - 0.4)
+        low = float(u["score_rounded"].min()) if len(u) else params.lists.black_max
+        ax.set_ylim(min(low, params.lists.black_max) - 3, 100.5)
+        ax.set_ylabel(T["score"])
+        ax.yaxis.grid(True, zorder=0)
+        ax.set_axisbelow(True)
+        note = T["distribution_note"] + (T["vetoed_note"] if u["vetoed"].any() else "")
+        _titles(fig, f"{T['distribution']} · {_round_label(r)}", note)
+    return fig
+
+
+def plot_score_intervals(result, *, lang: str | None = None, level: float | None = None,
+                         ncols: int = 4) -> Figure:
+    """Caterpillar plot: every unit by rank in its group, with its score interval.
+
+    Parameters
+    ----------
+    result : RoundResult or RoundView
+    lang : {'zh', 'en'}, optional
+    level : float, optional
+        Interval coverage; defaults to ``params.fairness.confidence_level``.
+    ncols : int
+        Panels per row (ranking groups beyond it wrap onto new rows).
+
+    Returns
+    -------
+    Figure
+        One panel per ranking group (titled "group（n）"), x the rank in the group
+        (1 = highest score), y the published score with a vertical bar for its
+        `score_intervals` interval; red- and black-listed units in their colour,
+        the red and black lines drawn (labelled on the right-most panel of each row).
+
+    Notes
+    -----
+    One panel per group shows *every* unit of a 500-unit city without names: a
+    caterpillar is read for its shape and for where the listed units' intervals
+    sit relative to the lines, and the names are in the lists and rankings next to
+    it. A panel stays legible up to a few hundred units (each unit is one bar); the
+    y axis is shared so groups compare directly.
+    """
+    r = _result(result)
+    T = _text(lang, r)
+    if ncols < 1:
+        raise ParamError(f"ncols ({ncols}) must be at least 1", parameter="ncols")
+    iv = score_intervals(r, level=level)
+    iv["vetoed"] = r.units["vetoed"].to_numpy(dtype=bool)
+    iv = iv[iv["score_rounded"].notna()]
+    groups = sorted(iv["ranking_group"].unique()) or [""]
+    ncols = min(ncols, len(groups))
+    nrows = -(-len(groups) // ncols)
+    sizes = [int((iv["ranking_group"] == g).sum()) for g in groups]
+    # one row of panels: width follows the group's size, but a small group keeps a readable panel
+    widths = [max(n, 0.25 * max(sizes)) for n in sizes] if nrows == 1 else None
+    params = r.params
+    level = params.fairness.confidence_level if level is None else level
+    z = float(ndtri(0.5 + level / 2))
+    with matplotlib.rc_context(RC):
+        fig = _figure(10, 1.0 + 4.0 * nrows)
+        axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False, width_ratios=widths)
+        for k, ax in enumerate(axes.flat):
+            if k >= len(groups):
+                ax.set_visible(False)
+                continue
+            g = groups[k]
+            part = iv[iv["ranking_group"] == g].sort_values(["score_rounded", "unit_id"],
+                                                            ascending=[False, True], kind="stable")
+            x = np.arange(1, len(part) + 1)
+            y = part["score_rounded"].to_numpy(dtype=float)
+            # the interval is drawn around the published score the dot shows
+            shift = y - part["score"].to_numpy(dtype=float)
+            lo = part["ci_low"].to_numpy(dtype=float) + shift
+            hi = part["ci_high"].to_numpy(dtype=float) + shift
+            colours = np.array([_list_colour(w) for w in part["list"]], dtype=object)
+            listed = part["list"].isin(["red", "black"]).to_numpy()
+            lw = 0.8 if len(part) > 80 else 1.2
+            for sel, zo in ((~listed, 2), (listed, 3)):
+                ax.vlines(x[sel], lo[sel], hi[sel], colors=list(colours[sel]) if sel.any() else _GREY,
+                          lw=lw, alpha=0.9 if zo == 3 else 0.6, zorder=zo)
+                ax.scatter(x[sel], y[sel], s=10 if len(part) > 80 else 16, c=list(colours[sel]) if sel.any() else _GREY,
+                           lw=0, zorder=zo + 1)
+            vetoed = part["vetoed"].to_numpy()
+            ax.scatter(x[vetoed], y[vetoed], s=30, facecolor="white", edgecolor=_RED, lw=1.2, zorder=5)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5, min_n_ticks=2))
+            _threshold_lines(ax, params, T, label=(k % ncols == ncols - 1 or k == len(groups) - 1))
+            ax.set_title(f"{g}（{len(part)}）" if T is _TEXT["zh"] else f"{g} ({len(part)})")
+            ax.set_xlim(0, len(part) + 1)
+            ax.yaxis.grid(True, zorder=0)
+            if k % ncols == 0:
+                ax.set_ylabel(T["score"])
+            if k // ncols == nrows - 1 or k + ncols >= len(groups):
+                ax.set_xlabel(T["rank_axis"] if k % ncols == 0 else "")
+        if len(iv):
+            low = np.nanmin(np.r_[iv["ci_low"].to_numpy(dtype=float), iv["score_rounded"].to_numpy(dtype=float)])
+            axes.flat[0].set_ylim(min(low, params.lists.black_max) - 2, 100.5)
+        note = T["intervals_note"].format(z=z, level=level)
+        if iv["vetoed"].any():
+            note += T["vetoed_ring"]
+        _titles(fig, f"{T['intervals']} · {_round_label(r)}", note)
+    return fig
+
+
+def plot_category_heatmap(result, *, lang: str | None = None, max_units: int | None = 60,
+                          spread: float = 10.0) -> Figure:
+    """Listed units × indicator categories, with the all-unit average as the last row.
+
+    Parameters
+    ----------
+    result : RoundResult or RoundView
+    lang : {'zh', 'en'}, optional
+    max_units : int or None
+        Most listed units shown (black ones first when cut); None shows all.
+    spread : float
+        Colour saturates at ± this many points from the row's mean.
+
+    Returns
+    -------
+    Figure
+        Cells annotated with the ``result.categories`` score (0–100). Rows are the
+        red-listed units (by group and rank) then the black-listed ones (worst
+        first), each labelled "name（group）" in its list's colour, with its list
+        and score on the right; the last row is the mean over every unit of the
+        round. Colour is the cell minus its row's mean: orange cells are the row's
+        weak spots (短板), purple its strengths.
+
+    Notes
+    -----
+    "面上问题与具体问题相结合" (RULES.md §1.5, principle 2). Colouring by the raw score would
+    only repeat the list (every black-listed row dark); colouring by the
+    difference from the row's own mean shows *which* categories pull a unit down.
+    The last row does the same for the city: an orange column there is a
+    city-wide (面上) problem, an orange cell only in one unit's row is that unit's
+    own (具体) problem. The numbers keep the absolute level.
+    """
+    r = _result(result)
+    T = _text(lang, r)
+    zh = T is _TEXT["zh"]
+    if not spread > 0:
+        raise ParamError(f"spread ({spread}) must be positive", parameter="spread")
+    listed, total = _listed(r, max_units)
+    cats = r.points.sort_values("indicator_id", kind="stable")["category"].drop_duplicates().tolist()
+    wide = r.categories.pivot_table(index="unit_id", columns="category", values="score", aggfunc="mean")
+    wide = wide.reindex(columns=cats)
+    matrix = wide.reindex(listed["unit_id"]).to_numpy(dtype=float)
+    average = wide.reindex(r.units["unit_id"]).mean(axis=0).to_numpy(dtype=float)
+    values = np.vstack([matrix, average[None, :]])
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a row with no category score is all-NaN
+        deviation = values - np.nanmean(values, axis=1, keepdims=True)
+    n_rows = values.shape[0]
+    norm = Normalize(vmin=-spread, vmax=spread, clip=True)
+    cmap = _WEAK_SPOTS
+    with matplotlib.rc_context(RC):
+        fig = _figure(10, 2.3 + 0.3 * n_rows)
+        ax = fig.add_subplot()
+        image = ax.imshow(np.ma.masked_invalid(deviation), cmap=cmap, norm=norm, aspect="auto",
+                          interpolation="nearest")
+        for (i, j), v in np.ndenumerate(values):
+            if np.isfinite(v):
+                shade = cmap(norm(deviation[i, j]))
+                dark = 0.299 * shade[0] + 0.587 * shade[1] + 0.114 * shade[2] < 0.5
+                ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=8.5,
+                        color="white" if dark else "#222222")
+        row_labels = [f"{n}（{g}）" if zh else f"{n} ({g})" for n, g in zip(listed["name"], listed["ranking_group"])]
+        ax.set_yticks(np.arange(n_rows), [*row_labels, T["average"]])
+        for tick, which in zip(ax.get_yticklabels(), [*listed["list"], ""]):
+            tick.set_color(_list_colour(which) if which else "#333333")
+        ax.set_xticks(np.arange(len(cats)), [_wrap(c, 5) for c in cats])
+        ax.xaxis.tick_top()
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.axhline(n_rows - 1.5, color="white", lw=5)
+        trans = blended_transform_factory(ax.transAxes, ax.transData)
+        for i, row in enumerate(listed.itertuples(index=False)):
+            ax.text(1.01, i, f"{T[row.list]} {row.score_rounded:.2f}", transform=trans, va="center",
+                    ha="left", fontsize=8.5, color=_list_colour(row.list))
+        bar = fig.colorbar(image, ax=ax, location="bottom", shrink=0.45, aspect=30, pad=0.02,
+                           extend="both")
+        bar.set_ticks(np.linspace(-spread, spread, 5))
+        bar.ax.xaxis.set_major_formatter(lambda v, _: f"{v:+g}" if v else "0")
+        bar.set_label(T["deviation"], fontsize=9)
+        bar.ax.tick_params(labelsize=8)
+        bar.outline.set_visible(False)
+        title = f"{T['heatmap']} · {_round_label(r)}"
+        if len(listed) < total:
+            title += T["shown_of"].format(shown=len(listed), total=total)
+        _titles(fig, title, T["heatmap_note"] if len(listed) else T["no_listed"])
+    return fig
+
+
+def plot_list_history(result, *, lang: str | None = None, max_units: int | None = 48,
+                      ncols: int = 6) -> Figure:
+    """Small multiples: each listed unit's score in every round of the same work.
+
+    Parameters
+    ----------
+    result : RoundResult or RoundView
+    lang : {'zh', 'en'}, optional
+    max_units : int or None
+        Most units shown (black ones first when cut); None shows all.
+    ncols : int
+        Panels per row.
+
+    Returns
+    -------
+    Figure
+        One small panel per unit listed this round (same order as
+        `plot_category_heatmap`), titled with its name in its list's colour; the
+        unit's published score in each round of ``result.history`` (x: rounds in
+        date order, shared), each dot filled red or black when the unit was on that
+        list in that round; the red and black lines dashed, their values the only
+        y ticks; the latest score written at the end of the line; a black badge
+        "启动核查" on units escalated this round. No legend.
+
+    Notes
+    -----
+    RULES.md §1.5, principle 4: "always show history", and a black listing in two
+    consecutive rounds of the same work is escalated (§1.4), so the rounds are
+    those of this round's work (``result.history``), not the calendar.
+    """
+    r = _result(result)
+    T = _text(lang, r)
+    if ncols < 1:
+        raise ParamError(f"ncols ({ncols}) must be at least 1", parameter="ncols")
+    params = r.params
+    listed, total = _listed(r, max_units)
+    h = r.history.sort_values(["seq", "date", "round_id"], kind="stable")
+    rounds = h["round_id"].drop_duplicates().tolist()
+    position = {rid: k for k, rid in enumerate(rounds)}
+    n = max(len(listed), 1)
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    scores = h["score_rounded"].to_numpy(dtype=float)
+    low = np.nanmin(scores) if np.isfinite(scores).any() else params.lists.black_max
+    ylim = (min(low, params.lists.black_max) - 4, 101)
+    with matplotlib.rc_context(RC):
+        fig = _figure(10, 1.2 + 1.55 * nrows)
+        # same limits and ticks set on every panel rather than shared axes: sharing makes
+        # matplotlib walk every sibling on each draw, seconds for a few dozen panels
+        axes = fig.subplots(nrows, ncols, squeeze=False)
+        xlim = (-0.4, max(len(rounds) - 1, 0) + 0.9)
+        rotation = 90 if len(rounds) > 3 else 0
+        for k, ax in enumerate(axes.flat):
+            if k >= len(listed):
+                ax.set_visible(False)
+                continue
+            ax.set_ylim(*ylim)
+            ax.set_xlim(*xlim)
+            ax.set_yticks([params.lists.black_max, params.lists.red_min],
+                          [f"{params.lists.black_max:g}", f"{params.lists.red_min:g}"] if k % ncols == 0 else [])
+            for tick, colour in zip(ax.get_yticklabels(), (_BLACK, _RED)):
+                tick.set_color(colour)
+            # a panel carries the round labels when no panel is below it
+            ax.set_xticks(range(len(rounds)), rounds if k + ncols >= len(listed) else [])
+            ax.tick_params(axis="x", labelsize=7.5, labelrotation=rotation)
+            unit = listed.iloc[k]
+            mine = h[h["unit_id"] == unit["unit_id"]]
+            x = mine["round_id"].map(position).to_numpy(dtype=float)
+            y = mine["score_rounded"].to_numpy(dtype=float)
+            ax.axhline(params.lists.red_min, color=_RED, lw=0.8, ls="--", zorder=1)
+            ax.axhline(params.lists.black_max, color=_BLACK, lw=0.8, ls="--", zorder=1)
+            ax.plot(x, y, color="#757575", lw=1.3, zorder=2)
+            face = [_list_colour(w) if w in ("red", "black") else "white" for w in mine["list"]]
+            edge = [_list_colour(w) if w in ("red", "black") else "#757575" for w in mine["list"]]
+            ax.scatter(x, y, s=26, c=face, edgecolors=edge, lw=1, zorder=3)
+            if len(y):
+                ax.annotate(f"{y[-1]:.1f}", (x[-1], y[-1]), xytext=(5, 0), textcoords="offset points",
+                            va="center", ha="left", fontsize=8, color=_list_colour(unit["list"]),
+                            bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none"})
+            ax.set_title(_wrap(unit["name"], 9), color=_list_colour(unit["list"]), fontsize=9.5)
+            if unit["escalated"]:
+                ax.text(0.03, 0.96, T["escalated"], transform=ax.transAxes, ha="left", va="top",
+                        fontsize=8, color="white", bbox={"boxstyle": "round,pad=0.2", "fc": _BLACK, "ec": "none"})
+        if listed.empty:
+            ax = axes.flat[0]
+            ax.set_visible(True)
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, T["no_listed"], ha="center", va="center", transform=ax.transAxes)
+        title = f"{T['history']} · {_round_label(r)}"
+        if len(listed) < total:
+            title += T["shown_of"].format(shown=len(listed), total=total)
+        _titles(fig, title, T["history_note"].format(red=params.lists.red_min, black=params.lists.black_max))
+    return fig
+
+
+_RATER_COLUMNS = ("rater_id", "severity", "ci_low", "ci_high", "flagged")
+
+
+def plot_rater_severity(raters: pd.DataFrame, *, lang: str | None = None, scale: float | None = None) -> Figure:
+    """Each rater's severity with its confidence interval, harsh and lenient raters labelled.
+
+    Parameters
+    ----------
+    raters : DataFrame
+        ``raters.csv`` (`honorcalc.fairness.rater_severity`): at least
+        ``rater_id``, ``severity`` (points below the consensus; positive = harsh),
+        ``ci_low``, ``ci_high``, ``flagged``; ``scale`` (the indicator size the
+        severity is expressed on) is used for the axis label when present.
+    lang : {'zh', 'en'}, optional
+        Defaults to Chinese.
+    scale : float, optional
+        Overrides the ``scale`` column; 10 when neither is given.
+
+    Returns
+    -------
+    Figure
+        One row per rater with a severity, sorted from most lenient (bottom) to
+        harshest (top): a dot and its interval, flagged harsh raters blue and
+        flagged lenient ones orange with the word written beside them, the
+        consensus (0) as a labelled vertical line. Raters without a severity (in no
+        shared cell) are counted in the subtitle.
+
+    Raises
+    ------
+    InputError
+        A required column is missing.
+    """
+    _require(raters, "raters.csv", _RATER_COLUMNS)
+    T = _text(lang)
+    if scale is None:
+        given = raters["scale"].dropna() if "scale" in raters.columns else pd.Series(dtype=float)
+        scale = float(given.iloc[0]) if len(given) else 10.0
+    frame = raters.copy()
+    frame["severity"] = pd.to_numeric(frame["severity"], errors="coerce")
+    missing = int(frame["severity"].isna().sum())
+    frame = frame[frame["severity"].notna()].sort_values(["severity", "rater_id"], kind="stable")
+    y = np.arange(len(frame))
+    sev = frame["severity"].to_numpy(dtype=float)
+    lo = pd.to_numeric(frame["ci_low"], errors="coerce").to_numpy(dtype=float)
+    hi = pd.to_numeric(frame["ci_high"], errors="coerce").to_numpy(dtype=float)
+    flagged = _as_bool(frame["flagged"]).to_numpy()
+    colours = np.where(flagged, np.where(sev > 0, _HARSH, _LENIENT), _GREY)
+    with matplotlib.rc_context(RC):
+        fig = _figure(10, 1.7 + 0.24 * max(len(frame), 3))
+        ax = fig.add_subplot()
+        ax.axvline(0, color="#555555", lw=1, zorder=1)
+        ax.hlines(y, lo, hi, colors=list(colours), lw=2, alpha=0.8, zorder=2)
+        ax.scatter(sev, y, s=30, c=list(colours), zorder=3)
+        for yi, h, l, s, f in zip(y, hi, lo, sev, flagged):
+            if f:
+                right = s > 0
+                ax.annotate(T["harsh"] if right else T["lenient"], (h if right else l, yi),
+                            xytext=(6 if right else -6, 0), textcoords="offset points", va="center",
+                            ha="left" if right else "right", fontsize=9,
+                            color=_HARSH if right else _LENIENT)
+        ax.set_yticks(y, frame["rater_id"].astype(str).tolist())
+        ax.set_ylim(-0.8, max(len(frame), 1) - 0.2)
+        span = np.nanmax(np.abs(np.r_[lo, hi, sev, 0.5]))
+        ax.set_xlim(-span * 1.25, span * 1.25)
+        ax.text(0, 1.0, T["consensus"], transform=blended_transform_factory(ax.transData, ax.transAxes),
+                ha="center", va="bottom", fontsize=9, color="#555555")
+        ax.set_xlabel(T["severity_axis"].format(scale=scale))
+        ax.xaxis.grid(True, zorder=0)
+        ax.set_axisbelow(True)
+        note = T["interval_level"]
+        if missing:
+            note += ("；" if T is _TEXT["zh"] else "; ") + T["not_estimable"].format(n=missing)
+        _titles(fig, T["severity"], note)
+    return fig
+
+
+_GAP_COLUMNS = ("unit_id", "gap", "ci_low", "ci_high", "flagged")
+
+
+def plot_visit_gap(gaps: pd.DataFrame, result=None, *, lang: str | None = None, top: int = 20,
+                   threshold: float | None = None) -> Figure:
+    """Covert − open score gap of the units where open visits score most above covert ones.
+
+    Parameters
+    ----------
+    gaps : DataFrame
+        `honorcalc.fairness.visit_gap`'s table: at least ``unit_id``, ``gap``
+        (covert − open, points of 100), ``ci_low``, ``ci_high``, ``flagged``.
+    result : RoundResult or RoundView, optional
+        Gives the units' names, ``lang`` and the ``fairness.visit_gap_min`` line.
+    lang : {'zh', 'en'}, optional
+    top : int
+        Units shown: the ``top`` lowest gaps, plus every flagged unit.
+    threshold : float, optional
+        Draw the line at -threshold; defaults to ``fairness.visit_gap_min`` when
+        ``result`` is given, else no line.
+
+    Returns
+    -------
+    Figure
+        One row per unit shown, lowest gap on top: the gap and its interval
+        (no bar where it has none), flagged units orange and marked; 0 and
+        -threshold as labelled vertical lines.
+
+    Raises
+    ------
+    InputError
+        A required column is missing.
+    """
+    _require(gaps, "visit gaps", _GAP_COLUMNS)
+    r = _result(result) if result is not None else None
+    T = _text(lang, r)
+    if top < 1:
+        raise ParamError(f"top ({top}) must be at least 1", parameter="top")
+    if threshold is None and r is not None:
+        threshold = r.params.fairness.visit_gap_min
+    frame = gaps.copy()
+    frame["gap"] = pd.to_numeric(frame["gap"], errors="coerce")
+    frame = frame[frame["gap"].notna()]
+    frame["flagged"] = _as_bool(frame["flagged"])
+    ordered = frame.sort_values(["gap", "unit_id"], kind="stable")
+    shown = ordered[ordered["flagged"] | (np.arange(len(ordered)) < top)].iloc[::-1]
+    names = r.units.set_index("unit_id")["name"] if r is not None else pd.Series(dtype=object)
+    labels = [str(names.get(u, u)) for u in shown["unit_id"]]
+    y = np.arange(len(shown))
+    g = shown["gap"].to_numpy(dtype=float)
+    lo = pd.to_numeric(shown["ci_low"], errors="coerce").to_numpy(dtype=float)
+    hi = pd.to_numeric(shown["ci_high"], errors="coerce").to_numpy(dtype=float)
+    flagged = shown["flagged"].to_numpy()
+    colours = np.where(flagged, _LENIENT, _GREY)
+    with matplotlib.rc_context(RC):
+        fig = _figure(10, 1.7 + 0.26 * max(len(shown), 3))
+        ax = fig.add_subplot()
+        trans = blended_transform_factory(ax.transData, ax.transAxes)
+        ax.axvline(0, color="#555555", lw=1, zorder=1)
+        ax.text(0, 1.0, " " + T["no_gap"], transform=trans, ha="left", va="bottom", fontsize=9,
+                color="#555555")
+        if threshold is not None:
+            ax.axvline(-threshold, color=_LENIENT, lw=1, ls="--", zorder=1)
+            ax.text(-threshold, 1.0, T["visit_line"].format(v=threshold) + " ", transform=trans, ha="right",
+                    va="bottom", fontsize=9, color=_LENIENT)
+        ok = np.isfinite(lo) & np.isfinite(hi)
+        ax.hlines(y[ok], lo[ok], hi[ok], colors=list(colours[ok]), lw=2, alpha=0.8, zorder=2)
+        ax.scatter(g, y, s=30, c=list(colours), zorder=3)
+        for yi, l, gi, f in zip(y, lo, g, flagged):
+            if f:
+                left = l if np.isfinite(l) else gi
+                ax.annotate(T["visit_flag"], (left, yi), xytext=(-6, 0), textcoords="offset points",
+                            ha="right", va="center", fontsize=9, color=_LENIENT)
+        ax.set_yticks(y, labels)
+        for tick, f in zip(ax.get_yticklabels(), flagged):
+            if f:
+                tick.set_color(_LENIENT)
+        ax.set_ylim(-0.8, max(len(shown), 1) - 0.2)
+        # the axis spans the gaps and the lines, not every interval: a unit with two rounds has
+        # a t interval on 1 df, as wide as it is uninformative; such bars run off the edge
+        values = np.r_[g, 0.0, -threshold if threshold is not None else 0.0]
+        left_edge, right_edge = float(values.min()), float(values.max())
+        width = max(right_edge - left_edge, 1.0)
+        room = 0.35 * width if flagged.any() else 0.0  # for the flag words left of the bars
+        ax.set_xlim(left_edge - 0.25 * width - room, right_edge + 0.25 * width)
+        ax.set_xlabel(T["visit_axis"])
+        ax.xaxis.grid(True, zorder=0)
+        ax.set_axisbelow(True)
+        title = T["visit"] + (f" · {_round_label(r)}" if r is not None else "")
+        if not len(frame):
+            note = T["no_data"]
+        elif threshold is None:
+            note = T["visit_top_plain"].format(n=len(shown))
+        else:
+            note = T["visit_top"].format(n=len(shown), v=threshold)
+        _titles(fig, title, note)
+    return fig
+
+
+# --------------------------------------------------------------------------- export
+
+
+def png_bytes(fig: Figure, *, dpi: int = DPI) -> bytes:
+    """The figure as PNG bytes, identical for identical figures (no timestamp, no software tag)."""
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(RC):
+        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def to_html_img(fig: Figure, alt: str, *, dpi: int = DPI) -> str:
+    """An ``<img>`` tag embedding the figure as a PNG data URI; the figure is closed.
+
+    Parameters
+    ----------
+    fig : Figure
+    alt : str
+        Text for screen readers and for when images are off; HTML-escaped here.
+    dpi : int
+
+    Returns
+    -------
+    str
+        ``<img src="data:image/png;base64,..." alt="...">``, self-contained, so the
+        report needs no file beside it and no server (offline intranet machines).
+    """
+    data = png_bytes(fig, dpi=dpi)
+    if "matplotlib.pyplot" in sys.modules:
+        # a figure made with pyplot is kept alive by pyplot until closed
+        sys.modules["matplotlib.pyplot"].close(fig)
+    fig.clear()
+    encoded = base64.b64encode(data).decode("ascii")
+    return f'<img src="data:image/png;base64,{encoded}" alt="{html.escape(str(alt), quote=True)}">'

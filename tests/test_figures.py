@@ -1,0 +1,378 @@
+"""Report figures: bundled Chinese font, structure, determinism, HTML embedding."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import warnings
+from importlib import resources
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from fontTools.ttLib import TTCollection
+from matplotlib import font_manager
+from matplotlib.collections import PathCollection
+from matplotlib.colors import to_hex
+from matplotlib.text import Text
+
+from honorcalc import figures
+from honorcalc.demo import make_demo_city
+from honorcalc.errors import InputError, ParamError
+from honorcalc.io import load_dataset, write_dataset
+from honorcalc.params import Params, params_from_mapping
+from honorcalc.present import LABELS
+from honorcalc.rules import evaluate_round
+
+ROUND = "C2026Q2"
+SPECIAL = "S2026-03a"
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo_city")
+    write_dataset(make_demo_city(), root)
+    return root, load_dataset(root)
+
+
+@pytest.fixture(scope="module")
+def result(demo):
+    root, ds = demo
+    return evaluate_round(ds, Params(dataset=str(root), round=ROUND), ROUND)
+
+
+@pytest.fixture(scope="module")
+def special(demo):
+    root, ds = demo
+    return evaluate_round(ds, Params(dataset=str(root), round=SPECIAL), SPECIAL)
+
+
+@pytest.fixture(scope="module")
+def raters():
+    """A raters.csv as `honorcalc.fairness.rater_severity` writes it (the columns figures use)."""
+    return pd.DataFrame({
+        "rater_id": ["R01", "R02", "R03", "R04", "R05", "D01"],
+        "severity": [0.1, -0.2, 0.05, -1.3, 1.6, np.nan],
+        "ci_low": [-0.2, -0.5, -0.3, -1.7, 1.2, np.nan],
+        "ci_high": [0.4, 0.1, 0.4, -0.9, 2.0, np.nan],
+        "flagged": [False, False, False, True, True, False],
+        "scale": 10.0,
+    })
+
+
+@pytest.fixture(scope="module")
+def gaps():
+    """A visit-gap table as `honorcalc.fairness.visit_gap` writes it: U012 flagged, U099 no interval."""
+    ids = [f"U{i:03d}" for i in range(1, 41)]
+    gap = np.linspace(-4.0, 3.0, len(ids))
+    frame = pd.DataFrame({"unit_id": ids, "gap": gap, "ci_low": gap - 2, "ci_high": gap + 2, "flagged": False})
+    frame.loc[frame["unit_id"] == "U012", ["gap", "ci_low", "ci_high", "flagged"]] = [-15.0, -17.0, -13.0, True]
+    frame.loc[frame["unit_id"] == "U039", ["ci_low", "ci_high"]] = np.nan
+    return frame
+
+
+def _render(fig, dpi) -> tuple[bytes, list[str]]:
+    """PNG bytes and every warning raised while drawing them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = figures.png_bytes(fig, dpi=dpi)
+    return data, [str(w.message) for w in caught]
+
+
+def _texts(fig) -> list[str]:
+    return [t.get_text() for t in fig.findobj(Text) if t.get_text()]
+
+
+def _hline_values(ax) -> set[float]:
+    values = set()
+    for line in ax.get_lines():
+        y = np.asarray(line.get_ydata(), dtype=float)
+        if len(y) == 2 and y[0] == y[1] and list(line.get_xdata()) == [0, 1]:
+            values.add(float(y[0]))
+    return values
+
+
+def _assert_glyphs_and_font(fig, dpi=60) -> bytes:
+    data, messages = _render(fig, dpi)
+    assert data.startswith(PNG)
+    assert not [m for m in messages if "missing from font" in m or "Glyph" in m], messages
+    with matplotlib.rc_context(figures.RC):
+        # findfont gives a FontPath (a str that also carries the face index) for a collection
+        used = {str(font_manager.findfont(t.get_fontproperties())) for t in fig.findobj(Text) if t.get_text()}
+    assert used == {str(figures.FONT_PATH)}
+    return data
+
+
+# --------------------------------------------------------------------------- font
+
+
+def test_font_is_the_bundled_file():
+    package = Path(str(resources.files("paperang_p2_fonts_cjk")))
+    assert figures.FONT_PATH.is_file() and package in figures.FONT_PATH.parents
+    assert figures.FONT_NAME == "WenQuanYi Micro Hei"
+    own = font_manager.FontProperties(family=[figures.FONT_NAME])
+    assert str(font_manager.findfont(own, fallback_to_default=False)) == str(figures.FONT_PATH)
+    # figures drawn outside `RC` (the notebook's inline display) find it too
+    assert matplotlib.rcParams["font.sans-serif"][0] == figures.FONT_NAME
+    with matplotlib.rc_context(figures.RC):
+        sans = font_manager.FontProperties(family=["sans-serif"])
+        assert str(font_manager.findfont(sans, fallback_to_default=False)) == str(figures.FONT_PATH)
+
+
+def test_font_covers_every_character_the_report_shows():
+    shown = set()
+    for frame in make_demo_city().values():
+        for column in frame.columns:
+            if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+                shown.update("".join(frame[column].dropna().astype(str)))
+    for table in (*LABELS.values(), *figures._TEXT.values()):
+        shown.update("".join(table.values()))
+    cmap = TTCollection(str(figures.FONT_PATH)).fonts[0].getBestCmap()
+    missing = sorted(c for c in shown if not c.isspace() and ord(c) not in cmap)
+    assert missing == []
+    assert matplotlib.rcParams["axes.unicode_minus"] == (0x2212 in cmap)
+
+
+# --------------------------------------------------------------------------- figures, comprehensive round
+
+
+def test_score_distribution(result):
+    fig = figures.plot_score_distribution(result)
+    [ax] = fig.axes
+    texts = _texts(fig)
+    assert any(t.startswith("各排名分组得分分布") for t in texts)
+    assert {"红榜线 90", "黑榜线 70"} <= set(texts)
+    assert _hline_values(ax) == {90.0, 70.0}
+    groups = sorted(result.units["ranking_group"].unique())
+    assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == groups
+    colours = {"#c62828": "red", "#212121": "black"}
+    counted = {"red": 0, "black": 0}
+    for points in ax.findobj(PathCollection):
+        faces = points.get_facecolors()
+        if len(faces) and to_hex(faces[0]) in colours:
+            counted[colours[to_hex(faces[0])]] += len(points.get_offsets())
+    assert counted == result.units["list"].value_counts().reindex(["red", "black"]).to_dict()
+    vetoed = result.units.loc[result.units["vetoed"], "name"]
+    assert len(vetoed) and set(vetoed) <= set(texts)
+    _assert_glyphs_and_font(fig)
+
+
+def test_score_intervals_bracket_the_score(result):
+    iv = figures.score_intervals(result)
+    assert list(iv["unit_id"]) == list(result.units["unit_id"])
+    assert (iv["se"] > 0).all() and (iv["ci_low"] < iv["score"]).all() and (iv["score"] < iv["ci_high"]).all()
+    half = (iv["ci_high"] - iv["ci_low"]) / 2
+    np.testing.assert_allclose(half, 1.959964 * iv["se"], rtol=1e-6)
+    narrow = figures.score_intervals(result, level=0.5)
+    assert (narrow["ci_high"] - narrow["ci_low"] < 2 * half).all()
+    with pytest.raises(ParamError, match="level"):
+        figures.score_intervals(result, level=1.5)
+
+
+def test_score_interval_matches_the_formula_by_hand(result):
+    """One unit's SE recomputed cell by cell, with loops, from the docstring's formula."""
+    unit = result.units.iloc[0]
+    r = result.ratings
+    maxp = result.points.drop_duplicates("indicator_id").set_index("indicator_id")["max_points"]
+    pct = r.assign(pct=r["points"] / r["indicator_id"].map(maxp) * 100)
+    ss, df = {}, {}
+    for ind, rows in pct.groupby("indicator_id"):
+        ss[ind] = df[ind] = 0.0
+        for _, cell in rows.groupby(["unit_id", "source"]):
+            if len(cell) > 1:
+                ss[ind] += ((cell["pct"] - cell["pct"].mean()) ** 2).sum()
+                df[ind] += len(cell) - 1
+    pooled = sum(ss.values()) / sum(df.values())
+    sigma2 = {i: ss[i] / df[i] if df[i] else pooled for i in ss}
+    assert any(df[i] == 0 for i in df), "the demo has indicators no two raters scored together"
+    weights = result.params.weights.as_dict()
+    mine = pct[pct["unit_id"] == unit["unit_id"]]
+    var = 0.0
+    for source, rows in mine.groupby("source"):
+        m_us = sum(maxp[i] for i in rows["indicator_id"].unique())
+        inner = sum(sigma2[i] * maxp[i] ** 2 / 1e4 / len(cell) for i, cell in rows.groupby("indicator_id"))
+        var += (weights[source] / unit["weight_sum"]) ** 2 * inner * (100 / m_us) ** 2
+    got = figures.score_intervals(result).set_index("unit_id").loc[unit["unit_id"], "se"]
+    assert got == pytest.approx(np.sqrt(var), rel=1e-9)
+
+
+def test_caterpillar_has_one_panel_per_group(result):
+    fig = figures.plot_score_intervals(result)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    groups = sorted(result.units["ranking_group"].unique())
+    sizes = result.units["ranking_group"].value_counts()
+    assert [ax.get_title() for ax in panels] == [f"{g}（{sizes[g]}）" for g in groups]
+    assert all(_hline_values(ax) == {90.0, 70.0} for ax in panels)
+    texts = _texts(fig)
+    assert any("1.96 × 标准误" in t for t in texts) and {"红榜线 90", "黑榜线 70"} <= set(texts)
+    _assert_glyphs_and_font(fig)
+
+
+def test_category_heatmap_rows_and_values(result):
+    fig = figures.plot_category_heatmap(result)
+    ax = fig.axes[0]
+    u = result.units
+    listed = u[u["list"].isin(["red", "black"])]
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(rows) == len(listed) + 1 and rows[-1] == "全部单位平均"
+    assert set(rows[:-1]) == {f"{n}（{g}）" for n, g in zip(listed["name"], listed["ranking_group"])}
+    colours = [to_hex(t.get_color()) for t in ax.get_yticklabels()[:-1]]
+    first_black = colours.index("#212121")
+    assert set(colours[:first_black]) == {"#c62828"} and set(colours[first_black:]) == {"#212121"}
+    categories = [t.get_text().replace("\n", "") for t in ax.get_xticklabels()]
+    assert sorted(categories) == sorted(result.categories["category"].unique())
+    cells = [t for t in ax.texts if re.fullmatch(r"\d+", t.get_text())]
+    assert len(cells) == len(rows) * len(categories)
+    top = listed.sort_values(["ranking_group", "rank"]).iloc[0]
+    score = result.categories.query("unit_id == @top.unit_id").set_index("category")["score"]
+    assert cells[0].get_text() == f"{score[categories[0]]:.0f}"
+    assert {f"红榜 {v:.2f}" for v in listed.loc[listed["list"] == "red", "score_rounded"]} <= set(_texts(fig))
+    png = _assert_glyphs_and_font(fig, dpi=figures.DPI)
+    # the largest figure of the demo city (150 units): a 500-unit report must stay under 15 MB
+    assert len(png) < 400_000
+
+
+def test_list_history_small_multiples(result):
+    fig = figures.plot_list_history(result)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    u = result.units
+    listed = u[u["list"].isin(["red", "black"])]
+    assert sorted(ax.get_title() for ax in panels) == sorted(listed["name"])
+    assert all(_hline_values(ax) == {90.0, 70.0} for ax in panels)
+    rounds = sorted(result.history["round_id"].unique())
+    bottom = [ax for ax in panels if [t.get_text() for t in ax.get_xticklabels()] == rounds]
+    assert bottom and len(bottom) <= 6
+    assert not fig.legends and not any(ax.get_legend() for ax in fig.axes)
+    escalated = u.loc[u["escalated"] & u["list"].eq("black"), "name"]
+    assert _texts(fig).count("启动核查") == len(escalated) > 0
+    _assert_glyphs_and_font(fig)
+
+
+def test_history_keeps_black_units_when_cut(result):
+    fig = figures.plot_list_history(result, max_units=6, ncols=3)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 6
+    black = set(result.units.loc[result.units["list"] == "black", "name"])
+    assert sum(ax.get_title() in black for ax in panels) >= 3
+    assert any("显示 6 / 29 个" in t for t in _texts(fig))
+
+
+def test_rater_severity(raters):
+    fig = figures.plot_rater_severity(raters)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["R04", "R02", "R03", "R01", "R05"]
+    texts = _texts(fig)
+    assert texts.count("偏严") == 1 and texts.count("偏宽") == 1
+    assert any("另有 1 名评分人" in t for t in texts)
+    assert "按 10 分制指标计" in ax.get_xlabel()
+    _assert_glyphs_and_font(fig)
+    with pytest.raises(InputError, match="ci_high, flagged"):
+        figures.plot_rater_severity(raters.drop(columns=["ci_high", "flagged"]))
+
+
+def test_rater_severity_read_back_from_csv(raters):
+    """raters.csv as read from a run folder: 'flagged' may come back as text."""
+    text = raters.astype({"flagged": str}).assign(flagged=lambda f: f["flagged"].where(f["rater_id"] != "D01"))
+    read = pd.read_csv(io.StringIO(text.to_csv(index=False)), dtype={"flagged": str})
+    fig = figures.plot_rater_severity(read)
+    assert _texts(fig).count("偏严") == 1 and _texts(fig).count("偏宽") == 1
+
+
+def test_visit_gap(gaps, result):
+    fig = figures.plot_visit_gap(gaps, result, top=5)
+    ax = fig.axes[0]
+    names = result.units.set_index("unit_id")["name"]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[-1] == names["U012"] and len(labels) == 5
+    assert {line.get_xdata()[0] for line in ax.get_lines()} == {0.0, -10.0}
+    assert "明查明显更高" in _texts(fig) and "−10 分 " in _texts(fig)
+    _assert_glyphs_and_font(fig)
+    flagged_beyond_top = figures.plot_visit_gap(gaps.assign(flagged=gaps["unit_id"].isin(["U012", "U040"])),
+                                                result, top=3)
+    labels = [t.get_text() for t in flagged_beyond_top.axes[0].get_yticklabels()]
+    assert names["U040"] in labels and len(labels) == 4
+
+
+def test_english_labels(demo, result, raters):
+    fig = figures.plot_score_distribution(result, lang="en")
+    assert {"red line 90", "black line 70"} <= set(_texts(fig))
+    root, ds = demo
+    english = evaluate_round(ds, Params(dataset=str(root), round=ROUND, lang="en"), ROUND)
+    assert any(t.startswith("Category scores") for t in _texts(figures.plot_category_heatmap(english)))
+    assert "harsh" in _texts(figures.plot_rater_severity(raters, lang="en"))
+    with pytest.raises(ParamError, match=r"lang \('fr'\) not recognized; must be 'zh' or 'en'"):
+        figures.plot_score_distribution(result, lang="fr")
+
+
+def test_a_round_view_is_accepted_and_other_objects_are_not(result):
+    class View:
+        pass
+
+    view = View()
+    view.result = result
+    assert len(figures.score_intervals(view)) == len(result.units)
+    with pytest.raises(TypeError, match="RoundResult"):
+        figures.plot_score_distribution(result.units)
+
+
+# --------------------------------------------------------------------------- special round, edge cases
+
+
+def test_special_round(special, raters, gaps):
+    assert special.round["kind"] == "special"
+    makers = {
+        "distribution": lambda: figures.plot_score_distribution(special),
+        "intervals": lambda: figures.plot_score_intervals(special),
+        "heatmap": lambda: figures.plot_category_heatmap(special),
+        "history": lambda: figures.plot_list_history(special),
+        "visit": lambda: figures.plot_visit_gap(gaps, special),
+    }
+    built = {name: make() for name, make in makers.items()}
+    for fig in built.values():
+        _assert_glyphs_and_font(fig)
+    heat = built["heatmap"].axes[0]
+    topic = set(special.categories["category"])
+    assert {t.get_text().replace("\n", "") for t in heat.get_xticklabels()} == topic
+    history_rounds = {t.get_text() for ax in built["history"].axes for t in ax.get_xticklabels()} - {""}
+    assert history_rounds == set(special.history["round_id"]) and SPECIAL in history_rounds
+    assert any("同类点位建设" in t for t in _texts(built["history"]))
+
+
+def test_a_round_without_listed_units(demo):
+    root, ds = demo
+    params = params_from_mapping({"dataset": str(root), "round": ROUND, "lists": {"red_min": 100.0, "black_max": 1.0}})
+    quiet = evaluate_round(ds, params, ROUND)
+    assert not quiet.units["list"].isin(["red", "black"]).any()
+    for fig in (figures.plot_category_heatmap(quiet), figures.plot_list_history(quiet)):
+        assert "本期无上榜单位" in _texts(fig)
+        _assert_glyphs_and_font(fig)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def test_png_bytes_are_deterministic(result):
+    first = figures.png_bytes(figures.plot_score_distribution(result))
+    second = figures.png_bytes(figures.plot_score_distribution(result))
+    assert first == second and first.startswith(PNG)
+    assert b"Software" not in first and b"matplotlib" not in first.lower()
+
+
+def test_to_html_img_escapes_alt_and_closes_the_figure(result):
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure()
+    fig.add_subplot().plot([1, 2], [3, 4])
+    tag = figures.to_html_img(fig, 'Scores <script>alert("x")</script> & 红榜')
+    assert fig.number not in plt.get_fignums()
+    match = re.fullmatch(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)">', tag)
+    assert match
+    assert base64.b64decode(match.group(1)).startswith(PNG)
+    assert match.group(2) == "Scores &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; 红榜"
+    ours = figures.plot_score_distribution(result)
+    figures.to_html_img(ours, "x")
+    assert not ours.axes
