@@ -368,7 +368,31 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         data = {}
     if not isinstance(data, dict):
         raise ParamError(f"expected a mapping of parameters, got {type(data).__name__}", file=path)
+    _check_size(data, path)
     return data
+
+
+#: A params file is a few dozen values; anything far larger is a mistake or an
+#: alias bomb ("billion laughs": nested anchors that expand exponentially).
+_MAX_VALUES = 100_000
+
+
+def _check_size(data, path: Path) -> None:
+    """Refuse a document whose aliases expand beyond `_MAX_VALUES` values, without expanding it."""
+    seen = 0
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > _MAX_VALUES:
+            raise ParamError(
+                f"the YAML expands to more than {_MAX_VALUES:,} values (nested aliases?); refused",
+                file=path,
+            )
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def _model_at(loc: tuple) -> type[BaseModel] | None:

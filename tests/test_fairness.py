@@ -552,8 +552,10 @@ def test_group_fairness_finds_a_group_scored_by_harsh_raters(q2):
 def test_fairness_tables_columns_and_determinism(demo, demo_eval, q2):
     columns = {"raters.csv": RATER_COLUMNS, "reliability.csv": RELIABILITY_COLUMNS,
                "laggards.csv": LAGGARD_COLUMNS, "stability.csv": STABILITY_COLUMNS, "groups.csv": GROUP_COLUMNS}
-    assert list(q2) == list(columns)
+    assert list(q2) == [*columns, "visits.csv"]
     again = fairness_tables(demo, Params(dataset=".", round="C2026Q2"), demo_eval)
+    assert_frame_equal(again["visits.csv"], q2["visits.csv"])
+    assert q2["visits.csv"]["unit_id"].is_monotonic_increasing
     for name, cols in columns.items():
         assert list(q2[name].columns) == list(cols), name
         assert_frame_equal(again[name], q2[name])
