@@ -32,7 +32,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_stats.py
 	$(PY) benchmarks/bench_fairness.py
 	$(PY) benchmarks/bench_report.py
-	@if [ -f benchmarks/bench_scale.py ]; then $(PY) benchmarks/bench_scale.py; fi
+	$(PY) benchmarks/bench_scale.py
 
 lab: $(STAMP) $(DEMO)/units.csv
 	$(VENV)/bin/jupyter lab notebooks/
