@@ -55,6 +55,16 @@ TINY = {
 }
 
 
+def run_cli(args, capsys):
+    """Run the real command line in process; return (exit code, stdout, stderr)."""
+    from honorcalc.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return info.value.code, out, err
+
+
 def tiny_tables() -> dict[str, pd.DataFrame]:
     """A fresh copy of the tiny dataset as text frames (every cell a string)."""
     return {name: frame.copy() for name, frame in TINY.items()}

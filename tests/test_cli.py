@@ -5,16 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from honorcalc.cli import main
 
-from .conftest import tiny_tables, write_tables
-
-
-def run_cli(args, capsys):
-    with pytest.raises(SystemExit) as info:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return info.value.code, out, err
+from .conftest import run_cli, tiny_tables, write_tables
 
 
 def _params(tmp_path, body="dataset: data\nround: C2026Q1\n"):

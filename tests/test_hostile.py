@@ -44,20 +44,12 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from honorcalc.cli import main
 from honorcalc.io import load_dataset
 from honorcalc.validation import CONTRACT
 
-from .conftest import tiny_tables, write_tables
+from .conftest import run_cli, tiny_tables, write_tables
 
 PARAMS = "dataset: data\nround: C2026Q1\n"
-
-
-def run_cli(args, capsys):
-    with pytest.raises(SystemExit) as info:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return info.value.code, out, err
 
 
 def data_dir(tmp: Path) -> Path:

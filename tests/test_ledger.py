@@ -8,20 +8,12 @@ import shutil
 import pandas as pd
 import pytest
 
-from honorcalc.cli import main
 from honorcalc.ledger import entry_hash, ledger_points, read_ledger, verify_ledger
 from honorcalc.report import run_report
 
-from .conftest import tiny_tables, write_tables
+from .conftest import run_cli, tiny_tables, write_tables
 
 pytestmark = pytest.mark.slow
-
-
-def run_cli(args, capsys):
-    with pytest.raises(SystemExit) as info:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return info.value.code, out, err
 
 
 @pytest.fixture(scope="module")

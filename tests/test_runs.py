@@ -7,19 +7,11 @@ import json
 import pandas as pd
 import pytest
 
-from honorcalc.cli import main
 from honorcalc.report import run_report
 
-from .conftest import tiny_tables, write_tables
+from .conftest import run_cli, tiny_tables, write_tables
 
 pytestmark = pytest.mark.slow
-
-
-def run_cli(args, capsys):
-    with pytest.raises(SystemExit) as info:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return info.value.code, out, err
 
 
 @pytest.fixture(scope="module")
