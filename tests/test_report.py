@@ -115,3 +115,16 @@ def test_plain_round_ids_are_kept():
     assert safe_name("C2026Q1") == "C2026Q1"
     assert safe_name("S2026-01a") == "S2026-01a"
     assert safe_name("2026年第一季度") == "2026年第一季度"
+
+
+def test_a_round_id_with_path_characters_stays_inside_reports(tmp_path):
+    tables = tiny_tables()
+    for name in ("rounds", "scores", "deductions", "surveys"):
+        tables[name]["round_id"] = tables[name]["round_id"].replace("C2026Q1", "../../escape")
+    write_tables(tmp_path / "data", tables)
+    params = tmp_path / "p.yaml"
+    params.write_text("dataset: data\nround: ../../escape\n", encoding="utf-8")
+    out = tmp_path / "nest" / "reports"
+    result = run_report(params, out=out)
+    assert out.resolve() in result.run_dir.resolve().parents
+    assert not (tmp_path / "escape").exists() and not (tmp_path / "nest" / "escape").exists()

@@ -120,7 +120,9 @@ def test_verify_fails_edited_parameters_in_the_manifest(two_runs, tmp_path, caps
 def test_two_runs_give_byte_identical_tables(two_runs, tmp_path):
     _, a, _ = two_runs
     _, again = _copy_run(two_runs, tmp_path)
-    for name in ("ranking.csv",):
+    tables = sorted(p.name for p in a.glob("*.csv"))
+    assert len(tables) >= 8  # ranking, raters, reliability, laggards, stability, groups, visits, severity
+    for name in tables:
         assert (a / name).read_bytes() == (again / name).read_bytes()
     assert (a / "inputs.zip").read_bytes() == (again / "inputs.zip").read_bytes()
 
