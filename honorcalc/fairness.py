@@ -50,8 +50,8 @@ from scipy.sparse.csgraph import connected_components
 
 from .errors import InputError
 from .params import SOURCES, Params
-from .rules import TABLES, Evaluation, evaluate_round, evaluate_rounds, round_half_up
-from .scoring import check_columns, order_rounds, row_key
+from .rules import Evaluation, _frames, evaluate_round, evaluate_rounds, round_half_up
+from .scoring import check_scores_and_indicators, order_rounds, row_key
 from .stats import icc, kendall_w, krippendorff_alpha
 
 __all__ = [
@@ -141,13 +141,7 @@ def _rng(params: Params, stream: str) -> tuple[np.random.Generator, str]:
 
 def _rescaled(scores: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
     """The score rows with ``max_points``, ``category`` and ``pct`` = points / max_points × 100."""
-    check_columns(scores, "scores")
-    check_columns(indicators, "indicators")
-    dup = indicators["indicator_id"][indicators["indicator_id"].duplicated()]
-    if len(dup):
-        raise InputError(
-            f"indicator_id {dup.iloc[0]!r} appears more than once", file="indicators", column="indicator_id"
-        )
+    check_scores_and_indicators(scores, indicators)
     if not pd.api.types.is_numeric_dtype(scores["points"]):
         raise InputError(
             f"column 'points' must be numeric; got dtype {scores['points'].dtype} "
@@ -758,16 +752,6 @@ def adjust_rater_severity(
     out["points"] = adjusted
     out["adjustment"] = adjusted - points
     return out
-
-
-def _frames(dataset) -> dict[str, pd.DataFrame]:
-    missing = [t for t in TABLES if not hasattr(dataset, t)]
-    if missing:
-        raise InputError(
-            f"expected a dataset with tables {', '.join(TABLES)}; "
-            f"{type(dataset).__name__} lacks {', '.join(missing)}"
-        )
-    return {t: getattr(dataset, t) for t in TABLES}
 
 
 def severity_adjusted_lists(

@@ -63,6 +63,17 @@ SOURCE_SCORE_COLUMNS = tuple(f"score_{s}" for s in SOURCES)
 _SCORE_KEYS = ["round_id", "unit_id", "indicator_id", "source"]
 
 
+def check_scores_and_indicators(scores: pd.DataFrame, indicators: pd.DataFrame) -> None:
+    """Both tables have their columns, and each indicator is defined once."""
+    check_columns(scores, "scores")
+    check_columns(indicators, "indicators")
+    dup = indicators["indicator_id"][indicators["indicator_id"].duplicated()]
+    if len(dup):
+        raise InputError(
+            f"indicator_id {dup.iloc[0]!r} appears more than once", file="indicators", column="indicator_id"
+        )
+
+
 def check_columns(frame: pd.DataFrame, table: str) -> None:
     """Raise `InputError` if ``frame`` lacks a column the ``table`` needs.
 
@@ -234,13 +245,7 @@ def indicator_points(scores: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataF
     scores by round, unit, indicator, rater and source), so the mean over rows
     is the mean over raters.
     """
-    check_columns(scores, "scores")
-    check_columns(indicators, "indicators")
-    dup = indicators["indicator_id"][indicators["indicator_id"].duplicated()]
-    if len(dup):
-        raise InputError(
-            f"indicator_id {dup.iloc[0]!r} appears more than once", file="indicators", column="indicator_id"
-        )
+    check_scores_and_indicators(scores, indicators)
     _unknown(scores["indicator_id"], indicators["indicator_id"], "indicator_id", "scores", "indicator_id")
     points = scores["points"].to_numpy(dtype="float64")
     # points as the last sort key give a canonical order inside each group, so the
