@@ -65,6 +65,20 @@ def run_cli(args, capsys):
     return info.value.code, out, err
 
 
+def set_cell(table, row, column, value):
+    """An edit of the tiny dataset: one cell of one table."""
+    def edit(tables):
+        tables[table].loc[row, column] = value
+    return edit
+
+
+def drop_column(table, column):
+    """An edit of the tiny dataset: one column removed."""
+    def edit(tables):
+        tables[table] = tables[table].drop(columns=column)
+    return edit
+
+
 def tiny_tables() -> dict[str, pd.DataFrame]:
     """A fresh copy of the tiny dataset as text frames (every cell a string)."""
     return {name: frame.copy() for name, frame in TINY.items()}

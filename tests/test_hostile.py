@@ -47,7 +47,7 @@ import pytest
 from honorcalc.io import load_dataset
 from honorcalc.validation import CONTRACT
 
-from .conftest import run_cli, tiny_tables, write_tables
+from .conftest import drop_column, set_cell, run_cli, tiny_tables, write_tables
 
 PARAMS = "dataset: data\nround: C2026Q1\n"
 
@@ -71,18 +71,6 @@ def then(*makers):
         for m in makers:
             m(tmp)
     return make
-
-
-def set_cell(table, row, column, value):
-    def edit(tables):
-        tables[table].loc[row, column] = value
-    return edit
-
-
-def drop_column(table, column):
-    def edit(tables):
-        tables[table] = tables[table].drop(columns=column)
-    return edit
 
 
 def append_rows(table, *rows):

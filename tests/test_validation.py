@@ -14,19 +14,7 @@ from honorcalc.errors import InputError, ValidationError
 from honorcalc.io import load_dataset, read_table
 from honorcalc.validation import CONTRACT, validate_tables
 
-from .conftest import tiny_tables, write_tables
-
-
-def set_cell(table, row, column, value):
-    def edit(tables):
-        tables[table].loc[row, column] = value
-    return edit
-
-
-def drop_column(table, column):
-    def edit(tables):
-        tables[table] = tables[table].drop(columns=column)
-    return edit
+from .conftest import drop_column, set_cell, tiny_tables, write_tables
 
 
 def append_row(table, row):
