@@ -21,8 +21,10 @@ $(STAMP): pyproject.toml
 $(DEMO)/units.csv: honorcalc/demo.py | $(STAMP)
 	$(VENV)/bin/honorcalc demo $(DEMO)
 
+# The demo city's round report, then its annual report; each prints where its HTML is.
 report: $(STAMP) $(DEMO)/units.csv
 	$(VENV)/bin/honorcalc run params/demo.yaml
+	$(VENV)/bin/honorcalc run params/demo-annual.yaml
 
 test: $(STAMP)
 	$(PY) -m pytest -q

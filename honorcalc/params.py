@@ -301,7 +301,10 @@ class Params(_Section):
     """All parameters of one run. The defaults are RULES.md §1."""
 
     dataset: str = Field(description="dataset directory, relative to the params file")
-    round: str = Field(description="round_id of the round to report")
+    round: str = Field(description="round_id of the round to report; annual: the last round counted")
+    report: Literal["round", "annual"] = Field(
+        "round", description="the report: one round's lists, or the annual assessment (年度考核) up to `round`"
+    )
     city: str = Field("", description="city name shown in the report title")
     lang: Literal["zh", "en"] = Field("zh", description="report language")
     seed: int = Field(20240601, ge=0, description="seed of every random draw in the run")

@@ -1,7 +1,7 @@
 """From a validated dataset and parameters to every table of a run folder.
 
 One function, `run_tables`, produces the tables a run writes, so that the
-report notebook, ``honorcalc verify`` and ``honorcalc diff`` can never compute
+report notebooks, ``honorcalc verify`` and ``honorcalc diff`` can never compute
 them in two different ways. `honorcalc.io.write_tables` writes them with a fixed
 float format, so the same inputs give byte-identical files.
 """
@@ -13,21 +13,42 @@ import pandas as pd
 from .params import Params
 from .validation import Dataset
 
-__all__ = ["run_tables"]
+__all__ = ["run_tables", "evaluate"]
+
+
+def evaluate(params: Params, dataset: Dataset):
+    """The report's result: `honorcalc.rules.RoundResult`, or `honorcalc.annual.YearResult`
+    for ``report: annual``."""
+    if params.report == "annual":
+        from .annual import evaluate_year
+
+        return evaluate_year(dataset, params)
+    from .rules import evaluate_round
+
+    return evaluate_round(dataset, params, params.round)
 
 
 def run_tables(params: Params, dataset: Dataset, result=None) -> dict[str, pd.DataFrame]:
     """Every table of a run, keyed by file name.
 
-    ``result`` is the round's `honorcalc.rules.RoundResult` when the caller has
-    it already (the notebook does), to avoid evaluating the round twice.
+    ``result`` is `evaluate`'s when the caller has it already (the notebooks
+    do), to avoid evaluating twice.
+
+    A round run writes ``ranking.csv``, the fairness tables and
+    ``severity_adjusted.csv``; an annual run writes the annual standing, points
+    and escalations (`honorcalc.annual.annual_tables`) and ``laggards.csv``
+    (the persistent-laggard rules up to the cut-off round).
     """
-    from .fairness import fairness_tables, severity_adjusted_lists
-    from .rules import evaluate_round
+    from .fairness import LAGGARD_COLUMNS, fairness_tables, flag_laggards, severity_adjusted_lists
 
     if result is None:
-        result = evaluate_round(dataset, params, params.round)
-    fairness = fairness_tables(dataset, params)
+        result = evaluate(params, dataset)
+    if params.report == "annual":
+        from .annual import annual_tables
+
+        laggards = flag_laggards(result.results, params, result.round_id).table
+        return {**annual_tables(result), "laggards.csv": laggards[list(LAGGARD_COLUMNS)]}
+    fairness = fairness_tables(dataset, params, result.evaluation)
     return {
         "ranking.csv": result.ranking_table(),
         **fairness,

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .io import load_dataset, write_tables
+from .audit import params_sha256
+from .io import file_sha256, load_dataset, write_tables
 from .params import Params, params_to_yaml
 from .pipeline import run_tables
 from .report import check_round, notebook_params
-from .rules import RoundResult, evaluate_round
+from .rules import TABLES, RoundResult, evaluate_round
 from .validation import Dataset
 
 __all__ = [
@@ -29,6 +30,9 @@ __all__ = [
 LABELS = {
     "zh": {
         "report": "红黑榜测评通报",
+        "report_special": "“{topic}”专项测评红黑榜通报",
+        "cap_note": "专项测评榜单原则上不超过参评单位数的 {share:.0%}（向下取整）：",
+        "cap_group": "{group} {n} 家，至多 {cap} 家",
         "comprehensive": "综合测评",
         "special": "专项测评",
         "topic": "专项",
@@ -49,6 +53,7 @@ LABELS = {
         "appendix": "附录：参数与数据",
         "params": "本次运行参数",
         "notices": "数据读取提示",
+        "params_hash": "参数 sha256（与运行清单 manifest.json 一致）",
         "none": "无",
         "industry": "按行业",
         "territorial": "按属地",
@@ -122,6 +127,9 @@ LABELS = {
     },
     "en": {
         "report": "Red and black list report",
+        "report_special": "Special evaluation '{topic}': red and black lists",
+        "cap_note": "A special round's list holds at most {share:.0%} of the units evaluated (rounded down): ",
+        "cap_group": "{group} {n} units, at most {cap}",
         "comprehensive": "Comprehensive evaluation",
         "special": "Special evaluation",
         "topic": "Topic",
@@ -142,6 +150,7 @@ LABELS = {
         "appendix": "Appendix: parameters and data",
         "params": "Parameters of this run",
         "notices": "Notices from reading the data",
+        "params_hash": "Parameters' sha256 (as in the run's manifest.json)",
         "none": "none",
         "industry": "by industry",
         "territorial": "by territory",
@@ -236,6 +245,7 @@ _CSS = """
 .hc .rule { color: #555; font-size: 0.9em; }
 .hc td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .hc .warn { color: #b71c1c; font-weight: bold; }
+.hc code { font-size: 0.8em; word-break: break-all; }
 .hc details summary { cursor: pointer; font-weight: bold; margin: 0.4em 0; }
 </style>
 """
@@ -277,11 +287,15 @@ def _cell(value) -> str:
     return f"<td>{_e(value)}</td>"
 
 
-def _table(frame: pd.DataFrame, row_classes: list[str] | None = None) -> str:
+def _table(frame: pd.DataFrame, row_classes: list[str] | None = None, *, code: tuple[str, ...] = ()) -> str:
+    """An HTML table of ``frame``, every value escaped; columns named in ``code`` in monospace."""
     head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
     classes = row_classes or [""] * len(frame)
+    mono = [c in code for c in frame.columns]
     body = "".join(
-        f"<tr class='{cls}'>" + "".join(_cell(v) for v in row) + "</tr>"
+        f"<tr class='{cls}'>"
+        + "".join(f"<td><code>{_e(v)}</code></td>" if m else _cell(v) for m, v in zip(mono, row))
+        + "</tr>"
         for cls, row in zip(classes, frame.itertuples(index=False))
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -316,10 +330,12 @@ def title(view: RoundView) -> _Html:
     L = view.labels
     r = view.round
     kind = L[r["kind"]]
-    topic = f" · {L['topic']}：{_e(r['topic'])}" if r["kind"] == "special" else ""
+    special = r["kind"] == "special"
+    topic = f" · {L['topic']}：{_e(r['topic'])}" if special else ""
     city = _e(view.params.city)
+    heading = L["report_special"].format(topic=r["topic"]) if special else L["report"]
     return _Html(_CSS + _section(
-        f"<h1>{city}{_e(L['report'])}</h1>"
+        f"<h1>{city}{_e(heading)}</h1>"
         f"<p class='meta'>{_e(kind)}{topic} · {_e(r['round_id'])} · "
         f"{_e(L['date'])} {r['date']:%Y-%m-%d}</p>"
     ))
@@ -359,13 +375,26 @@ def _list_rule(view: RoundView, which: str) -> str:
     )
 
 
+def _caps(view: RoundView, status: pd.DataFrame) -> str:
+    """A special round's cap in each group: "县区 10 家，至多 2 家；…" (⌊N × share⌋, RULES.md §1.3)."""
+    L = view.labels
+    sep = "；" if view.params.lang == "zh" else "; "
+    return L["cap_note"].format(share=view.params.lists.special_share) + sep.join(
+        L["cap_group"].format(group=row.ranking_group, n=int(row.n_ranked), cap=int(row.cap))
+        for row in status.itertuples(index=False)
+    )
+
+
 def _one_list(view: RoundView, which: str) -> _Html:
     L = view.labels
     u = view.result.units
     listed = u[u["list"] == which]
     status = view.result.list_status
     status = status[status["list"] == which]
-    head = f"<h2 class='{which}'>{_e(L[which])}</h2><p class='rule'>{_e(_list_rule(view, which))}</p>"
+    rule = _list_rule(view, which)
+    if view.round["kind"] == "special":
+        rule += "。" + _caps(view, status) if view.params.lang == "zh" else ". " + _caps(view, status)
+    head = f"<h2 class='{which}'>{_e(L[which])}</h2><p class='rule'>{_e(rule)}</p>"
     empty_groups = status[status["n_listed"] == 0]["ranking_group"].tolist()
     if listed.empty:
         return _section(head + f"<p class='empty'>{_e(L['no_' + which])}</p>")
@@ -581,13 +610,19 @@ def group_rankings(view: RoundView) -> _Html:
 
 
 def data_overview(view: RoundView) -> _Html:
+    """Each input table: file, rows and sha256 (the manifest's input hashes), and the parameters' hash."""
     L = view.labels
+    root = Path(view.params.dataset)
     rows = [
-        (name, view.dataset.files.get(name, "—"), len(view.dataset.table(name)))
-        for name in ("units", "indicators", "rounds", "scores", "deductions", "surveys")
+        (name, file, len(view.dataset.table(name)), file_sha256(root / file))
+        for name, file in ((n, view.dataset.files.get(n)) for n in TABLES) if file
     ]
-    frame = pd.DataFrame(rows, columns=[L["table"], L["file"], L["rows"]])
-    return _section(f"<h2>{_e(L['data'])}</h2>{_table(frame)}")
+    frame = pd.DataFrame(rows, columns=[L["table"], L["file"], L["rows"], "sha256"])
+    digest = params_sha256(view.params.to_dict())
+    return _section(
+        f"<h2>{_e(L['data'])}</h2>{_table(frame, code=('sha256',))}"
+        f"<p class='rule'>{_e(L['params_hash'])}：<code>{digest}</code></p>"
+    )
 
 
 def appendix(view: RoundView) -> _Html:

@@ -7,7 +7,7 @@ hidden), writes the manifest and renames the folder into place. An error or
 Ctrl-C at any point removes the temporary folder, so a failed run leaves nothing
 behind, and a run never overwrites another.
 
-Run folder: ``<out>/<round>/<run_id>/`` with ``report.html``, ``report.ipynb``,
+Run folder: ``<out>/<round>/<run_id>/`` (an annual report: ``<out>/<year>-annual/<run_id>/``) with ``report.html``, ``report.ipynb``,
 ``params.yaml`` (the resolved parameters), the tables the notebook writes and
 ``manifest.json``.
 """
@@ -46,6 +46,7 @@ __all__ = [
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 ROUND_NOTEBOOK = NOTEBOOKS / "round_report.ipynb"
+ANNUAL_NOTEBOOK = NOTEBOOKS / "annual_report.ipynb"
 KERNEL = "honorcalc"
 INPUTS_ARCHIVE = "inputs.zip"
 
@@ -220,7 +221,11 @@ def run_report(
 
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     run_id = _new_run_id(params_dict, dataset, now)
-    round_dir = Path(out).resolve() / safe_name(params.round)
+    info = _round_info(dataset, params.round)
+    annual = params.report == "annual"
+    # an annual run is filed under its year, a round run under its round
+    folder = f"{info['date'][:4]}-annual" if annual else params.round
+    round_dir = Path(out).resolve() / safe_name(folder)
     round_dir.mkdir(parents=True, exist_ok=True)
     target = round_dir / run_id
     n = 1
@@ -232,16 +237,16 @@ def run_report(
     try:
         (tmp / "params.yaml").write_text(params_to_yaml(params), encoding="utf-8")
         nb_parameters = {"parameters": params_dict, "run_dir": str(tmp)}
-        _execute(Path(notebook or ROUND_NOTEBOOK), tmp / "report.ipynb", nb_parameters,
-                 cwd=tmp, progress=progress)
+        default = ANNUAL_NOTEBOOK if annual else ROUND_NOTEBOOK
+        _execute(Path(notebook or default), tmp / "report.ipynb", nb_parameters, cwd=tmp, progress=progress)
         if params.audit.keep_inputs:
             archive_inputs(
                 {t: Path(params.dataset) / f for t, f in dataset.files.items()}, tmp / INPUTS_ARCHIVE
             )
-        export_html(tmp / "report.ipynb", tmp / "report.html",
-                    title=f"{params.city} {params.round} 红黑榜", lang=params.lang)
+        title = f"{params.city} {info['date'][:4]} 年度考核" if annual else f"{params.city} {params.round} 红黑榜"
+        export_html(tmp / "report.ipynb", tmp / "report.html", title=title, lang=params.lang)
         manifest = build_manifest(
-            run_id=target.name, round_id=params.round, round_info=_round_info(dataset, params.round),
+            run_id=target.name, round_id=params.round, round_info={**info, "report": params.report},
             created_utc=now.isoformat(),
             params_dict=params_dict, dataset=dataset, run_dir=tmp,
             notebook_parameters={"parameters": params_dict, "run_dir": "<run folder>"},

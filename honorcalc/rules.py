@@ -75,6 +75,7 @@ __all__ = [
     "apply_pass_quota",
     "evaluate_rounds",
     "evaluate_round",
+    "evaluate_until",
     "ranking_table",
 ]
 
@@ -953,6 +954,9 @@ class RoundResult:
     notes : tuple of str
         Things an auditor should know (ignored deductions, unknown 负面清单 codes,
         units without a weighted score, unscored prerequisites).
+    evaluation : Evaluation or None
+        Every round up to this one (`evaluate_until`), for analyses that need the
+        earlier rounds too (`honorcalc.fairness.fairness_tables`).
     """
 
     round_id: str
@@ -972,6 +976,7 @@ class RoundResult:
     slips: pd.DataFrame
     pass_quota: pd.DataFrame
     notes: tuple[str, ...] = field(default=())
+    evaluation: Evaluation | None = field(default=None, repr=False)
 
     def ranking_table(self) -> pd.DataFrame:
         """DESIGN.md's ``ranking.csv`` frame; see `ranking_table`."""
@@ -1024,8 +1029,18 @@ def evaluate_round(dataset, params: Params, round_id: str | None = None) -> Roun
     >>> result.ranking_table().to_csv("ranking.csv", index=False)  # doctest: +SKIP
     """
     frames = _frames(dataset)
-    round_id = params.round if round_id is None else round_id
-    _check_inputs(*frames.values(), params)
+    ev, current = evaluate_until(frames, params, params.round if round_id is None else round_id)
+    return _round_result(ev, frames, params, current)
+
+
+def evaluate_until(frames: dict[str, pd.DataFrame], params: Params, round_id: str) -> tuple[Evaluation, pd.Series]:
+    """Every round dated on or before ``round_id``, evaluated; and that round's row.
+
+    ``frames`` are the six tables by name (`TABLES`). Later rounds never
+    influence a round, so they are left out; the returned row is the round's
+    `honorcalc.scoring.order_rounds` row (``work``, ``seq``, ``year`` …).
+    """
+    _check_inputs(*(frames[t] for t in TABLES), params)
     ro = order_rounds(frames["rounds"])
     if round_id not in set(ro["round_id"]):
         known = ", ".join(ro["round_id"].head(10))
@@ -1036,8 +1051,7 @@ def evaluate_round(dataset, params: Params, round_id: str | None = None) -> Roun
     ro = ro[ro["date"] <= current["date"]]
     keep = ro["round_id"]
     sub = {t: frames[t][frames[t]["round_id"].isin(keep)] for t in ("scores", "deductions", "surveys")}
-    ev = _evaluate(frames["units"], frames["indicators"], ro, params=params, **sub)
-    return _round_result(ev, frames, params, current)
+    return _evaluate(frames["units"], frames["indicators"], ro, params=params, **sub), current
 
 
 def _round_result(ev: Evaluation, frames: dict, params: Params, current: pd.Series) -> RoundResult:
@@ -1100,6 +1114,7 @@ def _round_result(ev: Evaluation, frames: dict, params: Params, current: pd.Seri
         slips=slips,
         pass_quota=quota,
         notes=_notes(units, deductions, params),
+        evaluation=ev,
     )
 
 

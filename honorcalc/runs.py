@@ -209,6 +209,17 @@ def _input_changes(a: Dataset, b: Dataset) -> list[dict[str, Any]]:
 
 
 def _outcomes(dataset: Dataset, params: Params) -> pd.DataFrame:
+    """Per unit: name, score, rank and list; for an annual run the year's points, their rank
+    in the group and the year's outcome (末位淘汰 passed or not, else the tier, else empty)."""
+    if params.report == "annual":
+        from .annual import evaluate_year
+
+        s = evaluate_year(dataset, params).standing
+        outcome = (s["passed"].map({True: "passed", False: "not passed"}) if "passed" in s.columns
+                   else s["tier"].fillna("") if "tier" in s.columns else pd.Series("", index=s.index))
+        return pd.DataFrame({"name": s["name"].to_numpy(), "score": s["points"].to_numpy(),
+                             "rank": s["points_rank"].to_numpy(), "list": outcome.astype(str).to_numpy()},
+                            index=pd.Index(s["unit_id"], name="unit_id"))
     from .rules import evaluate_round
 
     units = evaluate_round(dataset, params, params.round).units
@@ -243,6 +254,9 @@ def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
         [a, b], ``causes``); ``text``: the same for people.
     """
     a, b = load_run(run_a), load_run(run_b)
+    if a.params.report != b.params.report:
+        raise InputError(f"cannot compare a {a.params.report} run with a {b.params.report} run",
+                         file=b.run_dir)
     pa_, pb = _flatten(a.manifest["params"]), _flatten(b.manifest["params"])
     params = [
         {"parameter": k, "a": pa_.get(k), "b": pb.get(k)}
@@ -309,30 +323,41 @@ def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
         lines.append("inputs: identical")
     moved = [u for u in units if u["list"][0] != u["list"][1]]
     ranked = [u for u in units if u["list"][0] == u["list"][1]]
-    for title, group, limit in (("list changed", moved, None), ("rank changed only", ranked, 20)):
+    annual = a.params.report == "annual"
+    rank_word, list_word = ("points rank", "outcome") if annual else ("rank", "list")
+    titles = ("outcome changed", "points rank changed only") if annual else ("list changed", "rank changed only")
+    for title, group, limit in ((titles[0], moved, None), (titles[1], ranked, 20)):
         if not group:
             continue
         lines.append(f"units whose {title} ({len(group)}):")
         for u in group[:limit]:
             la, lb = (x or "—" for x in u["list"])
-            lines.append(f"  {u['unit_id']} {u['name']}: rank {u['rank'][0]} → {u['rank'][1]}, "
-                         f"list {la} → {lb}; because of {' and '.join(u['causes'])}")
+            lines.append(f"  {u['unit_id']} {u['name']}: {rank_word} {u['rank'][0]} → {u['rank'][1]}, "
+                         f"{list_word} {la} → {lb}; because of {' and '.join(u['causes'])}")
         if limit and len(group) > limit:
             lines.append(f"  … and {len(group) - limit} more (see --json)")
     if not units:
-        lines.append("ranks and lists: identical")
+        lines.append("points, ranks and outcomes: identical" if annual else "ranks and lists: identical")
     return {"parameters": params, "inputs": inputs, "units": units, "text": "\n".join(lines)}
 
 
 def explain_in_run(run_dir: str | Path, unit_id: str, *, lang: str | None = None,
                    as_json: bool = False) -> str:
-    """The explanation of one unit's score, rank and list, recomputed from the run's record."""
+    """The explanation of one unit's score, rank and list, recomputed from the run's record.
+
+    In an annual run: the unit's year, round by round (`honorcalc.annual.explain_year`).
+    """
     from .explain import explain_unit, explain_unit_dict
     from .rules import evaluate_round
 
     run = load_run(run_dir)
     with tempfile.TemporaryDirectory() as work:
         dataset, _ = _recorded_dataset(run, Path(work))
+    if run.params.report == "annual":
+        from .annual import evaluate_year, explain_year
+
+        year = evaluate_year(dataset, run.params)
+        return explain_year(year, unit_id, lang=lang or run.params.lang, as_json=as_json)
     result = evaluate_round(dataset, run.params, run.params.round)
     if as_json:
         return json.dumps(explain_unit_dict(result, unit_id), ensure_ascii=False, indent=2, default=str)
@@ -359,6 +384,9 @@ def publish_run(run_dir: str | Path, ledger: str | Path | None = None, *, supers
     from . import ledger as ledger_mod
 
     run = load_run(run_dir)
+    if run.params.report == "annual":
+        raise InputError("an annual run has no round lists to publish; publish the runs of its rounds",
+                         file=run.run_dir)
     problems = verify_run(run.run_dir)
     if problems:
         raise InputError("the run does not verify, so it cannot be published: " + "; ".join(problems[:3]),
