@@ -18,12 +18,12 @@ from .audit import params_sha256
 from .io import file_sha256, load_dataset, write_tables
 from .params import Params, params_to_yaml
 from .pipeline import run_tables
-from .report import check_round, notebook_params
+from .report import HANDOFF, check_round, notebook_params
 from .rules import TABLES, RoundResult, evaluate_round
 from .validation import Dataset
 
 __all__ = [
-    "RoundView", "prepare", "title", "summary", "red_list", "black_list", "vetoes", "ties",
+    "RoundView", "build_view", "handed_over", "prepare", "title", "summary", "red_list", "black_list", "vetoes", "ties",
     "practices", "distribution", "evidence", "fairness", "group_rankings", "data_overview", "appendix", "LABELS",
 ]
 
@@ -305,25 +305,56 @@ def _section(body: str) -> _Html:
     return _Html(f'<div class="hc">{body}</div>')
 
 
-def prepare(params_file=None, parameters: dict | None = None, run_dir: str | None = None) -> RoundView:
-    """Load parameters and data for the report notebook.
-
-    ``parameters`` (injected by `honorcalc run`) win over ``params_file`` (the
-    notebook's default, for "Run All" in JupyterLab).
-    """
-    params = notebook_params(params_file, parameters)
-    dataset = load_dataset(params.dataset)
+def build_view(params: Params, dataset: Dataset, run_dir: str | Path | None = None) -> RoundView:
+    """Evaluate the round and compute every table of the run: all a round report shows."""
     check_round(params, dataset)
     round_row = dataset.rounds.loc[dataset.rounds["round_id"] == params.round].iloc[0]
     scores = dataset.scores[dataset.scores["round_id"] == params.round]
     result = evaluate_round(dataset, params, params.round)
     tables = run_tables(params, dataset, result)
-    if run_dir:
-        write_tables(tables, run_dir)
     return RoundView(
         params=params, dataset=dataset, round=round_row, scores=scores, result=result,
         tables=tables, run_dir=Path(run_dir) if run_dir else None,
     )
+
+
+def handed_over(run_dir: str | Path | None, params: Params):
+    """The view `honorcalc run` left in ``run_dir`` for these exact parameters, or None.
+
+    `honorcalc.report.run_report` computes the view in its own process while the
+    kernel starts, writes the run's tables and pickles the view into its private
+    temporary run folder; the notebook then shows it instead of computing it a
+    second time. "Run All" in JupyterLab has no run folder and computes.
+    """
+    if not run_dir:
+        return None
+    path = Path(run_dir) / HANDOFF
+    if not path.is_file():
+        return None
+    import pickle
+
+    with open(path, "rb") as handle:
+        view = pickle.load(handle)
+    return view if view.params == params else None
+
+
+def prepare(params_file=None, parameters: dict | None = None, run_dir: str | None = None) -> RoundView:
+    """Load parameters and data for the report notebook.
+
+    ``parameters`` (injected by `honorcalc run`) win over ``params_file`` (the
+    notebook's default, for "Run All" in JupyterLab). Under `honorcalc run` the
+    view is already computed and the tables written (`handed_over`); otherwise
+    the dataset is loaded and validated, the round evaluated and, with a
+    ``run_dir``, the tables written there.
+    """
+    params = notebook_params(params_file, parameters)
+    view = handed_over(run_dir, params)
+    if view is not None:
+        return view
+    view = build_view(params, load_dataset(params.dataset), run_dir)
+    if run_dir:
+        write_tables(view.tables, run_dir)
+    return view
 
 
 def title(view: RoundView) -> _Html:

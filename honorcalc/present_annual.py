@@ -22,7 +22,7 @@ from .report import check_round, notebook_params
 from .validation import Dataset
 
 __all__ = [
-    "AnnualView", "prepare", "title", "summary", "leaders", "points_over_year", "escalations",
+    "AnnualView", "build_view", "prepare", "title", "summary", "leaders", "points_over_year", "escalations",
     "quota", "laggards", "standing", "data_overview", "appendix", "LABELS",
 ]
 
@@ -160,21 +160,30 @@ class AnnualView:
         return {**present.LABELS[self.params.lang], **LABELS[self.params.lang]}
 
 
+def build_view(params: Params, dataset: Dataset, run_dir: str | Path | None = None) -> AnnualView:
+    """Evaluate the year and compute every table of the annual run."""
+    check_round(params, dataset)
+    params = params.model_copy(update={"report": "annual"})
+    result = evaluate(params, dataset)
+    tables = run_tables(params, dataset, result)
+    return AnnualView(params=params, dataset=dataset, result=result, tables=tables,
+                      run_dir=Path(run_dir) if run_dir else None)
+
+
 def prepare(params_file=None, parameters: dict | None = None, run_dir: str | None = None) -> AnnualView:
     """Load parameters and data and evaluate the year, for the annual report notebook.
 
-    ``parameters`` (injected by `honorcalc run`) win over ``params_file`` (the
-    notebook's default, for "Run All" in JupyterLab).
+    As `honorcalc.present.prepare`: the view `honorcalc run` handed over when there
+    is one, else computed here (and the tables written to ``run_dir`` if given).
     """
     params = notebook_params(params_file, parameters)
-    dataset = load_dataset(params.dataset)
-    check_round(params, dataset)
-    result = evaluate(params.model_copy(update={"report": "annual"}), dataset)
-    tables = run_tables(result.params, dataset, result)
+    view = present.handed_over(run_dir, params.model_copy(update={"report": "annual"}))
+    if view is not None:
+        return view
+    view = build_view(params, load_dataset(params.dataset), run_dir)
     if run_dir:
-        write_tables(tables, run_dir)
-    return AnnualView(params=result.params, dataset=dataset, result=result, tables=tables,
-                      run_dir=Path(run_dir) if run_dir else None)
+        write_tables(view.tables, run_dir)
+    return view
 
 
 def _signed(value) -> str:

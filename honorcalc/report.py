@@ -1,9 +1,12 @@
 """Running a report: parameters + dataset → executed notebook → run folder.
 
-`run_report` validates everything first (nothing is written for bad input), then
-builds the run folder in a hidden temporary folder beside its target,
-executes the report notebook with papermill, exports HTML with nbconvert (code
-hidden), writes the manifest and renames the folder into place. An error or
+`run_report` starts the notebook's kernel at once, so that its start-up runs
+beside the rest; validates the data (nothing is written for bad input); builds
+the run folder in a hidden temporary folder beside its target; computes the
+run's tables and the view the notebook shows and hands them to it (the kernel
+would otherwise compute them again, `honorcalc.present.handed_over`); executes
+the report notebook with papermill on that kernel, exports HTML with nbconvert
+(code hidden), writes the manifest and renames the folder into place. An error or
 Ctrl-C at any point removes the temporary folder, so a failed run leaves nothing
 behind, and a run never overwrites another.
 
@@ -29,7 +32,7 @@ import pandas as pd
 
 from .audit import MANIFEST, build_manifest, params_sha256
 from .errors import HonorcalcError, InputError, ParamError
-from .io import archive_inputs, load_dataset
+from .io import archive_inputs, load_dataset, write_tables
 from .params import Params, load_params, params_from_mapping, params_to_yaml
 from .validation import Dataset
 
@@ -49,6 +52,31 @@ ROUND_NOTEBOOK = NOTEBOOKS / "round_report.ipynb"
 ANNUAL_NOTEBOOK = NOTEBOOKS / "annual_report.ipynb"
 KERNEL = "honorcalc"
 INPUTS_ARCHIVE = "inputs.zip"
+#: Where `run_report` leaves the computed view for the notebook (`honorcalc.present.handed_over`).
+HANDOFF = ".view.pickle"
+
+
+class _Background:
+    """Run ``fn(*args)`` in a thread; `join` re-raises its exception here."""
+
+    def __init__(self, fn, *args):
+        import threading
+
+        self._error: BaseException | None = None
+
+        def target():
+            try:
+                fn(*args)
+            except BaseException as exc:  # handed to join
+                self._error = exc
+
+        self._thread = threading.Thread(target=target, daemon=True)
+        self._thread.start()
+
+    def join(self, raise_error: bool = True) -> None:
+        self._thread.join()
+        if raise_error and self._error is not None:
+            raise self._error
 
 
 class NotebookError(HonorcalcError):
@@ -162,15 +190,33 @@ def export_html(notebook_path: Path, html_path: Path, *, title: str = "", lang: 
     return html_path
 
 
-def _execute(notebook: Path, output: Path, parameters: dict, cwd: Path, progress: bool) -> None:
+def _start_kernel(module: str):
+    """Start the report's kernel now, importing ``module`` as it starts.
+
+    The kernel's start-up (a Python process, ipykernel, then pandas, matplotlib
+    and honorcalc) runs on another core while this process validates the data
+    and computes the tables; papermill then executes the notebook on this
+    kernel instead of starting its own.
+    """
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name=_kernel_name())
+    km.start_kernel(extra_arguments=[
+        # the kernel talks to us over loopback only; its start-up chatter is not for users
+        "--IPKernelApp.log_level=ERROR",
+        f"--IPKernelApp.exec_lines=import {module}",
+    ])
+    return km
+
+
+def _execute(notebook: Path, output: Path, parameters: dict, cwd: Path, progress: bool, km=None) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     try:
         papermill.execute_notebook(
             str(notebook), str(output), parameters=parameters, kernel_name=_kernel_name(),
-            progress_bar=progress, cwd=str(cwd), log_output=False,
-            # the kernel talks to us over loopback only; its start-up chatter is not for users
+            progress_bar=progress, cwd=str(cwd), log_output=False, km=km,
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as exc:
@@ -215,6 +261,21 @@ def run_report(
         The notebook failed in a cell (a bug): nothing is written.
     """
     params = load_params(params_file, overrides)
+    annual = params.report == "annual"
+    module = "honorcalc.present_annual" if annual else "honorcalc.present"
+    km = _start_kernel(module)
+    try:
+        return _run(params, Path(out), notebook, progress, km, module)
+    finally:
+        km.shutdown_kernel(now=True)
+
+
+def _run(params: Params, out: Path, notebook, progress: bool, km, module: str) -> RunResult:
+    import importlib
+    import pickle
+
+    present = importlib.import_module(module)
+    annual = params.report == "annual"
     dataset = load_dataset(params.dataset)
     check_round(params, dataset)
     params_dict = params.to_dict()
@@ -222,10 +283,9 @@ def run_report(
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     run_id = _new_run_id(params_dict, dataset, now)
     info = _round_info(dataset, params.round)
-    annual = params.report == "annual"
     # an annual run is filed under its year, a round run under its round
     folder = f"{info['date'][:4]}-annual" if annual else params.round
-    round_dir = Path(out).resolve() / safe_name(folder)
+    round_dir = out.resolve() / safe_name(folder)
     round_dir.mkdir(parents=True, exist_ok=True)
     target = round_dir / run_id
     n = 1
@@ -234,15 +294,25 @@ def run_report(
         target = round_dir / f"{run_id}-{n}"
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=round_dir))
+    archiver = None
     try:
         (tmp / "params.yaml").write_text(params_to_yaml(params), encoding="utf-8")
+        # the tables are computed here while the kernel starts, and the view handed over
+        view = present.build_view(params, dataset, tmp)
+        write_tables(view.tables, tmp)
+        with open(tmp / HANDOFF, "wb") as handle:
+            pickle.dump(view, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        if params.audit.keep_inputs:
+            # compressing the inputs waits on zlib, which leaves the interpreter free
+            archiver = _Background(archive_inputs, {t: Path(params.dataset) / f for t, f in dataset.files.items()},
+                                   tmp / INPUTS_ARCHIVE)
         nb_parameters = {"parameters": params_dict, "run_dir": str(tmp)}
         default = ANNUAL_NOTEBOOK if annual else ROUND_NOTEBOOK
-        _execute(Path(notebook or default), tmp / "report.ipynb", nb_parameters, cwd=tmp, progress=progress)
-        if params.audit.keep_inputs:
-            archive_inputs(
-                {t: Path(params.dataset) / f for t, f in dataset.files.items()}, tmp / INPUTS_ARCHIVE
-            )
+        _execute(Path(notebook or default), tmp / "report.ipynb", nb_parameters, cwd=tmp, progress=progress,
+                 km=km)
+        (tmp / HANDOFF).unlink()
+        if archiver is not None:
+            archiver.join()
         title = f"{params.city} {info['date'][:4]} 年度考核" if annual else f"{params.city} {params.round} 红黑榜"
         export_html(tmp / "report.ipynb", tmp / "report.html", title=title, lang=params.lang)
         manifest = build_manifest(
@@ -260,6 +330,8 @@ def run_report(
         tmp.chmod(0o777 & ~umask)  # mkdtemp made it private; a finished run is an ordinary folder
         tmp.rename(target)
     except BaseException:
+        if archiver is not None:
+            archiver.join(raise_error=False)
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             round_dir.rmdir()  # only if this run created it and left it empty
