@@ -46,3 +46,35 @@ def test_data_strings_are_escaped(tiny_params, tiny_dir):
                      encoding="utf-8")
     shown = present.red_list(_view(tiny_params))
     assert "<b onclick" not in shown and "&lt;b onclick=x&gt;东城区&lt;/b&gt;" in shown
+
+
+def test_special_round_title_and_caps(tiny_params):
+    view = _view(tiny_params, ["round=S2026-01a"])
+    assert "“网申工作”专项测评红黑榜通报" in present.title(view)
+    # RULES.md §1.3 "原则上不超过总测评单位数的五分之一": two units per group → ⌊2 × 0.2⌋ = 0
+    assert "县区 2 家，至多 0 家" in present.red_list(view)
+
+
+def test_data_overview_shows_the_manifests_hashes(tiny_params):
+    from honorcalc.audit import params_sha256
+    from honorcalc.io import file_sha256
+
+    view = _view(tiny_params)
+    shown = present.data_overview(view)
+    assert file_sha256(tiny_params.parent / "tiny" / "scores.csv") in shown
+    assert params_sha256(view.params.to_dict()) in shown
+
+
+def test_a_handed_over_view_is_taken_only_for_the_same_parameters(tiny_params, tmp_path):
+    import pickle
+
+    from honorcalc.report import HANDOFF
+
+    view = _view(tiny_params)
+    (tmp_path / HANDOFF).write_bytes(pickle.dumps(view))
+    same = present.prepare(parameters=view.params.to_dict(), run_dir=str(tmp_path))
+    assert same.tables["ranking.csv"].equals(view.tables["ranking.csv"])
+    assert not (tmp_path / "ranking.csv").exists()  # honorcalc run wrote the tables already
+    other = load_params(tiny_params, ["weights.field=0.6"])
+    fresh = present.prepare(parameters=other.to_dict(), run_dir=str(tmp_path))
+    assert fresh.params == other and (tmp_path / "ranking.csv").exists()

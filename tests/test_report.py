@@ -37,6 +37,7 @@ def test_run_folder_is_complete(finished_run):
     names = {p.name for p in result.run_dir.iterdir()}
     assert {"report.html", "report.ipynb", "params.yaml", "manifest.json"} <= names
     assert not [p for p in result.run_dir.parent.iterdir() if p.name.startswith(".")]
+    assert not [p for p in result.run_dir.iterdir() if p.name.startswith(".")]  # the handed-over view is gone
 
 
 def test_manifest_records_inputs_params_and_outputs(finished_run):
