@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import re
 import warnings
 from importlib import resources
@@ -15,7 +16,7 @@ import pandas as pd
 import pytest
 from fontTools.ttLib import TTCollection
 from matplotlib import font_manager
-from matplotlib.collections import PathCollection
+from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.colors import to_hex
 from matplotlib.text import Text
 
@@ -96,6 +97,38 @@ def _hline_values(ax) -> set[float]:
     return values
 
 
+def _drawn_texts(fig) -> list[Text]:
+    """The texts a reader sees: the figure's, and each visible axes' texts, title, labels and ticks in view."""
+    texts = list(fig.texts)
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        texts += [*ax.texts, ax.title]
+        if ax.axison:
+            for axis in (ax.xaxis, ax.yaxis):
+                texts.append(axis.label)
+                low, high = sorted(axis.get_view_interval())
+                for tick in axis.get_major_ticks(len(axis.get_majorticklocs())):
+                    if low - 1e-9 <= tick.get_loc() <= high + 1e-9:
+                        texts += [tick.label1, tick.label2]
+    return [t for t in texts if t.get_visible() and t.get_text()]
+
+
+def _assert_laid_out(fig) -> None:
+    """Every text inside the figure and clear of every other: the margins are fixed, not computed by matplotlib."""
+    with matplotlib.rc_context(figures.RC):
+        fig.canvas.draw()  # at the figure's own dpi: axis labels are placed in pixels when drawn
+    renderer = fig.canvas.get_renderer()
+    page = fig.bbox
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in _drawn_texts(fig)]
+    assert boxes
+    clipped = [text for text, b in boxes
+               if b.x0 < page.x0 - 1 or b.y0 < page.y0 - 1 or b.x1 > page.x1 + 1 or b.y1 > page.y1 + 1]
+    assert clipped == []
+    overlapping = [(a, b) for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2) if box_a.overlaps(box_b)]
+    assert overlapping == []
+
+
 def _assert_glyphs_and_font(fig, dpi=60) -> bytes:
     data, messages = _render(fig, dpi)
     assert data.startswith(PNG)
@@ -104,6 +137,7 @@ def _assert_glyphs_and_font(fig, dpi=60) -> bytes:
         # findfont gives a FontPath (a str that also carries the face index) for a collection
         used = {str(font_manager.findfont(t.get_fontproperties())) for t in fig.findobj(Text) if t.get_text()}
     assert used == {str(figures.FONT_PATH)}
+    _assert_laid_out(fig)
     return data
 
 
@@ -236,29 +270,59 @@ def test_category_heatmap_rows_and_values(result):
     assert len(png) < 400_000
 
 
+def _dashed(ax, colour) -> list[np.ndarray]:
+    """The segments of the dashed lines of one colour (the red or the black line of every panel)."""
+    return [segment for c in ax.collections if isinstance(c, LineCollection)
+            and c.get_linestyle()[0][1] is not None and to_hex(c.get_color()[0]) == colour
+            for segment in c.get_segments()]
+
+
 def test_list_history_small_multiples(result):
     fig = figures.plot_list_history(result)
-    panels = [ax for ax in fig.axes if ax.get_visible()]
+    [ax] = fig.axes  # the panels are drawn on one axes, in inches
     u = result.units
     listed = u[u["list"].isin(["red", "black"])]
-    assert sorted(ax.get_title() for ax in panels) == sorted(listed["name"])
-    assert all(_hline_values(ax) == {90.0, 70.0} for ax in panels)
+    texts = {t.get_text(): t for t in ax.texts}
+    colours = {"red": "#c62828", "black": "#212121"}
+    for name, which in zip(listed["name"], listed["list"]):
+        assert to_hex(texts[figures._wrap(name, 9)].get_color()) == colours[which]
+    # per panel, a red line at 90 above a black line at 70, both as wide as the panel
+    red, black = _dashed(ax, "#c62828"), _dashed(ax, "#212121")
+    assert len(red) == len(black) == len(listed)
+    for r, b in zip(red, black):
+        assert r[0, 1] == r[1, 1] > b[0, 1] == b[1, 1] and list(r[:, 0]) == list(b[:, 0])
+    # the values of the lines labelled once a row, level with them and in their colour
+    ninety = [t for t in ax.texts if t.get_text() == "90"]
+    seventy = [t for t in ax.texts if t.get_text() == "70"]
+    assert len(ninety) == len(seventy) == -(-len(listed) // 6)
+    assert {t.get_position()[1] for t in ninety} <= {s[0, 1] for s in red}
+    assert {t.get_position()[1] for t in seventy} <= {s[0, 1] for s in black}
+    assert {to_hex(t.get_color()) for t in ninety} == {"#c62828"}
+    # the rounds, in date order, under the lowest panel of each of the 6 columns
     rounds = sorted(result.history["round_id"].unique())
-    bottom = [ax for ax in panels if [t.get_text() for t in ax.get_xticklabels()] == rounds]
-    assert bottom and len(bottom) <= 6
-    assert not fig.legends and not any(ax.get_legend() for ax in fig.axes)
+    shown = [t.get_text() for t in ax.texts if t.get_text() in rounds]
+    assert shown == rounds * 6
+    assert not fig.legends and not any(a.get_legend() for a in fig.axes)
     escalated = u.loc[u["escalated"] & u["list"].eq("black"), "name"]
     assert _texts(fig).count("启动核查") == len(escalated) > 0
+    # every listed unit's score in every round it has, and its latest score written
+    history = result.history[result.history["unit_id"].isin(listed["unit_id"])]
+    assert sum(len(c.get_offsets()) for c in ax.findobj(PathCollection)) == len(history)
+    latest = history.sort_values(["seq", "date"]).groupby("unit_id")["score_rounded"].last()
+    assert sorted(f"{v:.1f}" for v in latest) == sorted(t for t in _texts(fig) if re.fullmatch(r"\d+\.\d", t))
     _assert_glyphs_and_font(fig)
 
 
 def test_history_keeps_black_units_when_cut(result):
     fig = figures.plot_list_history(result, max_units=6, ncols=3)
-    panels = [ax for ax in fig.axes if ax.get_visible()]
-    assert len(panels) == 6
+    [ax] = fig.axes
+    assert len(_dashed(ax, "#c62828")) == 6
+    names = set(_texts(fig))
     black = set(result.units.loc[result.units["list"] == "black", "name"])
-    assert sum(ax.get_title() in black for ax in panels) >= 3
+    red = set(result.units.loc[result.units["list"] == "red", "name"])
+    assert len(names & black) >= 3 and len(names & (black | red)) == 6
     assert any("显示 6 / 29 个" in t for t in _texts(fig))
+    _assert_laid_out(fig)
 
 
 def test_rater_severity(raters):
@@ -337,7 +401,7 @@ def test_special_round(special, raters, gaps):
     heat = built["heatmap"].axes[0]
     topic = set(special.categories["category"])
     assert {t.get_text().replace("\n", "") for t in heat.get_xticklabels()} == topic
-    history_rounds = {t.get_text() for ax in built["history"].axes for t in ax.get_xticklabels()} - {""}
+    history_rounds = set(_texts(built["history"])) & set(special.history["round_id"])
     assert history_rounds == set(special.history["round_id"]) and SPECIAL in history_rounds
     assert any("同类点位建设" in t for t in _texts(built["history"]))
 
