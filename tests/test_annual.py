@@ -235,3 +235,31 @@ def test_annual_diff_names_outcomes(annual_run, city, capsys):
     code, out, _ = run_cli(["diff", annual_run.run_dir, other.run_dir], capsys)
     assert code == 0, out
     assert "outcome not passed → passed; because of parameter pass_quota.share" in out
+
+
+# --------------------------------------------------------------------------- the figure
+
+
+def test_points_figure_one_panel_per_group_names_the_ends(year):
+    from honorcalc.figures_annual import plot_points_over_year
+
+    from .test_figures import _assert_glyphs_and_font, _texts
+
+    fig = plot_points_over_year(year)
+    texts = _texts(fig)
+    assert "B街道 +6" in texts and "F街道" not in " ".join(texts)  # F's name carries markup: shown as is
+    assert f"{EVIL} -5" in texts
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["街道（6 个单位）"]
+    _assert_glyphs_and_font(fig)
+
+
+def test_font_covers_the_annual_reports_words():
+    from fontTools.ttLib import TTCollection
+
+    from honorcalc import figures, figures_annual, present_annual
+
+    shown = set()
+    for table in (*present_annual.LABELS.values(), *figures_annual._TEXT.values()):
+        shown.update("".join(table.values()))
+    cmap = TTCollection(str(figures.FONT_PATH)).fonts[0].getBestCmap()
+    assert sorted(c for c in shown if not c.isspace() and ord(c) not in cmap) == []
