@@ -335,7 +335,14 @@ def handed_over(run_dir: str | Path | None, params: Params):
 
     with open(path, "rb") as handle:
         view = pickle.load(handle)
-    return view if view.params == params else None
+    if view.params != params:
+        return None
+    # the view's hundreds of thousands of objects live until the kernel ends: keep the
+    # collector from walking them again in every full collection while the figures are drawn
+    import gc
+
+    gc.freeze()
+    return view
 
 
 def prepare(params_file=None, parameters: dict | None = None, run_dir: str | None = None) -> RoundView:

@@ -190,8 +190,15 @@ def export_html(notebook_path: Path, html_path: Path, *, title: str = "", lang: 
     return html_path
 
 
-def _start_kernel(module: str):
-    """Start the report's kernel now, importing ``module`` as it starts.
+#: What each report's cells import, loaded by its kernel as it starts (`_start_kernel`).
+KERNEL_IMPORTS = {
+    "round": ("honorcalc.present", "honorcalc.figures", "honorcalc.fairness"),
+    "annual": ("honorcalc.present_annual", "honorcalc.figures_annual", "honorcalc.fairness"),
+}
+
+
+def _start_kernel(modules: tuple[str, ...]):
+    """Start the report's kernel now, importing ``modules`` as it starts.
 
     The kernel's start-up (a Python process, ipykernel, then pandas, matplotlib
     and honorcalc) runs on another core while this process validates the data
@@ -204,7 +211,7 @@ def _start_kernel(module: str):
     km.start_kernel(extra_arguments=[
         # the kernel talks to us over loopback only; its start-up chatter is not for users
         "--IPKernelApp.log_level=ERROR",
-        f"--IPKernelApp.exec_lines=import {module}",
+        f"--IPKernelApp.exec_lines=import {', '.join(modules)}",
     ])
     return km
 
@@ -261,21 +268,19 @@ def run_report(
         The notebook failed in a cell (a bug): nothing is written.
     """
     params = load_params(params_file, overrides)
-    annual = params.report == "annual"
-    module = "honorcalc.present_annual" if annual else "honorcalc.present"
-    km = _start_kernel(module)
+    km = _start_kernel(KERNEL_IMPORTS[params.report])
     try:
-        return _run(params, Path(out), notebook, progress, km, module)
+        return _run(params, Path(out), notebook, progress, km)
     finally:
         km.shutdown_kernel(now=True)
 
 
-def _run(params: Params, out: Path, notebook, progress: bool, km, module: str) -> RunResult:
+def _run(params: Params, out: Path, notebook, progress: bool, km) -> RunResult:
     import importlib
     import pickle
 
-    present = importlib.import_module(module)
     annual = params.report == "annual"
+    present = importlib.import_module(KERNEL_IMPORTS[params.report][0])
     dataset = load_dataset(params.dataset)
     check_round(params, dataset)
     params_dict = params.to_dict()
