@@ -8,7 +8,11 @@ wall time over ``--repeat`` runs:
   comprehensive rounds (every round replicated at once; bootstrap raters and
   Dirichlet weights);
 * `fairness_tables` on the demo city's report round (``params/demo.yaml``: C2026Q2),
-  and on its last round, C2026Q4 (the laggard rules then see a whole year);
+  and on its last round, C2026Q4 (the laggard rules then see a whole year), each
+  followed by `severity_adjusted_lists` with the raters it found; alone, as a caller
+  with only the dataset runs them (three evaluations of the rounds), and given the
+  round's evaluation, as a report that has it can (one evaluation: the adjusted
+  scores');
 * the variance components of one round's field scores by Method I, and, with
   ``--mixedlm``, the same G-study by statsmodels' MixedLM (REML, crossed variance
   components without the unit × indicator facet, which makes it slower still): the
@@ -25,9 +29,9 @@ import numpy as np
 import pandas as pd
 
 from honorcalc.demo import make_demo_city
-from honorcalc.fairness import fairness_tables, list_replicates, variance_components
+from honorcalc.fairness import fairness_tables, list_replicates, severity_adjusted_lists, variance_components
 from honorcalc.params import Params
-from honorcalc.rules import evaluate_rounds
+from honorcalc.rules import evaluate_round, evaluate_rounds
 
 SEED = 20240601
 
@@ -120,6 +124,18 @@ def bench_tables(repeat: int) -> None:
         seconds, tables = best_time(lambda: fairness_tables(demo, params), repeat)
         rows = ", ".join(f"{name} {len(frame)}" for name, frame in tables.items())
         report(f"fairness_tables on the demo city, {round_id}", seconds, rows)
+        raters = tables["raters.csv"]
+        seconds, side = best_time(lambda: severity_adjusted_lists(demo, params, raters), repeat)
+        report(f"severity_adjusted_lists on the demo city, {round_id}", seconds,
+               f"{int(side['changed'].sum())} units change list")
+        evaluation = evaluate_round(demo, params).evaluation
+
+        def given_evaluation():
+            tables = fairness_tables(demo, params, evaluation)
+            return severity_adjusted_lists(demo, params, tables["raters.csv"], evaluation=evaluation)
+
+        seconds, _ = best_time(given_evaluation, repeat)
+        report(f"both, given the round's evaluation, {round_id}", seconds)
 
 
 def bench_variance(repeat: int, mixedlm: bool) -> None:

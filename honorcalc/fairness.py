@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -50,7 +49,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .errors import InputError
 from .params import SOURCES, Params
-from .rules import Evaluation, _frames, evaluate_round, evaluate_rounds, round_half_up
+from .rules import Evaluation, _frames, evaluate_rounds, evaluate_until, round_half_up
 from .scoring import check_scores_and_indicators, order_rounds, row_key
 from .stats import icc, kendall_w, krippendorff_alpha
 
@@ -104,6 +103,10 @@ GROUP_COLUMNS = (
 )
 
 _CELL = ["round_id", "unit_id", "indicator_id", "source"]
+#: Null cities of the laggard calibration are simulated this many (unit, round)s at a time.
+_NULL_CELLS = 1_000_000
+#: Replicates of the stability analysis draw and sum this many points at a time (cache-sized).
+_REPLICATE_BLOCK = 150_000
 _COMPONENTS = ("unit", "rater", "indicator", "unit_x_indicator")
 _LAGGARD_RULES = ("listed_k_of_n", "cusum", "mann_kendall", "open_visit")
 _RESULT_COLUMNS = (
@@ -148,20 +151,49 @@ def _rescaled(scores: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
             "(load the dataset with honorcalc.io.load_dataset)", file="scores", column="points",
         )
     meta = indicators.set_index("indicator_id")
-    max_points = scores["indicator_id"].map(meta["max_points"]).astype("float64")
-    unknown = scores["indicator_id"][max_points.isna()]
+    # look up each distinct indicator once: a map over every row of a string column is slow
+    at, ids = pd.factorize(scores["indicator_id"], use_na_sentinel=False)
+    ids = pd.Series(ids)
+    max_points = ids.map(meta["max_points"]).astype("float64").to_numpy()[at]
+    unknown = np.flatnonzero(np.isnan(max_points))
     if len(unknown):
-        raise InputError(f"unknown indicator_id {unknown.iloc[0]!r}", file="scores", column="indicator_id")
+        raise InputError(f"unknown indicator_id {scores['indicator_id'].iloc[unknown[0]]!r}", file="scores",
+                         column="indicator_id")
     out = scores.copy()
-    out["max_points"] = max_points.to_numpy()
-    out["category"] = scores["indicator_id"].map(meta["category"]).astype(str).to_numpy()
+    out["max_points"] = max_points
+    out["category"] = ids.map(meta["category"]).astype(str).to_numpy()[at]
     out["pct"] = out["points"].to_numpy(dtype="float64") / out["max_points"].to_numpy() * 100.0
     return out.reset_index(drop=True)
 
 
 def _codes(frame: pd.DataFrame, columns) -> tuple[np.ndarray, int]:
-    codes = pd.factorize(row_key(frame, list(columns)), sort=True)[0].astype("int64")
+    """Each row's key over ``columns``, numbered 0 … K-1 in the sorted order of its `row_key`; and K.
+
+    Joined keys sort as the tuples of their parts when no part holds a character at or
+    below the separator (U+001F), so the parts are sorted on their own, which is far
+    cheaper than joining them; otherwise the keys are joined.
+    """
+    key = np.zeros(len(frame), dtype=np.int64)
+    for column in columns:
+        part, uniques = pd.factorize(frame[column].astype(str), sort=True)
+        if (part < 0).any() or any(min(u, default="\x7f") <= "\x1f" for u in uniques):
+            key = pd.factorize(row_key(frame, list(columns)), sort=True)[0]
+            break
+        key = key * len(uniques) + part
+    else:
+        key = np.unique(key, return_inverse=True)[1]
+    codes = key.astype("int64")
     return codes, int(codes.max(initial=-1)) + 1
+
+
+def _sorted_ids(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(ids.astype(str), return_inverse=True)``, sorted by pandas (far faster on strings)."""
+    text = ids.astype(str)
+    codes, uniques = pd.factorize(text, sort=True)
+    if (codes < 0).any():
+        # a missing id: np.unique raises on it, as it always did
+        return np.unique(text.to_numpy(), return_inverse=True)
+    return uniques.to_numpy(dtype=object), codes.astype(np.int64)
 
 
 def _round_order(results: pd.DataFrame) -> pd.DataFrame:
@@ -310,7 +342,7 @@ def variance_components(scores: pd.DataFrame, indicators: pd.DataFrame, params: 
     and Φ = mean σ²_τ / (mean σ²_τ + mean σ²_Δ), Brennan's dependability coefficient
     with indicators fixed (2001, ch. 4) and the design of each unit as it was.
 
-    Speed decided the estimator: Method I takes 0.07 s on the demo city's 6,400 field
+    Speed decided the estimator: Method I takes 0.03 s on the demo city's 6,400 field
     scores of one round; ``statsmodels`` MixedLM (REML, crossed variance components,
     even without the 2,550-level unit × indicator facet) takes 19 s on the same scores
     and agrees within 10 % (``benchmarks/bench_fairness.py --mixedlm``).
@@ -343,12 +375,12 @@ def variance_components(scores: pd.DataFrame, indicators: pd.DataFrame, params: 
         }
         comp, notes = _g_study(y, factors)
         phi = _dependability(part, comp)
-        m = part.groupby(["unit_id", "indicator_id"]).size()
         total = sum(v for v in comp.values() if np.isfinite(v))
+        n_levels = {name: int(codes.max()) + 1 for name, codes in factors.items()}
         rows.append({
             "round_id": round_id, "source": source, "n_scores": len(part),
-            "n_units": part["unit_id"].nunique(), "n_raters": part["rater_id"].nunique(),
-            "n_indicators": part["indicator_id"].nunique(), "raters_per_cell": float(m.mean()),
+            "n_units": n_levels["unit"], "n_raters": n_levels["rater"], "n_indicators": n_levels["indicator"],
+            "raters_per_cell": len(part) / n_levels["unit_x_indicator"],
             **{f"var_{k}": v for k, v in comp.items()},
             "share_unit": comp["unit"] / total if total > 0 else np.nan,
             "phi": phi, "note": "; ".join(notes), "_order": source_rank.get(source, len(SOURCES)),
@@ -362,14 +394,22 @@ def _dependability(part: pd.DataFrame, comp: dict[str, float]) -> float:
     """Φ of the units' source scores with their actual raters (`variance_components`)."""
     if not np.isfinite(comp["unit"]):
         return np.nan
-    cell = part.groupby(["unit_id", "indicator_id"], sort=False).agg(
-        max_points=("max_points", "first"), m=("pct", "size"))
-    cell["w"] = cell["max_points"] / cell.groupby(level=0)["max_points"].transform("sum")
-    w2 = (cell["w"] ** 2).groupby(level=0).sum()
-    w2_m = (cell["w"] ** 2 / cell["m"]).groupby(level=0).sum()
-    per_score = part.join(cell[["w", "m"]], on=["unit_id", "indicator_id"])
-    rater_load = (per_score["w"] / per_score["m"]).groupby([per_score["unit_id"], per_score["rater_id"]]).sum()
-    r2 = (rater_load**2).groupby(level=0).sum()
+    # pandas' group sums (compensated, in row order) on integer keys: grouping by the id
+    # columns themselves was most of the cost. Units and raters sort as their ids.
+    unit = pd.factorize(part["unit_id"], sort=True)[0].astype(np.int64)
+    rater = pd.factorize(part["rater_id"], sort=True)[0].astype(np.int64)
+    indicator = pd.factorize(part["indicator_id"])[0]
+    # unit × indicator cells in order of appearance
+    cell = pd.factorize(unit * (indicator.max() + 1) + indicator)[0]
+    first = np.unique(cell, return_index=True)[1]
+    cell_unit = unit[first]
+    m = np.bincount(cell)
+    max_points = pd.Series(part["max_points"].to_numpy()[first])
+    w = max_points / max_points.groupby(cell_unit).transform("sum")
+    w2 = (w**2).groupby(cell_unit).sum()
+    w2_m = (w**2 / m).groupby(cell_unit).sum()
+    rater_load = pd.Series(w.to_numpy()[cell] / m[cell]).groupby(unit * (rater.max() + 1) + rater).sum()
+    r2 = (rater_load**2).groupby(rater_load.index // (rater.max() + 1)).sum()
     # a component the design could not separate (NaN) is part of the residual already
     universe = comp["unit"] + np.nan_to_num(comp["unit_x_indicator"]) * w2
     error = np.nan_to_num(comp["rater"]) * r2 + np.nan_to_num(comp["residual"]) * w2_m
@@ -442,39 +482,49 @@ def rater_consistency(scores: pd.DataFrame, indicators: pd.DataFrame, params: Pa
     rng, seed = _rng(params, "rater_slots")
     # a canonical order makes the slot draw independent of the input row order
     s = s.sort_values([*_CELL, "rater_id"], kind="stable").reset_index(drop=True)
-    s["cell"] = _codes(s, _CELL)[0]
-    m = s.groupby("cell")["pct"].transform("size")
-    s = s[m >= 2].reset_index(drop=True)
+    cell = _codes(s, _CELL)[0]
+    shared = np.bincount(cell)[cell] >= 2
+    s, cell = s[shared].reset_index(drop=True), cell[shared]
+    s["cell"] = cell
     s["centred"] = s["pct"] - s.groupby(["round_id", "indicator_id", "source"])["pct"].transform("mean")
-    s["_draw"] = rng.random(len(s))
-    s["slot"] = s.sort_values(["cell", "_draw"], kind="stable").groupby("cell").cumcount()
+    # slot = the rank of the row's draw within its cell
+    order = np.lexsort((rng.random(len(s)), cell))
+    slot = np.empty(len(s), dtype=np.int64)
+    slot[order] = np.arange(len(s)) - np.searchsorted(cell[order], cell[order])
+    s["slot"] = slot
 
     rows = []
     for round_id, part in s.groupby("round_id", sort=True):
         scopes = [("overall", "all", np.ones(len(part), dtype=bool), "centred")]
-        scopes += [("category", c, (part["category"] == c).to_numpy(), "centred")
-                   for c in sorted(part["category"].unique())]
-        scopes += [("indicator", i, (part["indicator_id"] == i).to_numpy(), "pct")
-                   for i in sorted(part["indicator_id"].unique())]
+        for scope, column, values in (("category", "category", "centred"), ("indicator", "indicator_id", "pct")):
+            keys = sorted(part[column].unique())
+            at = pd.Index(keys).get_indexer(part[column])
+            scopes += [(scope, key, at == j, values) for j, key in enumerate(keys)]
         rows += _consistency_rows(round_id, part, scopes, k, fp.confidence_level, seed)
     return pd.DataFrame(rows, columns=list(RELIABILITY_COLUMNS))
 
 
 def _consistency_rows(round_id, part: pd.DataFrame, scopes, k: int, level: float, seed: str) -> list[dict]:
     """The four statistics of every scope of one round (`rater_consistency`)."""
-    slots = part[part["slot"] < k]
-    full = slots.groupby("cell")["slot"].transform("size") == k
-    slots = slots[full.to_numpy()]
-    cells, cell_row = np.unique(slots["cell"].to_numpy(), return_inverse=True)
+    cell = part["cell"].to_numpy()
+    slot = part["slot"].to_numpy()
+    rater = pd.factorize(part["rater_id"], sort=True)[0]
+    values = {column: part[column].to_numpy(dtype="float64") for column in ("pct", "centred")}
+    # the slot rows of the cells that fill all k slots
+    in_slots = slot < k
+    taken = in_slots & (np.bincount(cell[in_slots], minlength=cell.max(initial=-1) + 1)[cell] == k)
+    cells, cell_row = np.unique(cell[taken], return_inverse=True)
     matrices = {}
     for column in ("pct", "centred"):
         mat = np.full((len(cells), k), np.nan)
-        mat[cell_row, slots["slot"].to_numpy()] = slots[column].to_numpy()
+        mat[cell_row, slot[taken]] = values[column][taken]
         matrices[column] = mat
+    # the complete cells (rows of the matrices) of each scope, in order
     in_scope = []
     for _, _, mask, column in scopes:
-        chosen = np.unique(part.loc[mask, "cell"].to_numpy())
-        in_scope.append(np.searchsorted(cells, chosen[np.isin(chosen, cells)]))
+        scoped = np.zeros(cell.max(initial=-1) + 1, dtype=bool)
+        scoped[cell[mask]] = True
+        in_scope.append(np.flatnonzero(scoped[cells]))
     usable = [len(idx) >= 2 for idx in in_scope]
     width = max((len(idx) for idx in in_scope), default=0)
     stack = np.full((len(scopes), max(width, 2), k), np.nan)
@@ -490,12 +540,14 @@ def _consistency_rows(round_id, part: pd.DataFrame, scopes, k: int, level: float
     pval = {t: table.loc[table["Type"] == t, "pval"].to_numpy() for t in ("ICC(1,1)", "ICC(1,k)")}
     note = f"one-way model on {k} rater slots per unit × indicator"
 
+    slot_rater = rater[taken]
     rows = []
     for g, (scope, key, mask, column) in enumerate(scopes):
-        sub = part[mask]
-        in_slots = slots[slots["cell"].isin(cells[in_scope[g]])]
+        scoped = np.zeros(len(cells), dtype=bool)
+        scoped[in_scope[g]] = True
+        raters = slot_rater[scoped[cell_row]]
         base = {"round_id": round_id, "scope": scope, "key": key, "n_units": len(in_scope[g]),
-                "n_raters": int(in_slots["rater_id"].nunique()), "seed": seed}
+                "n_raters": len(np.unique(raters[raters >= 0])), "seed": seed}
         for name, row_ci in (("ICC(1,1)", 0), ("ICC(1,k)", 3)):
             value = float(getattr(res, "ICC1" if row_ci == 0 else "ICC1k")[g]) if usable[g] else np.nan
             rows.append({**base, "statistic": name, "value": value,
@@ -503,21 +555,38 @@ def _consistency_rows(round_id, part: pd.DataFrame, scopes, k: int, level: float
                          "ci_high": float(ci.high[row_ci, g]) if usable[g] else np.nan,
                          "ci_level": level, "p_value": float(pval[name][g]) if usable[g] else np.nan,
                          "note": note if usable[g] else "fewer than 2 cells with enough raters"})
-        pivot = sub.pivot_table(index="rater_id", columns="cell", values=column, aggfunc="first")
+        matrix = _rater_matrix(rater[mask], cell[mask], values[column][mask])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            alpha = krippendorff_alpha(pivot.to_numpy(dtype="float64")) if pivot.shape[0] >= 2 else None
+            alpha = krippendorff_alpha(matrix) if matrix.shape[0] >= 2 else None
         rows.append({**base, "statistic": "krippendorff_alpha",
                      "value": np.nan if alpha is None else alpha.alpha, "ci_low": np.nan, "ci_high": np.nan,
                      "ci_level": np.nan, "p_value": np.nan,
                      "n_units": 0 if alpha is None else alpha.n_pairable_units,
-                     "n_raters": int(pivot.shape[0]), "note": "interval metric, all raters of each cell"})
+                     "n_raters": int(matrix.shape[0]), "note": "interval metric, all raters of each cell"})
         rows.append({**base, "statistic": "kendall_w",
                      "value": float(w.statistic[g]) if usable[g] else np.nan, "ci_low": np.nan,
                      "ci_high": np.nan, "ci_level": np.nan,
                      "p_value": float(w.pvalue[g]) if usable[g] else np.nan,
                      "note": f"{k} rater slots as judges, chi-square test of no concordance"})
     return rows
+
+
+def _rater_matrix(rater: np.ndarray, cell: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Raters × cells matrix of ``values``, NaN where a rater did not score a cell.
+
+    ``rater`` holds codes in the sorted order of the rater ids (-1 = no rater). Rows
+    and columns are the raters and cells with a value, in sorted order; a rater who
+    scored a cell twice counts with the first value: what ``pivot_table(index=rater,
+    columns=cell, aggfunc="first")`` gives, without its cost in a loop over scopes.
+    """
+    keep = (rater >= 0) & ~np.isnan(values)
+    raters, row = np.unique(rater[keep], return_inverse=True)
+    cells, col = np.unique(cell[keep], return_inverse=True)
+    pairs, first = np.unique(row * len(cells) + col, return_index=True)
+    matrix = np.full((len(raters), len(cells)), np.nan)
+    matrix.flat[pairs] = values[keep][first]
+    return matrix
 
 
 # --------------------------------------------------------------------------- 3. rater severity
@@ -545,8 +614,8 @@ def _fit_severity(s: pd.DataFrame) -> _SeverityFit:
     """
     y = s["pct"].to_numpy(dtype="float64")
     cell, n_cells = _codes(s, _CELL)
-    raters, rater = np.unique(s["rater_id"].astype(str).to_numpy(), return_inverse=True)
-    units, unit = np.unique(s["unit_id"].astype(str).to_numpy(), return_inverse=True)
+    raters, rater = _sorted_ids(s["rater_id"])
+    units, unit = _sorted_ids(s["unit_id"])
     n_r = len(raters)
     m = np.bincount(cell, minlength=n_cells).astype(float)
     dev = y - (np.bincount(cell, weights=y, minlength=n_cells) / m)[cell]
@@ -675,7 +744,9 @@ def rater_severity(scores: pd.DataFrame, indicators: pd.DataFrame, params: Param
     low, high = _ci(severity, se, fit.df, fp.confidence_level)
     with np.errstate(invalid="ignore"):
         flagged = ((low > 0) | (high < 0)) & (np.abs(severity) >= fp.severity_min)
-    source = s.groupby("rater_id")["source"].agg(lambda v: ";".join(sorted(set(map(str, v)))))
+    # the sources of each rater, joined (the distinct pairs first: the join is then per rater, not per row)
+    pairs = s[["rater_id", "source"]].drop_duplicates()
+    source = pairs.groupby("rater_id")["source"].agg(lambda v: ";".join(sorted(set(map(str, v)))))
     n_components = int(fit.component.max(initial=0))
     notes = np.where(fit.component == 0, "shares no unit × indicator with another rater: not estimable",
                      np.where(n_components > 1,
@@ -755,7 +826,12 @@ def adjust_rater_severity(
 
 
 def severity_adjusted_lists(
-    dataset, params: Params, raters: pd.DataFrame | None = None, *, flagged_only: bool = True
+    dataset,
+    params: Params,
+    raters: pd.DataFrame | None = None,
+    *,
+    flagged_only: bool = True,
+    evaluation: Evaluation | None = None,
 ) -> pd.DataFrame:
     """The report round's lists before and after removing the raters' severity, side by side.
 
@@ -769,6 +845,10 @@ def severity_adjusted_lists(
         `rater_severity` of that round; estimated when not given.
     flagged_only : bool, default True
         See `adjust_rater_severity`.
+    evaluation : Evaluation, optional
+        `honorcalc.rules.evaluate_rounds` of the dataset (at least every round up to
+        the round's date), as `fairness_tables` takes it: the lists before, to avoid
+        evaluating them again; computed when not given.
 
     Returns
     -------
@@ -781,8 +861,15 @@ def severity_adjusted_lists(
     Notes
     -----
     Only the report round's scores are adjusted; both evaluations use
-    `honorcalc.rules.evaluate_round` with the same parameters, so points year to
-    date, escalation and history come from the same earlier rounds.
+    `honorcalc.rules.evaluate_until` (the evaluation of `honorcalc.rules.evaluate_round`)
+    with the same parameters, so points year to date, escalation and history come
+    from the same earlier rounds.
+
+    Raises
+    ------
+    InputError
+        The round is not in the dataset or in ``evaluation``; a table breaks the
+        contract.
     """
     _check_params(params)
     frames = _frames(dataset)
@@ -795,8 +882,15 @@ def severity_adjusted_lists(
                                      flagged_only=flagged_only)
     new_scores = scores.assign(points=scores["points"].astype("float64"))
     new_scores.loc[this, "points"] = adjusted["points"].to_numpy()
-    before = evaluate_round(dataset, params, round_id).units
-    after = evaluate_round(SimpleNamespace(**{**frames, "scores": new_scores}), params, round_id).units
+    # the lists are all that is compared: the evaluation alone, not the rest of evaluate_round
+    if evaluation is None:
+        evaluation = evaluate_until(frames, params, round_id)[0]
+    before = _round_results(evaluation, round_id)
+    old, new = scores["points"], new_scores["points"]
+    if old.dtype == new.dtype and np.array_equal(old.to_numpy().view(np.int64), new.to_numpy().view(np.int64)):
+        after = before  # nothing adjusted (no rater flagged): the very same scores, the same lists
+    else:
+        after = _round_results(evaluate_until({**frames, "scores": new_scores}, params, round_id)[0], round_id)
     keep = ["unit_id", "name", "group", "score", "rank", "list"]
     out = before[keep].merge(after[["unit_id", "score", "rank", "list"]], on="unit_id",
                              suffixes=("_before", "_after"), how="outer")
@@ -806,6 +900,14 @@ def severity_adjusted_lists(
             "rank_after", "list_before", "list_after", "changed"]
     out = out[cols].sort_values(["group", "rank_before", "unit_id"], kind="stable", na_position="last")
     return out.reset_index(drop=True)
+
+
+def _round_results(evaluation: Evaluation, round_id: str) -> pd.DataFrame:
+    """The results of one round of an evaluation (an `InputError` if it has none)."""
+    results = getattr(evaluation, "results", None)
+    if not isinstance(results, pd.DataFrame) or round_id not in set(results["round_id"].unique()):
+        raise InputError(f"the evaluation given has no results for round {round_id!r}")
+    return results[results["round_id"] == round_id]
 
 
 # --------------------------------------------------------------------------- 4. open vs covert visits
@@ -859,20 +961,36 @@ def visit_gap(scores: pd.DataFrame, indicators: pd.DataFrame, params: Params) ->
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     fit = _fit_severity(s)
     severity = pd.Series(np.nan_to_num(fit.severity), index=fit.raters)
-    s["adjusted"] = s["pct"] + s["rater_id"].astype(str).map(severity).to_numpy()
-    means = s.pivot_table(index=["unit_id", "round_id", "indicator_id"], columns="visit",
-                          values="adjusted", aggfunc="mean", observed=True)
-    means = means.reindex(columns=["open", "covert"]).dropna()
-    d = (means["covert"] - means["open"]).rename("d").reset_index()
-    per_round = d.groupby(["unit_id", "round_id"], sort=True)["d"].agg(["mean", "size"]).reset_index()
-    g = per_round.groupby("unit_id", sort=True)
+    adjusted = pd.Series(s["pct"] + s["rater_id"].astype(str).map(severity).to_numpy())
+    # The mean of each (unit, round, indicator) and visit, by pandas' group mean as the pivot
+    # table this replaces, but on integer keys (the string keys were most of the time). The
+    # keys sort as the ids do; 2 × cell + 1 is the covert visit, 2 × cell the open one.
+    unit, units = pd.factorize(s["unit_id"], sort=True)
+    rnd, round_ids = pd.factorize(s["round_id"], sort=True)
+    ind = pd.factorize(s["indicator_id"], sort=True)[0]
+    # ids typed from their values, as the pivot table's index was
+    units, round_ids = pd.Index(units.to_numpy(), name="unit_id"), pd.Index(round_ids.to_numpy())
+    keep = (unit >= 0) & (rnd >= 0) & (ind >= 0)
+    n_rounds, n_ind = len(round_ids), int(ind.max(initial=-1)) + 1
+    cell = (unit.astype(np.int64) * n_rounds + rnd) * n_ind + ind
+    means = adjusted[keep].groupby(cell[keep] * 2 + (s["visit"] == "covert").to_numpy()[keep]).mean()
+    key = means.index.to_numpy()
+    visit = {v: pd.Series(means.to_numpy()[key % 2 == v], index=key[key % 2 == v] // 2) for v in (0, 1)}
+    d = (visit[1] - visit[0]).dropna()  # covert - open, where a cell had both
+    per_round = d.groupby(d.index // n_ind).agg(["mean", "size"])
+    unit_round = per_round.index.to_numpy()  # unit × rounds + round
+    g = per_round.groupby(unit_round // n_rounds)
     out = pd.DataFrame({
         "n_rounds": g.size(),
         "n_pairs": g["size"].sum(),
         "gap": g["mean"].mean(),
         "se": g["mean"].std(ddof=1) / np.sqrt(g.size()),
-        "rounds": g["round_id"].agg(lambda r: ";".join(r)),
-    }).reset_index()
+        "rounds": _joined(round_ids.to_numpy()[unit_round % n_rounds], unit_round // n_rounds),
+    })
+    if out.empty:
+        out["rounds"] = out["rounds"].astype(round_ids.dtype)
+    out.index = units.take(out.index)
+    out = out.reset_index()
     out["ci_low"], out["ci_high"] = _ci(out["gap"].to_numpy(), out["se"].to_numpy(),
                                         out["n_rounds"].to_numpy() - 1, fp.confidence_level)
     out.loc[out["n_rounds"] < 2, ["se", "ci_low", "ci_high"]] = np.nan
@@ -880,6 +998,12 @@ def visit_gap(scores: pd.DataFrame, indicators: pd.DataFrame, params: Params) ->
     out["n_rounds"] = out["n_rounds"].astype("int64")
     out["n_pairs"] = out["n_pairs"].astype("int64")
     return out[cols]
+
+
+def _joined(values: np.ndarray, group: np.ndarray) -> list[str]:
+    """``values`` joined with ';' per run of equal ``group`` (sorted), in order."""
+    starts = np.flatnonzero(np.diff(group, prepend=-1) != 0)
+    return [";".join(values[a:b]) for a, b in zip(starts, np.append(starts[1:], len(values)))]
 
 
 # --------------------------------------------------------------------------- 5. persistent laggards
@@ -949,34 +1073,67 @@ def _rank_in_groups(codes: np.ndarray, values: np.ndarray, ranked: np.ndarray):
     return rank, tie, n_ranked
 
 
+def _group_grid(codes: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """Cell of each column in a grid of one line per group: line × width + slot; lines, width."""
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    new = np.ones(len(codes), dtype=bool)
+    new[1:] = sorted_codes[1:] != sorted_codes[:-1]
+    starts = np.flatnonzero(new)
+    sizes = np.diff(np.append(starts, len(codes)))
+    width = int(sizes.max(initial=1))
+    cell = np.empty(len(codes), dtype=np.int64)
+    cell[order] = np.repeat(np.arange(len(starts)) * width - starts, sizes) + np.arange(len(codes))
+    return cell, len(starts), width
+
+
+def _lowest_in_groups(codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each group's values of every row in ascending order, for order statistics.
+
+    ``codes`` (n,) are the groups 0 … G-1 of the columns of ``values`` (B, n). Returns
+    ``lowest`` (B, G, width + 2), where ``lowest[b, g, c]`` is the c-th lowest value of
+    group g in row b, -inf for c = 0 and +inf past the group's size; and the group
+    (line of ``lowest``) of each column.
+    """
+    cell, n_lines, width = _group_grid(codes)
+    line, slot = cell // width, cell % width
+    lowest = np.full((len(values), n_lines, width + 2), np.inf)
+    lowest[..., 0] = -np.inf
+    lowest.reshape(len(values), -1)[:, line * (width + 2) + 1 + slot] = values
+    lowest[..., 1:-1].sort(axis=-1)
+    return lowest, line
+
+
 def _cap(special: np.ndarray, n_ranked: np.ndarray, params: Params) -> np.ndarray:
     """`honorcalc.rules.list_cap` for arrays (special rounds: ⌊share × N⌋)."""
     share = np.floor(np.round(params.lists.special_share * n_ranked, 9))
     return np.where(special, share, params.lists.comprehensive_size)
 
 
-def _cusum(z: np.ndarray, k: float):
+def _cusum(z: np.ndarray, k: float, spans: bool = True):
     """One-sided CUSUM of the shortfall -z over the last axis (NaN = not evaluated).
 
     Returns the maximum of S_t = max(0, S_{t-1} - z_t - k), and the first and last
-    position of the excursion that reached it.
+    position of the excursion that reached it (None without ``spans``: the null cities
+    need only the maximum).
     """
     s = np.zeros(z.shape[:-1])
     best = np.zeros_like(s)
     start = np.zeros(s.shape, dtype=int)
     best_start = np.zeros(s.shape, dtype=int)
     best_end = np.full(s.shape, -1)
-    for t in range(z.shape[-1]):
-        zt = z[..., t]
+    for t, zt in enumerate(np.ascontiguousarray(np.moveaxis(z, -1, 0))):
         seen = ~np.isnan(zt)
         new = np.maximum(0.0, s - np.where(seen, zt, 0.0) - k)
-        start = np.where(seen & (s == 0) & (new > 0), t, start)
+        if spans:
+            start = np.where(seen & (s == 0) & (new > 0), t, start)
         s = np.where(seen, new, s)
         higher = s > best
         best = np.where(higher, s, best)
-        best_start = np.where(higher, start, best_start)
-        best_end = np.where(higher, t, best_end)
-    return best, best_start, best_end
+        if spans:
+            best_start = np.where(higher, start, best_start)
+            best_end = np.where(higher, t, best_end)
+    return (best, best_start, best_end) if spans else (best, None, None)
 
 
 def _mahonian_cdf(n: int) -> np.ndarray:
@@ -1003,9 +1160,12 @@ def _mann_kendall_decline(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     seen = ~np.isnan(z)
     n = seen.sum(axis=-1)
     s = np.zeros(z.shape[:-1])
-    for i in range(z.shape[-1] - 1):
-        later = z[..., i + 1:] - z[..., i:i + 1]
-        s += np.nansum(np.sign(later), axis=-1)
+    # time first, so that each comparison below is a pass over whole planes, not short rows
+    by_time = np.ascontiguousarray(np.moveaxis(z, -1, 0))
+    for i in range(len(by_time) - 1):
+        later = by_time[i + 1:] - by_time[i]
+        # Σ sign(later), NaN skipped: a comparison with NaN is false
+        s += (later > 0).sum(axis=0) - (later < 0).sum(axis=0)
     ordered = np.sort(np.where(seen, z, np.inf), axis=-1)
     same = (ordered[..., 1:] == ordered[..., :-1]) & np.isfinite(ordered[..., 1:])
     tied = same.any(axis=-1)
@@ -1071,7 +1231,8 @@ def _unit_matrices(window: pd.DataFrame, params: Params):
     hm = np.zeros(shape, dtype=bool)
     seen = np.zeros(shape, dtype=bool)
     zm[u, t], hm[u, t], seen[u, t] = z, hit, True
-    return units, rounds, zm, hm, seen, w.assign(_u=u, _t=t, _mean=mean, _sd=sd)
+    group = pd.factorize(row_key(w, ["round_id", "ranking_group"]))[0]
+    return units, rounds, zm, hm, seen, w.assign(_u=u, _t=t, _group=group, _mean=mean, _sd=sd)
 
 
 def _last_n(seen: np.ndarray, n: int) -> np.ndarray:
@@ -1080,44 +1241,65 @@ def _last_n(seen: np.ndarray, n: int) -> np.ndarray:
     return seen & (from_end <= n)
 
 
-def _null_batch(rows: pd.DataFrame, shape, n_sims: int, rng: np.random.Generator, params: Params):
+def _null_batch(rows: pd.DataFrame, shape, n_sims: int, rng: np.random.Generator, params: Params,
+                *, hits: bool = True):
     """Rule inputs of ``n_sims`` null cities: the same units, groups and rounds, no laggards.
 
     Each ranked (round, unit) of the window gets a fresh score drawn from the normal
     distribution of its ranking group in that round (observed mean and sd), so every
     unit is, in every round, a random draw from its group: no unit is persistently
-    behind. Scores are rounded, ranked and cut as the lists are (vetoes aside).
+    behind. Scores are rounded and cut as the lists are (vetoes aside).
+
+    Returns the z scores, shape (n_sims, units, rounds) with NaN where a unit was not
+    ranked, and rule A's hits, or None without ``hits`` (the cut is most of the work,
+    and the batch that sets the CUSUM limit needs only z). Every null city is ranked
+    in the (unit, round)s of ``rows``, so the mask of those is the city's own.
     """
     fp, lists = params.fairness, params.lists
-    n_units, n_rounds = shape
-    codes = pd.factorize(row_key(rows, ["round_id", "ranking_group"]))[0]
-    special = (rows["round_kind"] == "special").to_numpy()
+    codes = rows["_group"].to_numpy()
     mean, sd = rows["_mean"].to_numpy(), np.nan_to_num(rows["_sd"].to_numpy())
-    score = mean + sd * rng.standard_normal((n_sims, len(rows)))
-    rounded = round_half_up(score, lists.precision)
-    ranked = np.ones(score.shape, dtype=bool)
-    rank, tie, n_ranked = _rank_in_groups(codes, rounded, ranked)
-    rank_bottom = n_ranked - (rank + tie - 1) + 1
-    cap = _cap(special[None, :], n_ranked, params)
-    black = (rounded <= lists.black_max) & (rank_bottom <= cap)
-    if lists.tie_policy == "none_in":
-        black &= rank_bottom + tie - 1 <= cap
-    hit = black | (rank_bottom <= np.ceil(np.round(fp.bottom_share * n_ranked, 9)))
+    score = rng.standard_normal((n_sims, len(rows)))
+    score *= sd
+    score += mean  # mean + sd · draw, in place
     counts = np.bincount(codes).astype(float)
-    sums = np.zeros((n_sims, len(counts)))
-    squares = np.zeros_like(sums)
-    np.add.at(sums.T, codes, score.T)
-    group_mean = sums / counts
-    np.add.at(squares.T, codes, ((score - group_mean[:, codes]) ** 2).T)
+    # one bin per (city, group); bincount adds each bin's rows in row order, as np.add.at would
+    bins = (np.arange(n_sims)[:, None] * len(counts) + codes).ravel()
+
+    def group_sums(values: np.ndarray) -> np.ndarray:
+        return np.bincount(bins, weights=values.ravel(), minlength=n_sims * len(counts)).reshape(n_sims, -1)
+
+    deviation = score - (group_sums(score) / counts)[:, codes]
     with np.errstate(invalid="ignore", divide="ignore"):
-        group_sd = np.sqrt(squares / (counts - 1))
-        z = (score - group_mean[:, codes]) / group_sd[:, codes]
-    u, t = rows["_u"].to_numpy(), rows["_t"].to_numpy()
-    zm = np.full((n_sims, n_units, n_rounds), np.nan)
-    hm = np.zeros((n_sims, n_units, n_rounds), dtype=bool)
-    seen = np.zeros((n_sims, n_units, n_rounds), dtype=bool)
-    zm[:, u, t], hm[:, u, t], seen[:, u, t] = z, hit, True
-    return zm, hm, seen
+        z = deviation / np.sqrt(group_sums(deviation**2) / (counts - 1))[:, codes]
+    at = rows["_u"].to_numpy() * shape[1] + rows["_t"].to_numpy()  # (unit, round) in a units × rounds grid
+    zm = np.full((n_sims, shape[0] * shape[1]), np.nan)
+    zm[:, at] = z
+    zm = zm.reshape(n_sims, *shape)
+    if not hits:
+        return zm, None
+    rounded = round_half_up(score, lists.precision)
+    # Rule A asks only how far from the bottom of its group a score is. With a_c the c-th
+    # lowest score of the group (ties counted), rank from the bottom ≤ c ⟺ score ≤ a_c, and
+    # rank from the bottom + ties - 1 ≤ c ⟺ score < a_(c+1): sorted groups, and no ranks, give
+    # the same cut as the lists' rules.
+    lowest, line = _lowest_in_groups(codes, rounded)
+    n_ranked = np.bincount(line).astype(float)
+    special = np.zeros(len(n_ranked), dtype=bool)
+    special[line] = (rows["round_kind"] == "special").to_numpy()
+
+    def lowest_at(c: np.ndarray) -> np.ndarray:
+        """a_c of each column's group, for c per group (-inf for c < 1, +inf past the group)."""
+        at = np.clip(np.floor(c), 0, lowest.shape[-1] - 1).astype(np.int64)
+        return lowest[:, np.arange(len(at)), at][:, line]
+
+    cap = _cap(special, n_ranked, params)
+    black = (rounded <= lists.black_max) & (rounded <= lowest_at(cap))
+    if lists.tie_policy == "none_in":
+        black &= rounded < lowest_at(cap + 1)
+    hit = black | (rounded <= lowest_at(np.ceil(np.round(fp.bottom_share * n_ranked, 9))))
+    hm = np.zeros((n_sims, shape[0] * shape[1]), dtype=bool)
+    hm[:, at] = hit
+    return zm, hm.reshape(n_sims, *shape)
 
 
 def flag_laggards(results: pd.DataFrame, params: Params, round_id: str | None = None) -> LaggardResult:
@@ -1206,27 +1388,34 @@ def flag_laggards(results: pd.DataFrame, params: Params, round_id: str | None = 
     names = window.drop_duplicates("unit_id").set_index("unit_id")["name"].astype(str)
     rng, seed = _rng(params, "laggards")
 
-    # batch 0 sets h, batch 1 (fresh draws) measures the rates; 50 cities at a time bound the memory
+    # batch 0 sets h, batch 1 (fresh draws) measures the rates. The cities of a batch are drawn
+    # in chunks of at most _NULL_CELLS (unit, round)s, to bound the memory; the draws are the
+    # same however they are split. A null city is ranked where the city was: it has its masks.
+    last = _last_n(seen, fp.laggard_n)
+    present = seen.any(axis=-1)
+    per_chunk = max(1, _NULL_CELLS // max(z.size, 1))
     maxima, checks = [], []
     for batch in range(2):
-        for start in range(0, fp.null_cities, 50):
-            size = min(50, fp.null_cities - start)
-            nz, nh, ns = _null_batch(rows, z.shape, size, rng, params)
-            listed = (nh & _last_n(ns, fp.laggard_n)).sum(axis=-1) >= fp.laggard_k
-            best = _cusum(nz, fp.cusum_k)[0]
+        for start in range(0, fp.null_cities, per_chunk):
+            size = min(per_chunk, fp.null_cities - start)
+            nz, nh = _null_batch(rows, z.shape, size, rng, params, hits=batch == 1)
+            best = _cusum(nz, fp.cusum_k, spans=False)[0][:, present]
+            if batch == 0:
+                maxima.append(best.ravel())
+                continue
+            listed = (nh & last).sum(axis=-1) >= fp.laggard_k
+            # rule C needs both conditions: the test only where the decline is large enough
             with np.errstate(invalid="ignore"):
-                trend = (_mann_kendall_decline(nz)[0] <= fp.false_alarm_rate) & (_decline(nz) >= fp.trend_min)
-            (maxima if batch == 0 else checks).append((listed, best, trend, ns.any(axis=-1)))
-    calib_best = np.concatenate([b[present] for _, b, _, present in maxima])
-    h = float(np.quantile(calib_best, 1 - fp.false_alarm_rate, method="higher"))
-    present = np.concatenate([c[3].ravel() for c in checks])
+                trend = _decline(nz) >= fp.trend_min
+                trend[trend] = _mann_kendall_decline(nz[trend])[0] <= fp.false_alarm_rate
+            checks.append((listed[:, present].ravel(), best.ravel(), trend[:, present].ravel()))
+    h = float(np.quantile(np.concatenate(maxima), 1 - fp.false_alarm_rate, method="higher"))
     achieved = {
-        "listed_k_of_n": float(np.concatenate([c[0].ravel() for c in checks])[present].mean()),
-        "cusum": float(_alarm(np.concatenate([c[1].ravel() for c in checks])[present], h).mean()),
-        "mann_kendall": float(np.concatenate([c[2].ravel() for c in checks])[present].mean()),
+        "listed_k_of_n": float(np.concatenate([c[0] for c in checks]).mean()),
+        "cusum": float(_alarm(np.concatenate([c[1] for c in checks]), h).mean()),
+        "mann_kendall": float(np.concatenate([c[2] for c in checks]).mean()),
     }
 
-    last = _last_n(seen, fp.laggard_n)
     listed_hits = hit & last
     count = listed_hits.sum(axis=1)
     best, b_start, b_end = _cusum(z, fp.cusum_k)
@@ -1264,7 +1453,7 @@ def flag_laggards(results: pd.DataFrame, params: Params, round_id: str | None = 
         "threshold": [float(fp.laggard_k), h, fp.trend_min],
         "target_rate": [np.nan, fp.false_alarm_rate, fp.false_alarm_rate],
         "achieved_rate": [achieved["listed_k_of_n"], achieved["cusum"], achieved["mann_kendall"]],
-        "n_null_units": int(present.sum()),
+        "n_null_units": fp.null_cities * int(present.sum()),
         "n_rounds": len(rounds),
         "seed": seed,
     })
@@ -1399,7 +1588,7 @@ def list_replicates(
     if isinstance(n_replicates, bool) or not isinstance(n_replicates, (int, np.integer)) or n_replicates < 1:
         raise InputError(f"n_replicates must be a positive integer; got {n_replicates!r}")
     round_ids = [params.round] if round_ids is None else list(round_ids)
-    missing = sorted(set(round_ids) - set(results["round_id"].astype(str)))
+    missing = sorted(set(round_ids) - set(results["round_id"].astype(str).unique()))
     if missing:
         raise InputError(f"round(s) {', '.join(map(repr, missing))} not in the results", file="rounds")
     concentration = params.fairness.weight_concentration
@@ -1451,7 +1640,7 @@ class _ReplicateModel:
         m = np.bincount(cell, minlength=n_cells)
         self.points = s["points"].to_numpy(dtype="float64")
         self.cell_start = np.searchsorted(cell, np.arange(n_cells))[cell]
-        self.cell_size = m[cell]
+        self.cell_size = m[cell].astype(float)  # float: multiplied by the draws, with no cast per draw
         self.n_ur = len(res)
 
         # one entry per score row: its share of the source (or category) score
@@ -1513,16 +1702,39 @@ class _ReplicateModel:
         out[:, positive] = rng.dirichlet(alpha, size=n)
         return out
 
+    def _sums(self, n: int, rng, resample: bool):
+        """Source scores, and the prerequisite category's (or None), of ``n`` replicates' points.
+
+        The points are drawn and summed a block of replicates at a time: a block's arrays
+        stay in the processor's cache through the few passes over them, and the draws and
+        each replicate's sums are the same however the replicates are split.
+        """
+        source = np.empty((n, self.to_source.shape[1]))
+        category = None if self.prerequisite is None else np.empty((n, self.n_ur))
+        block = max(1, _REPLICATE_BLOCK // max(len(self.points), 1))
+        for start in range(0, n, block):
+            rows = slice(start, min(start + block, n))
+            if resample:
+                # row start + ⌊r · m⌋ of the cell, in place (truncation is the floor of r · m ≥ 0)
+                pick = rng.random((rows.stop - rows.start, len(self.points)))
+                pick *= self.cell_size
+                pick = pick.astype(np.int64)
+                pick += self.cell_start
+                points = self.points[pick]
+            else:
+                points = np.broadcast_to(self.points, (rows.stop - rows.start, len(self.points)))
+            source[rows] = (self.to_source.T @ points.T).T
+            if category is not None:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    category[rows] = (self.prerequisite.T @ points.T).T
+        return source, category
+
     def run(self, n: int, rng, resample: bool, perturb: bool):
         """Score, rank and list ``n`` replicates."""
         p = self.params
-        if resample:
-            pick = self.cell_start + np.floor(rng.random((n, len(self.points))) * self.cell_size).astype(np.int64)
-            points = self.points[pick]
-        else:
-            points = np.broadcast_to(self.points, (n, len(self.points)))
+        source, category = self._sums(n, rng, resample)
         weights = self._weights(n, rng, perturb)
-        source = np.asarray((self.to_source.T @ points.T).T).reshape(n, self.n_ur, len(SOURCES))
+        source = source.reshape(n, self.n_ur, len(SOURCES))
         present = self.present[None, :, :]
         weight_sum = (present * weights[:, None, :]).sum(axis=-1)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -1542,9 +1754,7 @@ class _ReplicateModel:
 
         vetoed = np.broadcast_to(self.sat_veto, score.shape)
         if self.prerequisite is not None:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                cat = np.asarray((self.prerequisite.T @ points.T).T)[:, self.target_index]
-            cat = np.where(self.prerequisite_seen[self.target_index], cat, np.nan)
+            cat = np.where(self.prerequisite_seen[self.target_index], category[:, self.target_index], np.nan)
             with np.errstate(invalid="ignore"):
                 vetoed = vetoed | (round_half_up(cat, p.lists.precision) < p.veto.prerequisite_min)
         rounded = round_half_up(score, p.lists.precision)
@@ -1611,13 +1821,7 @@ def list_stability(
     rep = list_replicates(scores, indicators, results, params, fp.replicates, round_ids=[round_id],
                           resample_raters=fp.resample_raters, perturb_weights=True)
     tail = (1 - fp.rank_interval) / 2
-    ranked = ~np.isnan(rep.rank)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # units never ranked: NaN interval
-        low = np.nanquantile(rep.rank, tail, axis=0, method="inverted_cdf")
-        high = np.nanquantile(rep.rank, 1 - tail, axis=0, method="inverted_cdf")
-    low = np.where(ranked.any(axis=0), low, np.nan)
-    high = np.where(ranked.any(axis=0), high, np.nan)
+    low, high = _nan_quantiles(rep.rank, [tail, 1 - tail])
     p_red = (rep.list == 1).mean(axis=0)
     p_black = (rep.list == 2).mean(axis=0)
     lo, hi = fp.certainty
@@ -1629,6 +1833,22 @@ def list_stability(
     out["seed"] = rep.seed
     out = out.sort_values(["group", "rank", "unit_id"], kind="stable", na_position="last")
     return out[list(STABILITY_COLUMNS)].reset_index(drop=True)
+
+
+def _nan_quantiles(values: np.ndarray, q) -> np.ndarray:
+    """``np.nanquantile(values, q, axis=0, method="inverted_cdf")``, NaN for an all-NaN column.
+
+    Columns are taken together by their number of values, one quantile call each,
+    rather than one call per column as nanquantile makes. The inverted CDF picks
+    an order statistic, so the result is exactly nanquantile's.
+    """
+    count = (~np.isnan(values)).sum(axis=0)
+    ordered = np.sort(values, axis=0)  # NaN last
+    out = np.full((len(q), values.shape[1]), np.nan)
+    for size in np.unique(count[count > 0]):
+        columns = np.flatnonzero(count == size)
+        out[:, columns] = np.quantile(ordered[:size, columns], q, axis=0, method="inverted_cdf")
+    return out
 
 
 # --------------------------------------------------------------------------- 7. group fairness
@@ -1644,7 +1864,7 @@ def _permutation_pvalue(values: np.ndarray, labels: np.ndarray, strata: np.ndarr
     """
     keep = ~np.isnan(values)
     values, labels, strata = values[keep], labels[keep], strata[keep]
-    levels = np.unique(labels)
+    levels, labels = np.unique(labels, return_inverse=True)  # labels 0 … L-1 from here
     if len(levels) < 2:
         return np.nan
     permuted = np.empty((n_permutations, len(labels)), dtype=labels.dtype)
@@ -1652,15 +1872,22 @@ def _permutation_pvalue(values: np.ndarray, labels: np.ndarray, strata: np.ndarr
         idx = np.flatnonzero(strata == stratum)
         permuted[:, idx] = rng.permuted(np.broadcast_to(labels[idx], (n_permutations, len(idx))), axis=1)
 
+    # permuting within strata keeps every level's count: the counts are the observed ones
+    n = np.bincount(labels, minlength=len(levels))
+
     def statistic(lab: np.ndarray) -> np.ndarray:
-        onehot = lab[..., None] == levels
-        n = onehot.sum(axis=-2)
-        means = (onehot * values[:, None]).sum(axis=-2) / np.maximum(n, 1)
-        if len(levels) == 2:
-            return np.abs(means[..., 0] - means[..., 1])
+        """The statistic of each row of labels."""
+        rows, n_levels = len(lab), len(levels)
+        # one bin per (row, level): bincount adds each bin's values in order, as the sum over a
+        # one-hot axis did, at a fraction of the cost
+        bins = (np.arange(rows)[:, None] * n_levels + lab).ravel()
+        sums = np.bincount(bins, weights=np.broadcast_to(values, lab.shape).ravel(), minlength=rows * n_levels)
+        means = sums.reshape(rows, n_levels) / np.maximum(n, 1)
+        if n_levels == 2:
+            return np.abs(means[:, 0] - means[:, 1])
         return (n * (means - values.mean()) ** 2).sum(axis=-1)
 
-    observed = statistic(labels)
+    observed = statistic(labels[None, :])[0]
     null = statistic(permuted)
     # a tolerance, so that ties with the observed value are not lost to rounding
     return float((1 + np.sum(null >= observed - 1e-12 * max(1.0, abs(observed)))) / (1 + n_permutations))
@@ -1730,7 +1957,10 @@ def group_fairness(
     n_perm = params.fairness.permutations
     rng, seed = _rng(params, "groups")
     per_rater = raters.drop_duplicates("rater_id").set_index("rater_id")["severity"].astype("float64")
-    exposure = scores["rater_id"].map(per_rater).astype("float64").groupby(scores["unit_id"]).mean()
+    # each score's rater severity, looked up once per rater: a map over every row is slow
+    at, ids = pd.factorize(scores["rater_id"], use_na_sentinel=False)
+    severity = pd.Series(ids).map(per_rater).astype("float64").to_numpy()[at]
+    exposure = pd.Series(severity, index=scores.index).groupby(scores["unit_id"]).mean()
     u = results[["round_id", "unit_id", "score", "list"]].merge(
         units[["unit_id", "kind", *(["size"] if "size" in units.columns else [])]], on="unit_id", how="left")
     u = u.sort_values("unit_id", kind="stable").reset_index(drop=True)
@@ -1817,7 +2047,7 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
 
     Examples
     --------
-    The demo city's report round (about 2 s):
+    The demo city's report round (about 1 s):
 
     >>> from honorcalc.io import load_dataset                       # doctest: +SKIP
     >>> tables = fairness_tables(load_dataset("data/demo"),
@@ -1842,7 +2072,7 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
         evaluation = evaluate_rounds(sub["units"], sub["indicators"], sub["rounds"], sub["scores"],
                                      sub["deductions"], sub["surveys"], params)
     results = getattr(evaluation, "results", None)
-    if not isinstance(results, pd.DataFrame) or round_id not in set(results["round_id"]):
+    if not isinstance(results, pd.DataFrame) or round_id not in set(results["round_id"].unique()):
         raise InputError(f"the evaluation given has no results for round {round_id!r}")
     results = results[results["round_id"].isin(upto)]
     scores, indicators = frames["scores"], frames["indicators"]
@@ -1867,7 +2097,7 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
 
     window = _window(results, round_id)
     laggards = flag_laggards(results, params, round_id).table
-    gap = visit_gap(scores[scores["round_id"].isin(set(window["round_id"]))], indicators, params)
+    gap = visit_gap(scores[scores["round_id"].isin(window["round_id"].unique())], indicators, params)
     flagged = gap[gap["flagged"].astype(bool)]
     if len(flagged):
         names = window.drop_duplicates("unit_id").set_index("unit_id")["name"]

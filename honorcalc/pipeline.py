@@ -52,5 +52,6 @@ def run_tables(params: Params, dataset: Dataset, result=None) -> dict[str, pd.Da
     return {
         "ranking.csv": result.ranking_table(),
         **fairness,
-        "severity_adjusted.csv": severity_adjusted_lists(dataset, params, fairness["raters.csv"]),
+        "severity_adjusted.csv": severity_adjusted_lists(dataset, params, fairness["raters.csv"],
+                                                         evaluation=result.evaluation),
     }

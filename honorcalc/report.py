@@ -207,7 +207,24 @@ def _start_kernel(modules: tuple[str, ...]):
     """
     from jupyter_client.manager import KernelManager
 
-    km = KernelManager(kernel_name=_kernel_name())
+    class Kernel(KernelManager):
+        """A kernel manager that remembers its clients, to close them with the kernel.
+
+        papermill leaves the kernel and its client to whoever started them.
+        """
+
+        def client(self, **kwargs):
+            kc = super().client(**kwargs)
+            self.clients.append(kc)
+            return kc
+
+        def stop(self) -> None:
+            for kc in self.clients:
+                kc.stop_channels()
+            self.shutdown_kernel(now=True)
+
+    km = Kernel(kernel_name=_kernel_name())
+    km.clients = []
     km.start_kernel(extra_arguments=[
         # the kernel talks to us over loopback only; its start-up chatter is not for users
         "--IPKernelApp.log_level=ERROR",
@@ -272,7 +289,7 @@ def run_report(
     try:
         return _run(params, Path(out), notebook, progress, km)
     finally:
-        km.shutdown_kernel(now=True)
+        km.stop()
 
 
 def _run(params: Params, out: Path, notebook, progress: bool, km) -> RunResult:

@@ -20,15 +20,23 @@ from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal, assert_series_equal
 from scipy import stats
 
+from honorcalc import fairness
 from honorcalc.demo import PLANTED, make_demo_city
 from honorcalc.errors import InputError
 from honorcalc.fairness import (
+    _CELL,
     GROUP_COLUMNS,
     LAGGARD_COLUMNS,
     RATER_COLUMNS,
     RELIABILITY_COLUMNS,
     STABILITY_COLUMNS,
+    _codes,
+    _lowest_in_groups,
     _mann_kendall_decline,
+    _nan_quantiles,
+    _permutation_pvalue,
+    _rank_in_groups,
+    _rater_matrix,
     adjust_rater_severity,
     fairness_findings,
     fairness_tables,
@@ -44,6 +52,7 @@ from honorcalc.fairness import (
 )
 from honorcalc.params import Params, params_from_mapping
 from honorcalc.rules import evaluate_round, evaluate_rounds
+from honorcalc.scoring import row_key
 from honorcalc.validation import validate_tables
 
 from .conftest import tiny_tables
@@ -331,6 +340,20 @@ def test_severity_adjusted_lists_show_before_and_after(demo):
     assert (gain[sorted(set(gain.index) - by_harsh - by_lenient)] == 0).all()
 
 
+def test_severity_adjusted_lists_given_the_evaluation_or_with_nothing_to_adjust(demo, demo_eval):
+    params = Params(dataset=".", round="C2026Q2")
+    raters = rater_severity(demo.scores[demo.scores["round_id"] == "C2026Q2"], demo.indicators, params)
+    side = severity_adjusted_lists(demo, params, raters)
+    assert_frame_equal(severity_adjusted_lists(demo, params, raters, evaluation=demo_eval), side)
+    # no rater flagged: the lists after are the lists before
+    same = severity_adjusted_lists(demo, params, raters.assign(flagged=False), evaluation=demo_eval)
+    assert_frame_equal(same[["score_after", "rank_after", "list_after"]].set_axis(["score", "rank", "list"], axis=1),
+                       side[["score_before", "rank_before", "list_before"]].set_axis(["score", "rank", "list"], axis=1))
+    assert not same["changed"].any()
+    with pytest.raises(InputError, match="C2026Q2"):
+        severity_adjusted_lists(demo, params, raters, evaluation=SimpleNamespace(results=demo_eval.results.iloc[:0]))
+
+
 # --------------------------------------------------------------------------- 4. open vs covert visits
 
 
@@ -605,3 +628,101 @@ def test_bad_inputs_are_input_errors(demo, demo_eval):
         list_replicates(demo.scores, demo.indicators, demo_eval.results, Params(dataset=".", round="C2026Q1"), 0)
     with pytest.raises(InputError, match="severity"):
         adjust_rater_severity(demo.scores, pd.DataFrame({"rater_id": ["R05"]}), demo.indicators, P)
+
+
+# --------------------------------------------------------------------------- 9. the fast paths are exact
+
+
+def test_cell_codes_number_the_keys_as_their_joined_strings_sort():
+    rng = np.random.default_rng(11)
+    parts = ["a", "a2", "", "ab", "b", "中", "A", "a b", "10", "9"]
+    frame = pd.DataFrame({c: rng.choice(parts, 500) for c in _CELL})
+    # a part below the separator (U+001F) sorts the joined keys otherwise: they are joined then
+    for f in (frame, frame.astype(object), frame.assign(unit_id=frame["unit_id"] + "\x01"),
+              frame.assign(round_id=rng.integers(0, 20, len(frame))), frame.iloc[:0]):
+        expected = pd.factorize(row_key(f, _CELL), sort=True)[0]
+        codes, n = _codes(f, _CELL)
+        np.testing.assert_array_equal(codes, expected)
+        assert n == len(np.unique(expected))
+
+
+def test_rater_matrix_is_the_pivot_table_of_first_values():
+    rng = np.random.default_rng(12)
+    frame = pd.DataFrame({"rater_id": rng.choice(["R2", "R1", "R3", None], 400), "cell": rng.integers(0, 60, 400),
+                          "value": np.where(rng.random(400) < 0.1, np.nan, rng.normal(size=400))})
+    pivot = frame.pivot_table(index="rater_id", columns="cell", values="value", aggfunc="first")
+    rater = pd.factorize(frame["rater_id"], sort=True)[0]
+    matrix = _rater_matrix(rater, frame["cell"].to_numpy(), frame["value"].to_numpy())
+    np.testing.assert_array_equal(matrix, pivot.to_numpy(dtype="float64"))
+
+
+def test_nan_quantiles_are_numpys():
+    rng = np.random.default_rng(13)
+    ranks = rng.integers(1, 30, (200, 40)).astype(float)
+    ranks[rng.random(ranks.shape) < np.linspace(0, 1, 40)] = np.nan  # down to columns without a value
+    q = [0.05, 0.95]
+    with pytest.warns(RuntimeWarning):
+        expected = np.nanquantile(ranks, q, axis=0, method="inverted_cdf")
+    np.testing.assert_array_equal(_nan_quantiles(ranks, q), expected)
+
+
+def test_order_statistics_of_the_groups_give_the_rank_cut():
+    """rank from the bottom ≤ c ⟺ score ≤ a_c, and rank from the bottom + ties - 1 ≤ c ⟺ score < a_(c+1)."""
+    rng = np.random.default_rng(14)
+    codes = rng.integers(0, 5, 60)
+    scores = rng.integers(0, 8, (30, 60)).astype(float)  # many ties
+    rank, tie, n_ranked = _rank_in_groups(codes, scores, np.ones(scores.shape, dtype=bool))
+    from_bottom = n_ranked - (rank + tie - 1) + 1
+    lowest, line = _lowest_in_groups(codes, scores)
+    np.testing.assert_array_equal(np.bincount(line), np.bincount(codes))
+    for c in range(lowest.shape[-1] - 1):
+        np.testing.assert_array_equal(scores <= lowest[:, line, c], from_bottom <= c)
+        np.testing.assert_array_equal(scores < lowest[:, line, c + 1], from_bottom + tie - 1 <= c)
+
+
+def test_permutation_pvalue_is_the_one_hot_statistics():
+    def reference(values, labels, strata, n_permutations, rng):
+        keep = ~np.isnan(values)
+        values, labels, strata = values[keep], labels[keep], strata[keep]
+        levels = np.unique(labels)
+        permuted = np.empty((n_permutations, len(labels)), dtype=labels.dtype)
+        for stratum in np.unique(strata):
+            idx = np.flatnonzero(strata == stratum)
+            permuted[:, idx] = rng.permuted(np.broadcast_to(labels[idx], (n_permutations, len(idx))), axis=1)
+
+        def statistic(lab):
+            onehot = lab[..., None] == levels
+            n = onehot.sum(axis=-2)
+            means = (onehot * values[:, None]).sum(axis=-2) / np.maximum(n, 1)
+            if len(levels) == 2:
+                return np.abs(means[..., 0] - means[..., 1])
+            return (n * (means - values.mean()) ** 2).sum(axis=-1)
+
+        observed = statistic(labels)
+        null = statistic(permuted)
+        return float((1 + np.sum(null >= observed - 1e-12 * max(1.0, abs(observed)))) / (1 + n_permutations))
+
+    rng = np.random.default_rng(15)
+    for k in range(40):
+        n = int(rng.integers(5, 90))
+        values = rng.choice([1e16, -1e16, 1.0, 0.1, 3.3, 0.0], n) if k % 3 == 0 else \
+            (rng.random(n) < 0.3).astype(float) if k % 3 == 1 else rng.normal(80, 6, n)
+        values[rng.random(n) < 0.1] = np.nan
+        labels, strata = rng.integers(0, 2 + k % 2, n) * 2, rng.integers(0, 2, n)
+        assert _permutation_pvalue(values, labels, strata, 199, np.random.default_rng(k)) == \
+            reference(values, labels, strata, 199, np.random.default_rng(k))
+
+
+def test_results_do_not_depend_on_how_the_draws_are_chunked(monkeypatch, demo, demo_eval):
+    params = params_from_mapping({"dataset": ".", "round": "C2026Q2",
+                                  "fairness": {"null_cities": 60, "replicates": 40}})
+    lag = flag_laggards(demo_eval.results, params)
+    rep = list_replicates(demo.scores, demo.indicators, demo_eval.results, params, 40)
+    monkeypatch.setattr(fairness, "_NULL_CELLS", 7_000)  # three null cities at a time
+    monkeypatch.setattr(fairness, "_REPLICATE_BLOCK", 25_000)  # two replicates at a time
+    again = flag_laggards(demo_eval.results, params)
+    for name in ("table", "calibration", "evidence"):
+        assert_frame_equal(getattr(again, name), getattr(lag, name), check_exact=True)
+    other = list_replicates(demo.scores, demo.indicators, demo_eval.results, params, 40)
+    for name in ("score", "rank", "list"):
+        np.testing.assert_array_equal(getattr(other, name), getattr(rep, name))
