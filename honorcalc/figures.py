@@ -73,6 +73,7 @@ import textwrap
 import warnings
 from importlib import resources
 from pathlib import Path
+from statistics import NormalDist
 
 import matplotlib
 import numpy as np
@@ -86,7 +87,6 @@ from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 from PIL import Image
-from scipy.special import ndtri
 
 from .errors import InputError, ParamError
 from .rules import RoundResult
@@ -527,7 +527,7 @@ def score_intervals(result, *, level: float | None = None) -> pd.DataFrame:
     history_w = r.params.history.weight
     shrink = np.where(units["blended"].to_numpy(dtype=bool), 1.0 - history_w, 1.0)
     se = np.sqrt(units["unit_id"].map(var_u).to_numpy(dtype=float)) * shrink
-    z = float(ndtri(0.5 + level / 2))
+    z = NormalDist().inv_cdf(0.5 + level / 2)
     score = units["score"].to_numpy(dtype=float)
     return pd.DataFrame({
         "unit_id": units["unit_id"].to_numpy(),
@@ -677,7 +677,7 @@ def plot_score_intervals(result, *, lang: str | None = None, level: float | None
     widths = [max(n, 0.25 * max(sizes)) for n in sizes] if nrows == 1 else None
     params = r.params
     level = params.fairness.confidence_level if level is None else level
-    z = float(ndtri(0.5 + level / 2))
+    z = NormalDist().inv_cdf(0.5 + level / 2)
     note = T["intervals_note"].format(z=z, level=level)
     if iv["vetoed"].any():
         note += T["vetoed_ring"]

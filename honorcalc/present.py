@@ -262,6 +262,8 @@ class RoundView:
     result: RoundResult
     tables: dict[str, pd.DataFrame]
     run_dir: Path | None
+    #: The fairness findings in words (`honorcalc.fairness.fairness_findings`).
+    findings: tuple[str, ...] = ()
 
     @property
     def labels(self) -> dict[str, str]:
@@ -310,11 +312,14 @@ def build_view(params: Params, dataset: Dataset, run_dir: str | Path | None = No
     check_round(params, dataset)
     round_row = dataset.rounds.loc[dataset.rounds["round_id"] == params.round].iloc[0]
     scores = dataset.scores[dataset.scores["round_id"] == params.round]
+    from .fairness import fairness_findings
+
     result = evaluate_round(dataset, params, params.round)
     tables = run_tables(params, dataset, result)
     return RoundView(
         params=params, dataset=dataset, round=round_row, scores=scores, result=result,
         tables=tables, run_dir=Path(run_dir) if run_dir else None,
+        findings=tuple(fairness_findings(tables, lang=params.lang)),
     )
 
 
@@ -594,11 +599,8 @@ def evidence(view: RoundView) -> _Html:
 
 def fairness(view: RoundView) -> _Html:
     """The fairness findings (RULES.md §3), each one plain sentence with its number."""
-    from .fairness import fairness_findings
-
     L = view.labels
-    findings = fairness_findings(view.tables, lang=view.params.lang)
-    items = "".join(f"<li>{_e(f)}</li>" for f in findings)
+    items = "".join(f"<li>{_e(f)}</li>" for f in view.findings)
     adjusted = view.tables["severity_adjusted.csv"]
     changed = adjusted[adjusted["changed"]]
     if changed.empty:

@@ -128,6 +128,22 @@ def notebook_params(params_file: str | Path | None, parameters: dict | None) -> 
     return load_params(params_file)
 
 
+def _skip_slow_iri_checker() -> None:
+    """Keep jsonschema from importing ``rfc3987_syntax`` when papermill or nbconvert load nbformat.
+
+    jsonschema imports it eagerly for its "iri" format checker, and the import
+    builds some thirty-five Earley parsers: about two seconds per process, more
+    than the rest of papermill's start-up (python-jsonschema/jsonschema#1428).
+    No notebook schema uses that format. Marking the module absent makes
+    jsonschema skip the checker, as it does when the package is not installed.
+    Nothing changes once jsonschema's format module is loaded.
+    """
+    import sys
+
+    if "jsonschema._format" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+
+
 def _kernel_name() -> str:
     from jupyter_client.kernelspec import KernelSpecManager
 
@@ -156,6 +172,40 @@ img {{ max-width: 100%; height: auto; }}
 """
 
 
+def _exporter():
+    """nbconvert's exporter of the report: the ``basic`` template, no code, no prompts.
+
+    Built once per process; its templates are compiled on its first export
+    (`_warm_exporter`).
+    """
+    global _EXPORTER
+    if _EXPORTER is None:
+        _skip_slow_iri_checker()
+        from nbconvert import HTMLExporter
+        from traitlets.config import Config
+
+        config = Config()
+        # cells tagged "remove" are notes for analysts in JupyterLab, not for the report
+        config.TagRemovePreprocessor.remove_cell_tags = ("remove",)
+        config.TagRemovePreprocessor.enabled = True
+        _EXPORTER = HTMLExporter(
+            config=config, template_name="basic", exclude_input=True, exclude_input_prompt=True,
+            exclude_output_prompt=True, embed_images=True,
+        )
+    return _EXPORTER
+
+
+_EXPORTER = None
+
+
+def _warm_exporter() -> None:
+    """Import nbconvert and compile its templates on an empty notebook, while the kernel works."""
+    exporter = _exporter()
+    import nbformat
+
+    exporter.from_notebook_node(nbformat.v4.new_notebook())
+
+
 def export_html(notebook_path: Path, html_path: Path, *, title: str = "", lang: str = "zh") -> Path:
     """Export an executed notebook to one self-contained HTML file without code.
 
@@ -166,20 +216,11 @@ def export_html(notebook_path: Path, html_path: Path, *, title: str = "", lang: 
     """
     import html as _html
 
-    import nbformat
-    from nbconvert import HTMLExporter
-    from traitlets.config import Config
-
     from . import __version__
 
-    config = Config()
-    # cells tagged "remove" are notes for analysts in JupyterLab, not for the report
-    config.TagRemovePreprocessor.remove_cell_tags = ("remove",)
-    config.TagRemovePreprocessor.enabled = True
-    exporter = HTMLExporter(
-        config=config, template_name="basic", exclude_input=True, exclude_input_prompt=True,
-        exclude_output_prompt=True, embed_images=True,
-    )
+    exporter = _exporter()
+    import nbformat
+
     nb = nbformat.read(notebook_path, as_version=4)
     body, _ = exporter.from_notebook_node(nb)
     page = _PAGE.format(
@@ -192,8 +233,8 @@ def export_html(notebook_path: Path, html_path: Path, *, title: str = "", lang: 
 
 #: What each report's cells import, loaded by its kernel as it starts (`_start_kernel`).
 KERNEL_IMPORTS = {
-    "round": ("honorcalc.present", "honorcalc.figures", "honorcalc.fairness"),
-    "annual": ("honorcalc.present_annual", "honorcalc.figures_annual", "honorcalc.fairness"),
+    "round": ("honorcalc.present", "honorcalc.figures"),
+    "annual": ("honorcalc.present_annual", "honorcalc.figures_annual"),
 }
 
 
@@ -234,6 +275,7 @@ def _start_kernel(modules: tuple[str, ...]):
 
 
 def _execute(notebook: Path, output: Path, parameters: dict, cwd: Path, progress: bool, km=None) -> None:
+    _skip_slow_iri_checker()
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -328,11 +370,13 @@ def _run(params: Params, out: Path, notebook, progress: bool, km) -> RunResult:
             # compressing the inputs waits on zlib, which leaves the interpreter free
             archiver = _Background(archive_inputs, {t: Path(params.dataset) / f for t, f in dataset.files.items()},
                                    tmp / INPUTS_ARCHIVE)
+        warm = _Background(_warm_exporter)
         nb_parameters = {"parameters": params_dict, "run_dir": str(tmp)}
         default = ANNUAL_NOTEBOOK if annual else ROUND_NOTEBOOK
         _execute(Path(notebook or default), tmp / "report.ipynb", nb_parameters, cwd=tmp, progress=progress,
                  km=km)
         (tmp / HANDOFF).unlink()
+        warm.join()
         if archiver is not None:
             archiver.join()
         title = f"{params.city} {info['date'][:4]} 年度考核" if annual else f"{params.city} {params.round} 红黑榜"

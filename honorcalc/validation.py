@@ -52,14 +52,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 
 from .errors import ValidationError
 from .params import SOURCES
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
+    from pandera.errors import SchemaErrors
 
 __all__ = ["Col", "CONTRACT", "KEYS", "Dataset", "validate_tables", "empty_table"]
 
@@ -457,6 +460,8 @@ _EXCEL_SERIAL = (
 
 
 def _text_schema(table: str) -> pa.DataFrameSchema:
+    import pandera.pandas as pa  # imported when data are validated: a report kernel never needs it
+
     columns = {}
     for col in CONTRACT[table]:
         checks = []
@@ -490,6 +495,8 @@ def _is_iso_date(s: pd.Series) -> pd.Series:
 
 
 def _range_schema(table: str) -> pa.DataFrameSchema:
+    import pandera.pandas as pa
+
     columns = {}
     for col in CONTRACT[table]:
         if col.kind != "number":
@@ -510,6 +517,8 @@ def _run(schema: pa.DataFrameSchema, t: _Table, values: dict[str, pd.Series]) ->
     The columns are padded to one length with their first value (the padding's
     failures are dropped), so that one lazy pass checks the whole table.
     """
+    from pandera.errors import SchemaErrors
+
     length = max((len(v) for v in values.values()), default=0)
     frame = pd.DataFrame({c: _padded(v, length) for c, v in values.items()})
     try:
