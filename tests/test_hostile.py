@@ -310,6 +310,11 @@ REFUSED.update({
                                      params="dataset: data\nround: [C2026Q1, S2026-01a]\n"),
     "size as text": Refused(dataset(), ("parameter 'lists.comprehensive_size'", "'ten'"),
                             params=PARAMS + "lists:\n  comprehensive_size: ten\n"),
+    "report kind misspelt": Refused(dataset(), ("parameter 'report'", "'round' or 'annual'", "'anual'"),
+                                    params=PARAMS + "report: anual\n"),
+    "annual report of a round not in the data": Refused(
+        dataset(), ("parameter 'round'", "'C2027Q4'", "did you mean"),
+        params="dataset: data\nround: C2027Q4\nreport: annual\n"),
     "unknown nested key": Refused(dataset(), ("parameter 'lists.red_minimum'", "did you mean 'lists.red_min'"),
                                   params=PARAMS + "lists:\n  red_minimum: 90\n"),
     "red threshold below black": Refused(dataset(), ("parameter 'lists'", "red_min"),
