@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -129,3 +130,37 @@ def test_a_round_id_with_path_characters_stays_inside_reports(tmp_path):
     result = run_report(params, out=out)
     assert out.resolve() in result.run_dir.resolve().parents
     assert not (tmp_path / "escape").exists() and not (tmp_path / "nest" / "escape").exists()
+
+
+@pytest.mark.parametrize("notebook, params", [("round_report.ipynb", "demo.yaml"),
+                                              ("annual_report.ipynb", "demo-annual.yaml")])
+def test_run_all_in_jupyterlab_gives_the_same_report(tmp_path, notebook, params):
+    """"Run All" on the notebook as it stands (its defaults: the demo city) = `honorcalc run`."""
+    import shutil
+
+    import papermill
+
+    from honorcalc.demo import write_demo
+    from honorcalc.report import NOTEBOOKS, _kernel_name
+
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "notebooks").mkdir()
+    shutil.copy(NOTEBOOKS / notebook, tmp_path / "notebooks" / notebook)
+    shutil.copytree(root / "params", tmp_path / "params")
+    write_demo(tmp_path / "data" / "demo")
+    executed = tmp_path / "run-all.ipynb"
+    papermill.execute_notebook(str(tmp_path / "notebooks" / notebook), str(executed),
+                               kernel_name=_kernel_name(), cwd=str(tmp_path / "notebooks"), progress_bar=False,
+                               extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    run = run_report(tmp_path / "params" / params, out=tmp_path / "reports")
+
+    def shown(path):
+        """What each cell of the report shows (the parameter cells show nothing)."""
+        nb = nbformat.read(path, as_version=4)
+        return [(c.source, [o.get("data", {}).get("text/html") for o in c.outputs]) for c in nb.cells
+                if c.cell_type == "code" and not {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))]
+
+    by_hand, by_run = shown(executed), shown(run.run_dir / "report.ipynb")
+    assert len(by_hand) > 8 and by_hand == by_run
+    page = "".join(html or "" for _, outputs in by_hand for html in outputs)
+    assert "文明示范市" in page and "<img" in page and "黑榜" in page
