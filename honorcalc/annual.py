@@ -25,7 +25,12 @@ import pandas as pd
 
 from .params import Params
 from .rules import (
-    _competition_rank, _empty_ties, _frames, apply_pass_quota, assign_tiers, evaluate_until,
+    _competition_rank,
+    _empty_ties,
+    _frames,
+    apply_pass_quota,
+    assign_tiers,
+    evaluate_until,
     round_half_up,
 )
 

@@ -119,7 +119,8 @@ def run_batch(
 
 def _run_on_dask(tasks: list[BatchTask], scheduler: str, jobs: int, bar) -> dict[int, BatchOutcome]:
     try:
-        from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+        from dask.distributed import Client, LocalCluster
+        from dask.distributed import as_completed as dask_completed
     except ImportError:  # pragma: no cover - dask is a declared dependency
         raise InputError("--scheduler needs dask[distributed]; install it or run without --scheduler") from None
     cluster = None

@@ -359,11 +359,16 @@ def prepare(params_file=None, parameters: dict | None = None, run_dir: str | Non
     the dataset is loaded and validated, the round evaluated and, with a
     ``run_dir``, the tables written there.
     """
-    params = notebook_params(params_file, parameters)
+    return shown_view(build_view, notebook_params(params_file, parameters), run_dir)
+
+
+def shown_view(build, params: Params, run_dir: str | None):
+    """The view handed over for ``params``, else ``build(params, dataset, run_dir)`` with its tables
+    written to ``run_dir`` (when given): the body of every report notebook's ``prepare``."""
     view = handed_over(run_dir, params)
     if view is not None:
         return view
-    view = build_view(params, load_dataset(params.dataset), run_dir)
+    view = build(params, load_dataset(params.dataset), run_dir)
     if run_dir:
         write_tables(view.tables, run_dir)
     return view

@@ -14,10 +14,9 @@ import pandas as pd
 
 from . import present
 from .annual import YearResult
-from .io import load_dataset, write_tables
 from .params import Params
 from .pipeline import evaluate, run_tables
-from .present import _Html, _e, _section, _table
+from .present import _e, _Html, _section, _table
 from .report import check_round, notebook_params
 from .validation import Dataset
 
@@ -176,14 +175,8 @@ def prepare(params_file=None, parameters: dict | None = None, run_dir: str | Non
     As `honorcalc.present.prepare`: the view `honorcalc run` handed over when there
     is one, else computed here (and the tables written to ``run_dir`` if given).
     """
-    params = notebook_params(params_file, parameters)
-    view = present.handed_over(run_dir, params.model_copy(update={"report": "annual"}))
-    if view is not None:
-        return view
-    view = build_view(params, load_dataset(params.dataset), run_dir)
-    if run_dir:
-        write_tables(view.tables, run_dir)
-    return view
+    params = notebook_params(params_file, parameters).model_copy(update={"report": "annual"})
+    return present.shown_view(build_view, params, run_dir)
 
 
 def _signed(value) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-
 from .conftest import run_cli, tiny_tables, write_tables
 
 

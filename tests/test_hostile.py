@@ -47,7 +47,7 @@ import pytest
 from honorcalc.io import load_dataset
 from honorcalc.validation import CONTRACT
 
-from .conftest import drop_column, set_cell, run_cli, tiny_tables, write_tables
+from .conftest import drop_column, run_cli, set_cell, tiny_tables, write_tables
 
 PARAMS = "dataset: data\nround: C2026Q1\n"
 
