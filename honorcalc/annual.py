@@ -315,10 +315,10 @@ def explain_year(result: YearResult, unit_id: str, *, lang: str = "zh", as_json:
     esc = result.escalations[result.escalations["unit_id"] == unit_id]
     if as_json:
         return json.dumps({
-            "year": result.year, "round_id": result.round_id,
-            "standing": {k: (None if not isinstance(v, str) and pd.isna(v) else v) for k, v in row.items()},
-            "listings": scored.to_dict("records"), "escalations": esc.to_dict("records"),
-        }, ensure_ascii=False, indent=2, default=str)
+            "year": result.year, "round_id": result.round_id, "standing": _plain_record(row),
+            "listings": [_plain_record(r) for _, r in scored.iterrows()],
+            "escalations": [_plain_record(r) for _, r in esc.iterrows()],
+        }, ensure_ascii=False, indent=2, allow_nan=False)
     W = _WORDS[lang]
 
     def work(kind, topic) -> str:
@@ -358,3 +358,17 @@ def explain_year(result: YearResult, unit_id: str, *, lang: str = "zh", as_json:
         lines.append(W["three"].format(years=row["years_3y"], total=row["points_3y"],
                                        parts=("，" if lang == "zh" else ", ").join(parts)))
     return "\n".join(lines)
+
+
+def _plain_record(row: pd.Series) -> dict:
+    """A row as JSON-ready values: Python numbers and booleans, ISO dates, None for missing."""
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, pd.Timestamp):
+            value = value.date().isoformat()
+        elif not isinstance(value, str) and pd.isna(value):
+            value = None
+        elif hasattr(value, "item"):
+            value = value.item()  # a NumPy scalar
+        out[key] = value
+    return out

@@ -343,6 +343,14 @@ def _margins(fig: Figure, *, left: float, right: float, top: float, bottom: floa
     their positions from these.
     """
     width, height = fig.get_size_inches()
+    # a backstop: margins and gaps never take more than 70% of the figure, whatever the labels
+    spent_w, spent_h = left + right + (ncols - 1) * wgap, top + bottom + (nrows - 1) * hgap
+    if spent_w > 0.7 * width:
+        k = 0.7 * width / spent_w
+        left, right, wgap = left * k, right * k, wgap * k
+    if spent_h > 0.7 * height:
+        k = 0.7 * height / spent_h
+        top, bottom, hgap = top * k, bottom * k, hgap * k
     cell_w = (width - left - right - (ncols - 1) * wgap) / ncols
     cell_h = (height - top - bottom - (nrows - 1) * hgap) / nrows
     fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height,
@@ -409,6 +417,20 @@ def _quasi_jitter(n: int, width: float) -> np.ndarray:
             x += bit / denom
         out[i] = x
     return (out - 0.5) * width
+
+
+#: Most characters of a name a figure shows; longer names end in "…" (the tables show them whole).
+NAME_CHARS = 24
+
+
+def _short(label, limit: int = NAME_CHARS) -> str:
+    """``label`` as text, cut to ``limit`` characters with "…" when longer.
+
+    A figure's margins are measured from its labels; an absurdly long unit name
+    must not squeeze the panels away.
+    """
+    text = str(label)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _wrap(label, width: int) -> str:
@@ -577,7 +599,7 @@ def plot_score_distribution(result, *, lang: str | None = None) -> Figure:
     groups = sorted(u["ranking_group"].unique())
     # side by side while there is room, stacked when the groups are many
     stacked = len(groups) > 6
-    ticks = [f"{_wrap(g, 6 if stacked else 12)}\n{T['n_units'].format(n=int((u['ranking_group'] == g).sum()))}"
+    ticks = [f"{_wrap(_short(g, 18), 6 if stacked else 12)}\n{T['n_units'].format(n=int((u['ranking_group'] == g).sum()))}"
              for g in groups]
     with matplotlib.rc_context(RC):
         fig = _figure(10, 5.2, layout=None)
@@ -613,7 +635,7 @@ def plot_score_distribution(result, *, lang: str | None = None) -> Figure:
             if vetoed.any():
                 ax.scatter(x[vetoed], y[vetoed], s=42, facecolor="white", edgecolor=_RED, lw=1.4, zorder=4)
                 for xv, yv, name in zip(x[vetoed], y[vetoed], part["name"].to_numpy()[vetoed]):
-                    ax.annotate(str(name), (xv, yv), xytext=(8, 0), textcoords="offset points", va="center",
+                    ax.annotate(_short(name, 12), (xv, yv), xytext=(8, 0), textcoords="offset points", va="center",
                                 fontsize=8, color=_RED, zorder=5,
                                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
             n_red, n_black = int((which == "red").sum()), int((which == "black").sum())
@@ -684,7 +706,7 @@ def plot_score_intervals(result, *, lang: str | None = None, level: float | None
     with matplotlib.rc_context(RC):
         fig = _figure(10, 1.0 + 4.0 * nrows, layout=None)
         band = _titles(fig, f"{T['intervals']} · {_round_label(r)}", note)
-        titles = [f"{g}（{n}）" if T is _TEXT["zh"] else f"{g} ({n})" for g, n in zip(groups, sizes)]
+        titles = [f"{_short(g, 10)}（{n}）" if T is _TEXT["zh"] else f"{_short(g, 10)} ({n})" for g, n in zip(groups, sizes)]
         tick = _text_size(fig, ["0"], RC["xtick.labelsize"])[1] + _TICK
         title = _text_size(fig, titles, RC["axes.titlesize"])[1] + matplotlib.rcParams["axes.titlepad"] * _PT
         label = matplotlib.rcParams["axes.labelpad"] * _PT
@@ -787,7 +809,8 @@ def plot_category_heatmap(result, *, lang: str | None = None, max_units: int | N
     cmap = _WEAK_SPOTS
     shade = cmap(norm(np.nan_to_num(deviation)))
     dark = shade[..., :3] @ [0.299, 0.587, 0.114] < 0.5
-    row_labels = [f"{n}（{g}）" if zh else f"{n} ({g})" for n, g in zip(listed["name"], listed["ranking_group"])]
+    row_labels = [f"{_short(n, 16)}（{_short(g, 8)}）" if zh else f"{_short(n, 16)} ({_short(g, 8)})"
+                  for n, g in zip(listed["name"], listed["ranking_group"])]
     row_labels.append(T["average"])
     col_labels = [_wrap(c, 5) for c in cats]
     right_labels = [f"{T[row.list]} {row.score_rounded:.2f}" for row in listed.itertuples(index=False)]
@@ -896,7 +919,7 @@ def plot_list_history(result, *, lang: str | None = None, max_units: int | None 
     ylo, yhi = min(low, black_max) - 4, 101
     xlo, xhi = -0.4, max(len(rounds) - 1, 0) + 0.9
     rotation = 90 if len(rounds) > 3 else 0
-    names = [_wrap(name, 9) for name in listed["name"]]
+    names = [_wrap(_short(name, 18), 9) for name in listed["name"]]
     title = f"{T['history']} · {_round_label(r)}"
     if len(listed) < total:
         title += T["shown_of"].format(shown=len(listed), total=total)
@@ -1026,7 +1049,7 @@ def plot_rater_severity(raters: pd.DataFrame, *, lang: str | None = None, scale:
     hi = pd.to_numeric(frame["ci_high"], errors="coerce").to_numpy(dtype=float)
     flagged = _as_bool(frame["flagged"]).to_numpy()
     colours = np.where(flagged, np.where(sev > 0, _HARSH, _LENIENT), _GREY)
-    names = frame["rater_id"].astype(str).tolist()
+    names = [_short(r) for r in frame["rater_id"]]
     note = T["interval_level"]
     if missing:
         note += ("；" if T is _TEXT["zh"] else "; ") + T["not_estimable"].format(n=missing)
@@ -1105,7 +1128,7 @@ def plot_visit_gap(gaps: pd.DataFrame, result=None, *, lang: str | None = None, 
     ordered = frame.sort_values(["gap", "unit_id"], kind="stable")
     shown = ordered[ordered["flagged"] | (np.arange(len(ordered)) < top)].iloc[::-1]
     names = r.units.set_index("unit_id")["name"] if r is not None else pd.Series(dtype=object)
-    labels = [str(names.get(u, u)) for u in shown["unit_id"]]
+    labels = [_short(names.get(u, u)) for u in shown["unit_id"]]
     y = np.arange(len(shown))
     g = shown["gap"].to_numpy(dtype=float)
     lo = pd.to_numeric(shown["ci_low"], errors="coerce").to_numpy(dtype=float)

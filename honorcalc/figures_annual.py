@@ -17,7 +17,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .errors import ParamError
-from .figures import _BLACK, _LIGHT, _PT, _RED, _TICK, RC, _figure, _margins, _require, _text_size, _titles
+from .figures import (
+    _BLACK, _LIGHT, _PT, _RED, _TICK, RC, _figure, _margins, _require, _short, _text_size, _titles,
+)
 
 __all__ = ["plot_points_over_year"]
 
@@ -99,7 +101,7 @@ def plot_points_over_year(result, *, lang: str | None = None, highlight: int = 3
     with matplotlib.rc_context(RC):
         fig = _figure(10, 1.0 + 3.1 * nrows, layout=None)
         band = _titles(fig, T["points_year"].format(year=r.year), T["points_year_note"].format(n=highlight))
-        titles = [f"{p['group']}（{T['n_units'].format(n=len(p['wide']))}）" for p in panels]
+        titles = [f"{_short(p['group'])}（{T['n_units'].format(n=len(p['wide']))}）" for p in panels]
         ends = [label for p in panels for label, _, _ in p["marked"]]
         y_numbers = [f"{v:g}" for p in panels for v in (p["low"], p["high"])]
         ylabel = _text_size(fig, [T["points_axis"]], RC["axes.labelsize"], rotation=90)[0] \
@@ -132,8 +134,8 @@ def _panel(g, order: list[str], highlight: int) -> dict:
     top = final.index[::-1][:highlight][final.iloc[::-1][:highlight] > 0]
     bottom = final.index[:highlight][final.iloc[:highlight] < 0]
     names = g.drop_duplicates("unit_id").set_index("unit_id")["name"]
-    marked = [(f"{names[u]} {final[u]:+g}", u, _RED) for u in top] \
-        + [(f"{names[u]} {final[u]:+g}", u, _BLACK) for u in bottom]
+    marked = [(f"{_short(names[u])} {final[u]:+g}", u, _RED) for u in top] \
+        + [(f"{_short(names[u])} {final[u]:+g}", u, _BLACK) for u in bottom]
     values = wide.to_numpy()
     return {"group": g["ranking_group"].iloc[0], "wide": wide, "final": final, "marked": marked,
             "low": float(values.min(initial=0)), "high": float(values.max(initial=0))}

@@ -198,9 +198,12 @@ def _exporter():
 _EXPORTER = None
 
 
-def _warm_exporter() -> None:
-    """Import nbconvert and compile its templates on an empty notebook, while the kernel works."""
-    exporter = _exporter()
+def _warm_exporter(exporter) -> None:
+    """Compile the exporter's templates on an empty notebook, while the kernel works.
+
+    The modules are imported before, in the main thread: two threads importing
+    the same packages at once can deadlock on the import locks.
+    """
     import nbformat
 
     exporter.from_notebook_node(nbformat.v4.new_notebook())
@@ -246,12 +249,16 @@ def _start_kernel(modules: tuple[str, ...]):
     and computes the tables; papermill then executes the notebook on this
     kernel instead of starting its own.
     """
-    from jupyter_client.manager import KernelManager
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
 
-    class Kernel(KernelManager):
+    class Kernel(AsyncKernelManager):
         """A kernel manager that remembers its clients, to close them with the kernel.
 
-        papermill leaves the kernel and its client to whoever started them.
+        papermill leaves the kernel and its client to whoever started them. It is
+        the asynchronous manager papermill would make itself: nbclient then polls
+        whether the kernel is alive while it waits, so a kernel that dies ends the
+        run with an error instead of a wait without end.
         """
 
         def client(self, **kwargs):
@@ -260,13 +267,15 @@ def _start_kernel(modules: tuple[str, ...]):
             return kc
 
         def stop(self) -> None:
-            for kc in self.clients:
-                kc.stop_channels()
-            self.shutdown_kernel(now=True)
+            try:
+                for kc in self.clients:
+                    kc.stop_channels()
+            finally:
+                run_sync(self.shutdown_kernel)(now=True)
 
     km = Kernel(kernel_name=_kernel_name())
     km.clients = []
-    km.start_kernel(extra_arguments=[
+    run_sync(km.start_kernel)(extra_arguments=[
         # the kernel talks to us over loopback only; its start-up chatter is not for users
         "--IPKernelApp.log_level=ERROR",
         f"--IPKernelApp.exec_lines=import {', '.join(modules)}",
@@ -277,6 +286,7 @@ def _start_kernel(modules: tuple[str, ...]):
 def _execute(notebook: Path, output: Path, parameters: dict, cwd: Path, progress: bool, km=None) -> None:
     _skip_slow_iri_checker()
     import papermill
+    from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     try:
@@ -291,6 +301,9 @@ def _execute(notebook: Path, output: Path, parameters: dict, cwd: Path, progress
         raise NotebookError(
             f"the report notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
         ) from None
+    except (DeadKernelError, RuntimeError) as exc:
+        # the kernel process ended (killed, out of memory) before or while running a cell
+        raise NotebookError(f"the report's kernel stopped: {exc}") from None
 
 
 def _round_info(dataset: Dataset, round_id: str) -> dict:
@@ -370,7 +383,10 @@ def _run(params: Params, out: Path, notebook, progress: bool, km) -> RunResult:
             # compressing the inputs waits on zlib, which leaves the interpreter free
             archiver = _Background(archive_inputs, {t: Path(params.dataset) / f for t, f in dataset.files.items()},
                                    tmp / INPUTS_ARCHIVE)
-        warm = _Background(_warm_exporter)
+        _skip_slow_iri_checker()
+        import papermill  # noqa: F401  (imported here, before any other thread imports)
+
+        warm = _Background(_warm_exporter, _exporter())
         nb_parameters = {"parameters": params_dict, "run_dir": str(tmp)}
         default = ANNUAL_NOTEBOOK if annual else ROUND_NOTEBOOK
         _execute(Path(notebook or default), tmp / "report.ipynb", nb_parameters, cwd=tmp, progress=progress,

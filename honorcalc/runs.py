@@ -234,9 +234,11 @@ def _same_direction(before: tuple, alone: tuple, after: tuple) -> bool:
     """
     if before[1] != after[1]:
         return alone[1] == after[1]
-    if None in (before[0], after[0], alone[0]):
+    # the rank, else (an annual run) the year's points: the first of them that moved
+    k = 0 if before[0] != after[0] else 2
+    if None in (before[k], after[k], alone[k]):
         return alone == after
-    return (alone[0] - before[0]) * (after[0] - before[0]) > 0
+    return (alone[k] - before[k]) * (after[k] - before[k]) > 0
 
 
 def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
@@ -282,11 +284,15 @@ def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
         tables = ", ".join(i["table"] for i in inputs)
         single.append((f"data: {tables} changed", _outcomes(data_b, a.params)))
 
+    annual = a.params.report == "annual"
+
     def state(frame: pd.DataFrame, unit: str):
+        """(rank, list), and for an annual run the year's points too: a change in any is reported."""
         if unit not in frame.index:
-            return (None, None)
+            return (None, None, None)
         r = frame.loc[unit]
-        return (None if pd.isna(r["rank"]) else int(r["rank"]), str(r["list"]))
+        points = float(r["score"]) if annual else None
+        return (None if pd.isna(r["rank"]) else int(r["rank"]), str(r["list"]), points)
 
     units = []
     for unit in sorted(set(base.index) | set(final.index)):
@@ -323,16 +329,18 @@ def diff_runs(run_a: str | Path, run_b: str | Path) -> dict[str, Any]:
         lines.append("inputs: identical")
     moved = [u for u in units if u["list"][0] != u["list"][1]]
     ranked = [u for u in units if u["list"][0] == u["list"][1]]
-    annual = a.params.report == "annual"
     rank_word, list_word = ("points rank", "outcome") if annual else ("rank", "list")
-    titles = ("outcome changed", "points rank changed only") if annual else ("list changed", "rank changed only")
+    titles = ("outcome changed", "points or their rank changed only") if annual \
+        else ("list changed", "rank changed only")
     for title, group, limit in ((titles[0], moved, None), (titles[1], ranked, 20)):
         if not group:
             continue
         lines.append(f"units whose {title} ({len(group)}):")
         for u in group[:limit]:
             la, lb = (x or "—" for x in u["list"])
-            lines.append(f"  {u['unit_id']} {u['name']}: {rank_word} {u['rank'][0]} → {u['rank'][1]}, "
+            points = f"points {u['score'][0]:+g} → {u['score'][1]:+g}, " \
+                if annual and None not in u["score"] else ""
+            lines.append(f"  {u['unit_id']} {u['name']}: {points}{rank_word} {u['rank'][0]} → {u['rank'][1]}, "
                          f"{list_word} {la} → {lb}; because of {' and '.join(u['causes'])}")
         if limit and len(group) > limit:
             lines.append(f"  … and {len(group) - limit} more (see --json)")

@@ -263,3 +263,44 @@ def test_font_covers_the_annual_reports_words():
         shown.update("".join(table.values()))
     cmap = TTCollection(str(figures.FONT_PATH)).fonts[0].getBestCmap()
     assert sorted(c for c in shown if not c.isspace() and ord(c) not in cmap) == []
+
+
+def test_points_figure_cuts_an_absurdly_long_name(city):
+    from honorcalc.figures_annual import plot_points_over_year
+
+    from .test_figures import _assert_glyphs_and_font, _texts
+
+    tables = three_year_city()
+    tables["units"].loc[5, "name"] = "超长名称" * 30
+    data = write_tables(city / "long-name", tables)
+    y = evaluate_year(load_dataset(data), Params(dataset=str(data), round="C2026Q2", report="annual",
+                                                 lists={"comprehensive_size": 1}))
+    fig = plot_points_over_year(y)
+    _assert_glyphs_and_font(fig)
+    assert any(t.endswith("… -5") for t in _texts(fig))
+
+
+def test_explain_year_as_json_is_strict_json_with_native_values(year):
+    import json
+
+    data = json.loads(explain_year(year, "F", as_json=True),
+                      parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+    assert data["standing"]["points"] == -5 and data["standing"]["rounds"] == 4
+    assert data["standing"]["passed"] is False and data["standing"]["tier"] == "一般"
+    first = data["listings"][0]
+    assert first["date"] == "2026-01-10" and first["list"] == "black" and first["points"] == -1
+    assert data["listings"][1]["topic"] is None  # C2026Q1, a comprehensive round
+    assert [e["round_id"] for e in data["escalations"]] == ["C2026Q1", "S2026-02a"]
+
+
+@pytest.mark.slow
+def test_annual_diff_names_a_change_of_points_alone(annual_run, city, capsys):
+    from honorcalc.report import run_report
+
+    other = run_report(city / "year.yaml", ["points.special_black=-2"], out=city / "reports")
+    code, out, _ = run_cli(["diff", annual_run.run_dir, other.run_dir], capsys)
+    assert code == 0, out
+    # F was black-listed in two special rounds: −5 becomes −7; still last, still not passing
+    assert "F <b>F</b>街道: points -5 → -7, points rank 6 → 6, outcome not passed → not passed; " \
+           "because of parameter points.special_black: -1.0 → -2.0" in out
+    assert "points, ranks and outcomes: identical" not in out

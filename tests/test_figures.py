@@ -440,3 +440,22 @@ def test_to_html_img_escapes_alt_and_closes_the_figure(result):
     ours = figures.plot_score_distribution(result)
     figures.to_html_img(ours, "x")
     assert not ours.axes
+
+
+def test_absurdly_long_names_are_cut_not_fatal(demo, raters):
+    """A 123-character unit name (or rater id) must not squeeze the panels out of the figure."""
+    import dataclasses
+
+    root, ds = demo
+    long = "超长名称" * 30 + "街道"
+    units = ds.units.copy()
+    listed = "U029"  # persistent laggard: black-listed in C2026Q2, in the heatmap and the history
+    units.loc[units["unit_id"] == listed, "name"] = long
+    units.loc[units["unit_id"] == listed, "group"] = "组" * 40
+    r = evaluate_round(dataclasses.replace(ds, units=units), Params(dataset=str(root), round=ROUND), ROUND)
+    wide = raters.assign(rater_id=raters["rater_id"].where(raters.index != 4, "R" * 123))
+    for fig in (figures.plot_category_heatmap(r), figures.plot_list_history(r),
+                figures.plot_score_distribution(r), figures.plot_score_intervals(r),
+                figures.plot_rater_severity(wide)):
+        _assert_glyphs_and_font(fig)
+        assert long not in "".join(_texts(fig)) and any("…" in t for t in _texts(fig))
