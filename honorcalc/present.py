@@ -323,13 +323,15 @@ def build_view(params: Params, dataset: Dataset, run_dir: str | Path | None = No
     )
 
 
-def handed_over(run_dir: str | Path | None, params: Params):
+def handed_over(run_dir: str | Path | None, params: Params, view_type: type = RoundView):
     """The view `honorcalc run` left in ``run_dir`` for these exact parameters, or None.
 
     `honorcalc.report.run_report` computes the view in its own process while the
     kernel starts, writes the run's tables and pickles the view into its private
     temporary run folder; the notebook then shows it instead of computing it a
-    second time. "Run All" in JupyterLab has no run folder and computes.
+    second time. "Run All" in JupyterLab has no run folder and computes. A view
+    pickled by another honorcalc version, of another report kind, for other
+    parameters, or that cannot be read, is ignored: the notebook computes.
     """
     if not run_dir:
         return None
@@ -338,9 +340,17 @@ def handed_over(run_dir: str | Path | None, params: Params):
         return None
     import pickle
 
-    with open(path, "rb") as handle:
-        view = pickle.load(handle)
-    if view.params != params:
+    from . import __version__
+
+    try:
+        with open(path, "rb") as handle:
+            package = pickle.load(handle)
+    except Exception:  # noqa: BLE001  (any unreadable handoff: compute instead)
+        return None
+    if not isinstance(package, dict) or package.get("honorcalc") != __version__:
+        return None
+    view = package.get("view")
+    if not isinstance(view, view_type) or view.params != params:
         return None
     # the view's hundreds of thousands of objects live until the kernel ends: keep the
     # collector from walking them again in every full collection while the figures are drawn
@@ -359,13 +369,13 @@ def prepare(params_file=None, parameters: dict | None = None, run_dir: str | Non
     the dataset is loaded and validated, the round evaluated and, with a
     ``run_dir``, the tables written there.
     """
-    return shown_view(build_view, notebook_params(params_file, parameters), run_dir)
+    return shown_view(build_view, RoundView, notebook_params(params_file, parameters), run_dir)
 
 
-def shown_view(build, params: Params, run_dir: str | None):
-    """The view handed over for ``params``, else ``build(params, dataset, run_dir)`` with its tables
-    written to ``run_dir`` (when given): the body of every report notebook's ``prepare``."""
-    view = handed_over(run_dir, params)
+def shown_view(build, view_type: type, params: Params, run_dir: str | None):
+    """The ``view_type`` handed over for ``params``, else ``build(params, dataset, run_dir)`` with its
+    tables written to ``run_dir`` (when given): the body of every report notebook's ``prepare``."""
+    view = handed_over(run_dir, params, view_type)
     if view is not None:
         return view
     view = build(params, load_dataset(params.dataset), run_dir)

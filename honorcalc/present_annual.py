@@ -176,7 +176,7 @@ def prepare(params_file=None, parameters: dict | None = None, run_dir: str | Non
     is one, else computed here (and the tables written to ``run_dir`` if given).
     """
     params = notebook_params(params_file, parameters).model_copy(update={"report": "annual"})
-    return present.shown_view(build_view, params, run_dir)
+    return present.shown_view(build_view, AnnualView, params, run_dir)
 
 
 def _signed(value) -> str:

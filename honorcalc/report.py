@@ -25,11 +25,13 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from . import __version__
 from .audit import MANIFEST, build_manifest, params_sha256
 from .errors import HonorcalcError, InputError, ParamError
 from .io import archive_inputs, load_dataset, write_tables
@@ -60,8 +62,6 @@ class _Background:
     """Run ``fn(*args)`` in a thread; `join` re-raises its exception here."""
 
     def __init__(self, fn, *args):
-        import threading
-
         self._error: BaseException | None = None
 
         def target():
@@ -128,20 +128,28 @@ def notebook_params(params_file: str | Path | None, parameters: dict | None) -> 
     return load_params(params_file)
 
 
-def _skip_slow_iri_checker() -> None:
-    """Keep jsonschema from importing ``rfc3987_syntax`` when papermill or nbconvert load nbformat.
+def _import_tooling() -> None:
+    """Import papermill and nbconvert, keeping jsonschema from importing ``rfc3987_syntax``.
 
-    jsonschema imports it eagerly for its "iri" format checker, and the import
-    builds some thirty-five Earley parsers: about two seconds per process, more
-    than the rest of papermill's start-up (python-jsonschema/jsonschema#1428).
-    No notebook schema uses that format. Marking the module absent makes
-    jsonschema skip the checker, as it does when the package is not installed.
-    Nothing changes once jsonschema's format module is loaded.
+    Both load nbformat, which loads jsonschema; jsonschema imports that package
+    eagerly for its "iri" format checker, and the import builds some thirty-five
+    Earley parsers: about two seconds per process, more than the rest of
+    papermill's start-up (python-jsonschema/jsonschema#1428). No notebook schema
+    uses that format. The package is marked absent while jsonschema's format
+    module loads, so jsonschema leaves that one checker out as if the package
+    were not installed, then unmarked: later imports of it work as usual.
     """
     import sys
 
-    if "jsonschema._format" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)
+    masked = "jsonschema._format" not in sys.modules and "rfc3987_syntax" not in sys.modules
+    if masked:
+        sys.modules["rfc3987_syntax"] = None
+    try:
+        import nbconvert  # noqa: F401
+        import papermill  # noqa: F401
+    finally:
+        if masked and "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
+            del sys.modules["rfc3987_syntax"]
 
 
 def _kernel_name() -> str:
@@ -179,23 +187,29 @@ def _exporter():
     (`_warm_exporter`).
     """
     global _EXPORTER
-    if _EXPORTER is None:
-        _skip_slow_iri_checker()
-        from nbconvert import HTMLExporter
-        from traitlets.config import Config
-
-        config = Config()
-        # cells tagged "remove" are notes for analysts in JupyterLab, not for the report
-        config.TagRemovePreprocessor.remove_cell_tags = ("remove",)
-        config.TagRemovePreprocessor.enabled = True
-        _EXPORTER = HTMLExporter(
-            config=config, template_name="basic", exclude_input=True, exclude_input_prompt=True,
-            exclude_output_prompt=True, embed_images=True,
-        )
+    with _EXPORTER_LOCK:
+        if _EXPORTER is None:
+            _EXPORTER = _new_exporter()
     return _EXPORTER
 
 
 _EXPORTER = None
+_EXPORTER_LOCK = threading.Lock()
+
+
+def _new_exporter():
+    _import_tooling()
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    config = Config()
+    # cells tagged "remove" are notes for analysts in JupyterLab, not for the report
+    config.TagRemovePreprocessor.remove_cell_tags = ("remove",)
+    config.TagRemovePreprocessor.enabled = True
+    return HTMLExporter(
+        config=config, template_name="basic", exclude_input=True, exclude_input_prompt=True,
+        exclude_output_prompt=True, embed_images=True,
+    )
 
 
 def _warm_exporter(exporter) -> None:
@@ -218,8 +232,6 @@ def export_html(notebook_path: Path, html_path: Path, *, title: str = "", lang: 
     embedded as data URIs.
     """
     import html as _html
-
-    from . import __version__
 
     exporter = _exporter()
     import nbformat
@@ -284,7 +296,7 @@ def _start_kernel(modules: tuple[str, ...]):
 
 
 def _execute(notebook: Path, output: Path, parameters: dict, cwd: Path, progress: bool, km=None) -> None:
-    _skip_slow_iri_checker()
+    _import_tooling()
     import papermill
     from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
@@ -378,14 +390,12 @@ def _run(params: Params, out: Path, notebook, progress: bool, km) -> RunResult:
         view = present.build_view(params, dataset, tmp)
         write_tables(view.tables, tmp)
         with open(tmp / HANDOFF, "wb") as handle:
-            pickle.dump(view, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump({"honorcalc": __version__, "view": view}, handle, protocol=pickle.HIGHEST_PROTOCOL)
         if params.audit.keep_inputs:
             # compressing the inputs waits on zlib, which leaves the interpreter free
             archiver = _Background(archive_inputs, {t: Path(params.dataset) / f for t, f in dataset.files.items()},
                                    tmp / INPUTS_ARCHIVE)
-        _skip_slow_iri_checker()
-        import papermill  # noqa: F401  (imported here, before any other thread imports)
-
+        _import_tooling()  # here, before another thread imports: parallel imports can deadlock
         warm = _Background(_warm_exporter, _exporter())
         nb_parameters = {"parameters": params_dict, "run_dir": str(tmp)}
         default = ANNUAL_NOTEBOOK if annual else ROUND_NOTEBOOK

@@ -70,11 +70,30 @@ def test_a_handed_over_view_is_taken_only_for_the_same_parameters(tiny_params, t
 
     from honorcalc.report import HANDOFF
 
+    from honorcalc import __version__
+
     view = _view(tiny_params)
-    (tmp_path / HANDOFF).write_bytes(pickle.dumps(view))
+    (tmp_path / HANDOFF).write_bytes(pickle.dumps({"honorcalc": __version__, "view": view}))
     same = present.prepare(parameters=view.params.to_dict(), run_dir=str(tmp_path))
     assert same.tables["ranking.csv"].equals(view.tables["ranking.csv"])
     assert not (tmp_path / "ranking.csv").exists()  # honorcalc run wrote the tables already
     other = load_params(tiny_params, ["weights.field=0.6"])
     fresh = present.prepare(parameters=other.to_dict(), run_dir=str(tmp_path))
     assert fresh.params == other and (tmp_path / "ranking.csv").exists()
+
+
+
+def test_a_handoff_of_another_version_kind_or_unreadable_is_ignored(tiny_params, tmp_path):
+    import pickle
+
+    from honorcalc import __version__
+    from honorcalc.report import HANDOFF
+
+    view = _view(tiny_params)
+    for package in ({"honorcalc": "0.0.0", "view": view}, {"honorcalc": __version__, "view": "a string"}, view):
+        (tmp_path / HANDOFF).write_bytes(pickle.dumps(package))
+        assert present.handed_over(tmp_path, view.params) is None
+    (tmp_path / HANDOFF).write_bytes(b"not a pickle")
+    assert present.handed_over(tmp_path, view.params) is None
+    fresh = present.prepare(parameters=view.params.to_dict(), run_dir=str(tmp_path))
+    assert fresh.tables["ranking.csv"].equals(view.tables["ranking.csv"])
