@@ -40,12 +40,13 @@ def cli():
 @click.option("--set", "overrides", metavar="KEY=VALUE", multiple=True,
               help="Override a parameter, e.g. --set weights.field=0.6 (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
-              show_default=True, help="Folder that receives the run folder <round>/<run_id>/.")
+              show_default=True, help="Folder that receives the run folder <round>/<run_id>/ (annual: <year>-annual/<run_id>/).")
 def run(params_file, overrides, out):
-    """Run the report of one round: validate, execute the notebook, write a run folder.
+    """Run the report of one round, or of a year: validate, execute the notebook, write a run folder.
 
-    PARAMS.yaml names the dataset (relative to the file) and the round; every other
-    rule number has a default (see the README). Prints the path of report.html.
+    PARAMS.yaml names the dataset (relative to the file) and the round; with
+    `report: annual`, the year up to that round. Every other rule number has a
+    default (see the README). Prints the path of report.html.
     """
     from .report import run_report
 
@@ -75,7 +76,7 @@ def demo(directory):
               help="Language of the explanation (default: the run's).")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def explain(run_dir, unit_id, lang, as_json):
-    """Explain how UNIT_ID got its score, rank and list in the run RUN_DIR."""
+    """Explain how UNIT_ID got its score, rank and list in the run RUN_DIR (an annual run: its year)."""
     from .runs import explain_in_run
 
     text = explain_in_run(run_dir, unit_id, lang=lang, as_json=as_json)

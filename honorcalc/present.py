@@ -31,7 +31,12 @@ LABELS = {
     "zh": {
         "report": "红黑榜测评通报",
         "report_special": "“{topic}”专项测评红黑榜通报",
-        "cap_note": "专项测评榜单原则上不超过参评单位数的 {share:.0%}（向下取整）：",
+        "city_sep": "",
+        "sep": "、",
+        "open": "（",
+        "close": "）",
+        "colon": "：",
+        "cap_note": "专项测评榜单原则上不超过参评单位数的 {share}（向下取整）：",
         "cap_group": "{group} {n} 家，至多 {cap} 家",
         "comprehensive": "综合测评",
         "special": "专项测评",
@@ -128,7 +133,12 @@ LABELS = {
     "en": {
         "report": "Red and black list report",
         "report_special": "Special evaluation '{topic}': red and black lists",
-        "cap_note": "A special round's list holds at most {share:.0%} of the units evaluated (rounded down): ",
+        "city_sep": " ",
+        "sep": ", ",
+        "open": " (",
+        "close": ")",
+        "colon": ": ",
+        "cap_note": "A special round's list holds at most {share} of the units evaluated (rounded down): ",
         "cap_group": "{group} {n} units, at most {cap}",
         "comprehensive": "Comprehensive evaluation",
         "special": "Special evaluation",
@@ -389,11 +399,11 @@ def title(view: RoundView) -> _Html:
     r = view.round
     kind = L[r["kind"]]
     special = r["kind"] == "special"
-    topic = f" · {L['topic']}：{_e(r['topic'])}" if special else ""
+    topic = f" · {L['topic']}{L['colon']}{_e(r['topic'])}" if special else ""
     city = _e(view.params.city)
     heading = L["report_special"].format(topic=r["topic"]) if special else L["report"]
     return _Html(_CSS + _section(
-        f"<h1>{city}{_e(heading)}</h1>"
+        f"<h1>{city}{L['city_sep']}{_e(heading)}</h1>"
         f"<p class='meta'>{_e(kind)}{topic} · {_e(r['round_id'])} · "
         f"{_e(L['date'])} {r['date']:%Y-%m-%d}</p>"
     ))
@@ -437,7 +447,7 @@ def _caps(view: RoundView, status: pd.DataFrame) -> str:
     """A special round's cap in each group: "县区 10 家，至多 2 家；…" (⌊N × share⌋, RULES.md §1.3)."""
     L = view.labels
     sep = "；" if view.params.lang == "zh" else "; "
-    return L["cap_note"].format(share=view.params.lists.special_share) + sep.join(
+    return L["cap_note"].format(share=f"{view.params.lists.special_share * 100:g}%") + sep.join(
         L["cap_group"].format(group=row.ranking_group, n=int(row.n_ranked), cap=int(row.cap))
         for row in status.itertuples(index=False)
     )
@@ -466,7 +476,7 @@ def _one_list(view: RoundView, which: str) -> _Html:
         L["escalated"]: listed["escalated"].map(lambda e: L["escalated_yes"] if e else ""),
     })
     notes = "".join(
-        f"<p class='empty'>{_e(g)}：{_e(L['no_' + which])}</p>" for g in empty_groups
+        f"<p class='empty'>{_e(g)}{L['colon']}{_e(L['no_' + which])}</p>" for g in empty_groups
     )
     return _section(head + _table(frame, [which] * len(frame)) + notes)
 
@@ -625,10 +635,10 @@ def fairness(view: RoundView) -> _Html:
         frame = pd.DataFrame({
             L["group"]: changed["group"],
             L["unit"]: changed["name"],
-            f"{L['score']}（{L['before']}）": changed["score_before"].astype(float),
-            f"{L['score']}（{L['after']}）": changed["score_after"].astype(float),
-            f"{L['list']}（{L['before']}）": changed["list_before"].map(word),
-            f"{L['list']}（{L['after']}）": changed["list_after"].map(word),
+            f"{L['score']}{L['open']}{L['before']}{L['close']}": changed["score_before"].astype(float),
+            f"{L['score']}{L['open']}{L['after']}{L['close']}": changed["score_after"].astype(float),
+            f"{L['list']}{L['open']}{L['before']}{L['close']}": changed["list_before"].map(word),
+            f"{L['list']}{L['open']}{L['after']}{L['close']}": changed["list_after"].map(word),
         })
         side = f"<p>{_e(L['adjusted'].format(n=len(changed)))}</p>{_table(frame)}"
     from .figures import plot_rater_severity, plot_visit_gap
@@ -658,7 +668,7 @@ def group_rankings(view: RoundView) -> _Html:
         })
         count = L["n_of"].format(n=len(g))
         parts.append(
-            f"<details><summary>{_e(group)}（{_e(count)}）</summary>"
+            f"<details><summary>{_e(group)}{L['open']}{_e(count)}{L['close']}</summary>"
             f"{_table(frame, g['list'].tolist())}</details>"
         )
     return _section("".join(parts))
@@ -676,7 +686,7 @@ def data_overview(view: RoundView) -> _Html:
     digest = params_sha256(view.params.to_dict())
     return _section(
         f"<h2>{_e(L['data'])}</h2>{_table(frame, code=('sha256',))}"
-        f"<p class='rule'>{_e(L['params_hash'])}：<code>{digest}</code></p>"
+        f"<p class='rule'>{_e(L['params_hash'])}{L['colon']}<code>{digest}</code></p>"
     )
 
 

@@ -198,7 +198,7 @@ def title(view: AnnualView) -> _Html:
     later = later[(pd.to_datetime(later["date"]).dt.year == r.year) & (later["date"] > last["date"])]
     partial = f"<p class='warn'>{_e(L['partial_year'].format(date=_date(last['date'])))}</p>" if len(later) else ""
     return _Html(present._CSS + _section(
-        f"<h1>{_e(view.params.city)}{_e(L['annual_report'].format(year=r.year))}</h1>"
+        f"<h1>{_e(view.params.city)}{L['city_sep']}{_e(L['annual_report'].format(year=r.year))}</h1>"
         f"<p class='meta'>{_e(meta)}</p>{partial}"
     ))
 
@@ -238,7 +238,7 @@ def _standing_frame(view: AnnualView, rows: pd.DataFrame, *, rank: bool = True) 
     if "tier" in rows.columns:
         cols[L["tier"]] = rows["tier"]
     if "passed" in rows.columns:
-        cols[L["quota_title"]] = rows["passed"].map(lambda v: L["passed"] if v is True else L["not_passed"])
+        cols[L["quota_title"]] = rows["passed"].map(lambda v: L["passed"] if bool(v) else L["not_passed"])
     cols[L["escalation_count"]] = rows["escalations"].map(lambda n: int(n) if n else "")
     return pd.DataFrame(cols)
 
@@ -257,7 +257,7 @@ def leaders(view: AnnualView, n: int = 3) -> _Html:
         # the bottom n by position, widened to every unit tied with the last of them
         cut = g.iloc[max(len(g) - n, 0)]["points"]
         bottom = g[(g["points"] <= cut) & ~g["unit_id"].isin(top["unit_id"])]
-        parts.append(f"<h3>{_e(group)}（{_e(L['n_of'].format(n=len(g)))}）</h3>")
+        parts.append(f"<h3>{_e(group)}{L['open']}{_e(L['n_of'].format(n=len(g)))}{L['close']}</h3>")
         parts.append(f"<p><b>{_e(L['top'])}</b></p>" + _table(_standing_frame(view, top), _classes(top)))
         if len(bottom) and worst > 1:
             parts.append(f"<p><b>{_e(L['bottom'])}</b></p>"
@@ -289,7 +289,7 @@ def escalations(view: AnnualView) -> _Html:
     e = e.assign(work=[_work(L, k, t) for k, t in zip(e["round_kind"], e["topic"])])
     by_unit = e.groupby("unit_id", sort=False).agg(
         name=("name", "first"), group=("ranking_group", "first"), times=("round_id", "size"),
-        works=("work", lambda w: "、".join(dict.fromkeys(w))), latest=("date", "max"),
+        works=("work", lambda w: L["sep"].join(dict.fromkeys(w))), latest=("date", "max"),
     ).reset_index()
     by_unit = by_unit.sort_values(["times", "latest", "unit_id"], ascending=[False, False, True], kind="stable")
     frame = pd.DataFrame({
@@ -302,7 +302,8 @@ def escalations(view: AnnualView) -> _Html:
     })
     return _section(
         head + _table(frame, ["black"] * len(frame))
-        + f"<details><summary>{_e(L['all_events'])}（{len(events)}）</summary>{_table(events)}</details>"
+        + f"<details><summary>{_e(L['all_events'])}{L['open']}{len(events)}{L['close']}</summary>"
+        f"{_table(events)}</details>"
     )
 
 
@@ -322,7 +323,7 @@ def quota(view: AnnualView) -> _Html:
     if len(failed):
         frame = _standing_frame(view, failed.assign(points_rank=failed["quota_rank"]))
         frame.insert(0, L["group"], failed["ranking_group"].to_numpy())
-        parts.append(f"<details><summary>{_e(L['not_passed'])}（{len(failed)}）</summary>"
+        parts.append(f"<details><summary>{_e(L['not_passed'])}{L['open']}{len(failed)}{L['close']}</summary>"
                      f"{_table(frame, _classes(failed))}</details>")
     return _section("".join(parts))
 
@@ -337,7 +338,8 @@ def laggards(view: AnnualView) -> _Html:
         return _section(head + f"<p class='empty'>{_e(L['no_laggards'])}</p>")
     names = {"listed_k_of_n": L["rule_listed"], "cusum": L["rule_cusum"], "mann_kendall": L["rule_decline"]}
     by_unit = t.groupby("unit_id", sort=False).agg(
-        name=("name", "first"), rules=("rule", lambda r: "、".join(names.get(x, x) for x in dict.fromkeys(r))),
+        name=("name", "first"),
+        rules=("rule", lambda r: L["sep"].join(names.get(x, x) for x in dict.fromkeys(r))),
         n=("rule", "size"),
     ).reset_index()
     group = view.result.standing.set_index("unit_id")["ranking_group"]
@@ -359,7 +361,7 @@ def standing(view: AnnualView) -> _Html:
     span = f"{years[0]}–{years[-1]}" if len(years) > 1 else str(years[0])
     notes = []
     if len(years) < 3:
-        notes.append(L["three_years_missing"].format(years="、".join(map(str, years))))
+        notes.append(L["three_years_missing"].format(years=L["sep"].join(map(str, years))))
     else:
         notes.append(L["three_years_note"].format(years=span))
     tiers = view.params.tiers
@@ -371,8 +373,8 @@ def standing(view: AnnualView) -> _Html:
             if r.year - offset in years:
                 frame[L["year_points"].format(year=r.year - offset)] = g[col].map(_signed).to_numpy()
         if len(years) > 1:
-            frame[f"{L['three_years']}（{span}）"] = g["points_3y"].map(_signed).to_numpy()
-        parts.append(f"<details><summary>{_e(group)}（{_e(L['n_of'].format(n=len(g)))}）</summary>"
+            frame[f"{L['three_years']}{L['open']}{span}{L['close']}"] = g["points_3y"].map(_signed).to_numpy()
+        parts.append(f"<details><summary>{_e(group)}{L['open']}{_e(L['n_of'].format(n=len(g)))}{L['close']}</summary>"
                      f"{_table(frame, _classes(g))}</details>")
     return _section("".join(parts))
 

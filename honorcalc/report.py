@@ -318,6 +318,16 @@ def _execute(notebook: Path, output: Path, parameters: dict, cwd: Path, progress
         raise NotebookError(f"the report's kernel stopped: {exc}") from None
 
 
+def _page_title(params: Params, info: dict) -> str:
+    """The HTML page's title: city, round or year, and what the report is, in the report's language."""
+    year = info["date"][:4]
+    if params.lang == "en":
+        what = f"annual assessment {year}" if params.report == "annual" else f"{params.round} red and black lists"
+        return f"{params.city} {what}".strip()
+    what = f"{year} 年度考核" if params.report == "annual" else f"{params.round} 红黑榜"
+    return f"{params.city} {what}".strip()
+
+
 def _round_info(dataset: Dataset, round_id: str) -> dict:
     row = dataset.rounds.loc[dataset.rounds["round_id"] == round_id].iloc[0]
     return {
@@ -405,7 +415,7 @@ def _run(params: Params, out: Path, notebook, progress: bool, km) -> RunResult:
         warm.join()
         if archiver is not None:
             archiver.join()
-        title = f"{params.city} {info['date'][:4]} 年度考核" if annual else f"{params.city} {params.round} 红黑榜"
+        title = _page_title(params, info)
         export_html(tmp / "report.ipynb", tmp / "report.html", title=title, lang=params.lang)
         manifest = build_manifest(
             run_id=target.name, round_id=params.round, round_info={**info, "report": params.report},
