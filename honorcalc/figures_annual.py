@@ -18,7 +18,18 @@ from matplotlib.ticker import MaxNLocator
 
 from .errors import ParamError
 from .figures import (
-    _BLACK, _LIGHT, _PT, _RED, _TICK, RC, _figure, _margins, _require, _short, _text_size, _titles,
+    _BLACK,
+    _LIGHT,
+    _PT,
+    _RED,
+    _TICK,
+    RC,
+    _figure,
+    _margins,
+    _require,
+    _short,
+    _text_size,
+    _titles,
 )
 
 __all__ = ["plot_points_over_year"]

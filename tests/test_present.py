@@ -68,9 +68,8 @@ def test_data_overview_shows_the_manifests_hashes(tiny_params):
 def test_a_handed_over_view_is_taken_only_for_the_same_parameters(tiny_params, tmp_path):
     import pickle
 
-    from honorcalc.report import HANDOFF
-
     from honorcalc import __version__
+    from honorcalc.report import HANDOFF
 
     view = _view(tiny_params)
     (tmp_path / HANDOFF).write_bytes(pickle.dumps({"honorcalc": __version__, "view": view}))
