@@ -305,6 +305,7 @@ def _execute(notebook: Path, output: Path, parameters: dict, cwd: Path, progress
         papermill.execute_notebook(
             str(notebook), str(output), parameters=parameters, kernel_name=_kernel_name(),
             progress_bar=progress, cwd=str(cwd), log_output=False, km=km,
+            # for a kernel papermill starts itself (none given): quiet, as `_start_kernel`'s
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as exc:
