@@ -80,6 +80,7 @@ LABELS = {
         "year_points": "{year}年积分",
         "tiers_off": "未启用分档（参数 tiers.method 为 off）。",
         "tiers_note": "年度档次按全年综合测评平均分，采用与每期相同的分档规则（{method}）。",
+        "tiers_none": "截至本期尚无综合测评，年度档次暂不评定。",
     },
     "en": {
         "annual_report": "Annual assessment {year}: red and black lists",
@@ -140,6 +141,7 @@ LABELS = {
         "year_points": "Points {year}",
         "tiers_off": "No tiers (tiers.method is off).",
         "tiers_note": "The annual tier is from the mean comprehensive score, with the rounds' tier rule ({method}).",
+        "tiers_none": "No comprehensive round yet this year: no annual tier.",
     },
 }
 
@@ -365,7 +367,12 @@ def standing(view: AnnualView) -> _Html:
     else:
         notes.append(L["three_years_note"].format(years=span))
     tiers = view.params.tiers
-    notes.append(L["tiers_off"] if tiers.method == "off" else L["tiers_note"].format(method=tiers.method))
+    if tiers.method == "off":
+        notes.append(L["tiers_off"])
+    elif s["mean_comprehensive"].isna().all():
+        notes.append(L["tiers_none"])
+    else:
+        notes.append(L["tiers_note"].format(method=tiers.method))
     parts = [f"<h2>{_e(L['standing_title'])}</h2>"] + [f"<p class='rule'>{_e(n)}</p>" for n in notes]
     for group, g in s.groupby("ranking_group", sort=True):
         frame = _standing_frame(view, g)

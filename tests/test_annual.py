@@ -304,3 +304,13 @@ def test_annual_diff_names_a_change_of_points_alone(annual_run, city, capsys):
     assert "F <b>F</b>街道: points -5 → -7, points rank 6 → 6, outcome not passed → not passed; " \
            "because of parameter points.special_black: -1.0 → -2.0" in out
     assert "points, ranks and outcomes: identical" not in out
+
+
+def test_a_year_without_a_comprehensive_round_says_why_there_is_no_tier(city):
+    from honorcalc import present_annual
+
+    params = load_params(city / "year.yaml", ["round=S2026-01a"])
+    view = present_annual.build_view(params, load_dataset(city / "data"))
+    assert view.result.standing["tier"].isna().all()
+    assert "截至本期尚无综合测评，年度档次暂不评定。" in present_annual.standing(view)
+    assert "本年度尚未结束" in present_annual.title(view)
