@@ -77,11 +77,14 @@ def build_manifest(
     inputs = {}
     for table, file in sorted(dataset.files.items()):
         path = Path(params_dict["dataset"]) / file
+        read = dict(dataset.formats.get(table, {}))
         inputs[table] = {
             "file": str(path),
-            "sha256": file_sha256(path),
+            # the hash taken as the file was read: the data the run used, even if the file
+            # changed since (verify then names the input as edited after the run)
+            "sha256": read.pop("sha256", None) or file_sha256(path),
             "bytes": path.stat().st_size,
-            **dataset.formats.get(table, {}),
+            **read,
         }
     outputs = {
         p.name: file_sha256(p)

@@ -313,9 +313,11 @@ def _check_header(records: list[list[str]], table: str, path: Path) -> list[str]
     return names
 
 
-def _read_csv(path: Path, table: str, limit: int) -> tuple[pd.DataFrame, str]:
+def _read_csv(path: Path, table: str, limit: int) -> tuple[pd.DataFrame, str, str]:
+    """The table, its encoding, and the sha256 of the very bytes parsed."""
     _check_size(path, path.stat().st_size, limit)
     raw = path.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
     _sniff_binary(raw, path, table)
     text, encoding = _decode(raw, path)
     if not re.search(r"\S", text):
@@ -329,7 +331,7 @@ def _read_csv(path: Path, table: str, limit: int) -> tuple[pd.DataFrame, str]:
     frame = frame.iloc[1:]
     frame.columns = columns
     frame.index = frame.index - 1
-    return frame, encoding
+    return frame, encoding, digest
 
 
 def _parse_csv(raw: bytes, encoding: str, n_columns: int, path: Path) -> pd.DataFrame:
@@ -536,7 +538,8 @@ def read_table(
         a cell's spreadsheet row is ``index + 2`` (blank rows are kept, so the
         numbers match the spreadsheet's).
     info : dict
-        ``format`` (csv/xlsx/parquet) and, for CSV, the detected ``encoding``.
+        ``format`` (csv/xlsx/parquet), ``sha256`` of the file as read (of the
+        very bytes parsed, for CSV) and, for CSV, the detected ``encoding``.
 
     Raises
     ------
@@ -553,12 +556,14 @@ def read_table(
         raise InputError(what, file=path)
     try:
         if suffix == ".csv":
-            frame, encoding = _read_csv(path, table, limit)
-            info = {"format": "csv", "encoding": encoding}
+            frame, encoding, digest = _read_csv(path, table, limit)
+            info = {"format": "csv", "encoding": encoding, "sha256": digest}
         elif suffix == ".xlsx":
-            frame, info = _read_xlsx(path, table, limit), {"format": "xlsx"}
+            digest = file_sha256(path)  # hashed as it is read: the run records the data it used
+            frame, info = _read_xlsx(path, table, limit), {"format": "xlsx", "sha256": digest}
         elif suffix == ".parquet":
-            frame, info = _read_parquet(path, limit), {"format": "parquet"}
+            digest = file_sha256(path)
+            frame, info = _read_parquet(path, limit), {"format": "parquet", "sha256": digest}
         else:
             raise InputError(f"unsupported file type '{suffix}'; use .csv, .xlsx or .parquet", file=path)
     except OSError as exc:

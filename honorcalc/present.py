@@ -679,7 +679,8 @@ def data_overview(view: RoundView) -> _Html:
     L = view.labels
     root = Path(view.params.dataset)
     rows = [
-        (name, file, len(view.dataset.table(name)), file_sha256(root / file))
+        (name, file, len(view.dataset.table(name)),
+         view.dataset.formats.get(name, {}).get("sha256") or file_sha256(root / file))
         for name, file in ((n, view.dataset.files.get(n)) for n in TABLES) if file
     ]
     frame = pd.DataFrame(rows, columns=[L["table"], L["file"], L["rows"], "sha256"])

@@ -164,3 +164,21 @@ def test_run_all_in_jupyterlab_gives_the_same_report(tmp_path, notebook, params)
     assert len(by_hand) > 8 and by_hand == by_run
     page = "".join(html or "" for _, outputs in by_hand for html in outputs)
     assert "文明示范市" in page and "<img" in page and "黑榜" in page
+
+
+def test_the_manifest_records_the_inputs_as_they_were_read(tmp_path):
+    """A file edited between reading and the manifest: the run records the data it used."""
+    from honorcalc.audit import build_manifest
+    from honorcalc.io import load_dataset
+    from honorcalc.params import Params
+
+    data = write_tables(tmp_path / "data", tiny_tables())
+    ds = load_dataset(data)
+    before = file_sha256(data / "units.csv")
+    with open(data / "units.csv", "a", encoding="utf-8") as handle:
+        handle.write("X9,新单位,industry,市直部门,1\n")
+    (tmp_path / "run").mkdir()
+    params = Params(dataset=str(data), round="C2026Q1").to_dict()
+    manifest = build_manifest(run_id="r", round_id="C2026Q1", round_info={}, created_utc="", params_dict=params,
+                              dataset=ds, run_dir=tmp_path / "run")
+    assert manifest["inputs"]["units"]["sha256"] == before != file_sha256(data / "units.csv")

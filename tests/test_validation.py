@@ -246,3 +246,13 @@ def test_missing_directory(tmp_path):
 def test_validate_tables_accepts_in_memory_frames():
     ds = validate_tables(tiny_tables())
     assert len(ds.units) == 4
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])
+def test_each_table_records_the_sha256_of_the_file_as_read(tmp_path, fmt):
+    from honorcalc.io import file_sha256
+
+    directory = write_tables(tmp_path / "d", tiny_tables(), fmt)
+    ds = load_dataset(directory)
+    for table, file in ds.files.items():
+        assert ds.formats[table]["sha256"] == file_sha256(directory / file)
