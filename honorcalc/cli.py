@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -184,8 +185,26 @@ def batch(params_files, overrides, out, jobs, scheduler):
         sys.exit(EXIT_BAD_INPUT if all(o.bad_input for o in failed) else 1)
 
 
+def _terminated(signum, frame) -> None:
+    """SIGTERM (a scheduler, `kill`, a closed session) unwinds like Ctrl-C: nothing half-written stays."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the command and turn honorcalc's errors into exit codes."""
+    import signal
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         cli.main(args=argv, prog_name="honorcalc", standalone_mode=False)
     except click.exceptions.Abort:

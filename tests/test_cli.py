@@ -77,3 +77,26 @@ def test_help_explains_every_command(capsys):
 def test_unknown_command_is_a_usage_error(capsys):
     code, _, err = run_cli(["frobnicate"], capsys)
     assert code == 2 and "No such command" in err
+
+
+@pytest.mark.slow
+def test_sigterm_mid_run_leaves_nothing_and_no_kernel(tiny_params, tmp_path):
+    """A scheduler's SIGTERM unwinds like Ctrl-C: the temporary run folder and the kernel go."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    honorcalc = Path(sys.executable).parent / "honorcalc"
+    out = tmp_path / "reports"
+    proc = subprocess.Popen([str(honorcalc), "run", str(tiny_params), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not list(out.glob("C2026Q1/.*")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)  # until the temporary run folder exists: the run is under way
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert not out.exists() or not any(out.rglob("*"))
+    assert b"Traceback" not in err
