@@ -21,7 +21,7 @@ from typing import Any
 from . import __version__
 from .io import file_sha256
 
-__all__ = ["build_manifest", "params_sha256", "check_manifest", "MANIFEST", "LIBRARIES"]
+__all__ = ["build_manifest", "input_sha256", "params_sha256", "check_manifest", "MANIFEST", "LIBRARIES"]
 
 MANIFEST = "manifest.json"
 LIBRARIES = (
@@ -62,6 +62,13 @@ def _versions() -> dict[str, str | None]:
     return found
 
 
+def input_sha256(dataset, table: str, path: Path) -> str:
+    """The sha256 of a table's file as it was read: the data the run used, even if the file
+    changed since (verify then names the input as edited after the run). Files of a dataset
+    validated without that record are hashed now."""
+    return dataset.formats.get(table, {}).get("sha256") or file_sha256(path)
+
+
 def build_manifest(
     *,
     run_id: str,
@@ -77,12 +84,10 @@ def build_manifest(
     inputs = {}
     for table, file in sorted(dataset.files.items()):
         path = Path(params_dict["dataset"]) / file
-        read = dict(dataset.formats.get(table, {}))
+        read = {k: v for k, v in dataset.formats.get(table, {}).items() if k != "sha256"}
         inputs[table] = {
             "file": str(path),
-            # the hash taken as the file was read: the data the run used, even if the file
-            # changed since (verify then names the input as edited after the run)
-            "sha256": read.pop("sha256", None) or file_sha256(path),
+            "sha256": input_sha256(dataset, table, path),
             "bytes": path.stat().st_size,
             **read,
         }

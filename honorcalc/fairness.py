@@ -50,7 +50,7 @@ from scipy.sparse.csgraph import connected_components
 from .errors import InputError
 from .params import SOURCES, Params
 from .rules import Evaluation, _frames, evaluate_rounds, evaluate_until, round_half_up
-from .scoring import check_scores_and_indicators, order_rounds, row_key
+from .scoring import check_scores_and_indicators, order_rounds, require_columns, row_key
 from .stats import icc, kendall_w, krippendorff_alpha
 
 __all__ = [
@@ -126,15 +126,7 @@ def _check_params(params) -> None:
 
 def _require(frame, table: str, columns) -> None:
     """Raise `InputError` naming the table and the missing columns."""
-    if not isinstance(frame, pd.DataFrame):
-        raise InputError(f"table '{table}': expected a pandas DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InputError(
-            f"table '{table}' lacks column(s) {', '.join(missing)} "
-            f"(it has: {', '.join(map(str, frame.columns)) or 'none'})",
-            file=table,
-        )
+    require_columns(frame, columns, table)
 
 
 def _rng(params: Params, stream: str) -> tuple[np.random.Generator, str]:

@@ -88,8 +88,9 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 from PIL import Image
 
-from .errors import InputError, ParamError
+from .errors import ParamError
 from .rules import RoundResult
+from .scoring import require_columns
 
 __all__ = [
     "FONT_PATH",
@@ -275,12 +276,14 @@ def _result(obj) -> RoundResult:
     return result
 
 
-def _text(lang: str | None, result: RoundResult | None = None) -> dict[str, str]:
+def _text(lang: str | None, result=None, texts: dict | None = None) -> dict[str, str]:
+    """The labels of ``texts`` (default: this module's) in ``lang``, else in the result's language."""
+    texts = _TEXT if texts is None else texts
     if lang is None:
         lang = result.params.lang if result is not None else "zh"
-    if lang not in _TEXT:
+    if lang not in texts:
         raise ParamError(f"lang ('{lang}') not recognized; must be 'zh' or 'en'", parameter="lang")
-    return _TEXT[lang]
+    return texts[lang]
 
 
 def _round_label(result: RoundResult) -> str:
@@ -290,13 +293,7 @@ def _round_label(result: RoundResult) -> str:
 
 
 def _require(frame: pd.DataFrame, what: str, columns) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise InputError(
-            f"{what} lacks column(s) {', '.join(missing)} "
-            f"(it has: {', '.join(map(str, frame.columns)) or 'none'})",
-            file=what,
-        )
+    require_columns(frame, columns, what, label=what)
 
 
 def _figure(width: float, height: float, *, layout: str | None = "constrained") -> Figure:

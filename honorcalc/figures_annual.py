@@ -16,7 +16,6 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .errors import ParamError
 from .figures import (
     _BLACK,
     _LIGHT,
@@ -28,6 +27,7 @@ from .figures import (
     _margins,
     _require,
     _short,
+    _text,
     _text_size,
     _titles,
 )
@@ -50,13 +50,6 @@ _TEXT = {
         "n_units": "{n} units",
     },
 }
-
-
-def _text(lang: str | None, result) -> dict[str, str]:
-    lang = result.params.lang if lang is None else lang
-    if lang not in _TEXT:
-        raise ParamError(f"lang ('{lang}') not recognized; must be 'zh' or 'en'", parameter="lang")
-    return _TEXT[lang]
 
 
 #: Points between a line's end and its label.
@@ -96,7 +89,7 @@ def plot_points_over_year(result, *, lang: str | None = None, highlight: int = 3
         their name and final total at the right end of their line. No legend.
     """
     r = getattr(result, "result", result)
-    T = _text(lang, r)
+    T = _text(lang, r, _TEXT)
     pts = r.points
     _require(pts, "annual points", ("round_id", "date", "unit_id", "name", "ranking_group", "points_ytd"))
     rounds = r.rounds.sort_values(["date", "round_id"], kind="stable")

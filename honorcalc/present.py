@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .audit import params_sha256
-from .io import file_sha256, load_dataset, write_tables
+from .audit import input_sha256, params_sha256
+from .io import load_dataset, write_tables
 from .params import Params, params_to_yaml
 from .pipeline import run_tables
 from .report import HANDOFF, check_round, notebook_params
@@ -679,8 +679,7 @@ def data_overview(view: RoundView) -> _Html:
     L = view.labels
     root = Path(view.params.dataset)
     rows = [
-        (name, file, len(view.dataset.table(name)),
-         view.dataset.formats.get(name, {}).get("sha256") or file_sha256(root / file))
+        (name, file, len(view.dataset.table(name)), input_sha256(view.dataset, name, root / file))
         for name, file in ((n, view.dataset.files.get(n)) for n in TABLES) if file
     ]
     frame = pd.DataFrame(rows, columns=[L["table"], L["file"], L["rows"], "sha256"])

@@ -82,12 +82,22 @@ def check_columns(frame: pd.DataFrame, table: str) -> None:
     InputError
         Names the table, the missing columns and the columns that are present.
     """
+    require_columns(frame, COLUMNS[table], table)
+
+
+def require_columns(frame: pd.DataFrame, columns, table: str, *, label: str | None = None) -> None:
+    """Raise `InputError` unless ``frame`` is a DataFrame with every one of ``columns``.
+
+    The message names the frame as ``label`` (default "table '<table>'"), the
+    missing columns and the columns that are present.
+    """
+    label = f"table '{table}'" if label is None else label
     if not isinstance(frame, pd.DataFrame):
-        raise InputError(f"table '{table}': expected a pandas DataFrame, got {type(frame).__name__}")
-    missing = [c for c in COLUMNS[table] if c not in frame.columns]
+        raise InputError(f"{label}: expected a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise InputError(
-            f"table '{table}' lacks column(s) {', '.join(missing)} "
+            f"{label} lacks column(s) {', '.join(missing)} "
             f"(it has: {', '.join(map(str, frame.columns)) or 'none'})",
             file=table,
         )
