@@ -25,11 +25,11 @@ import pandas as pd
 
 from .params import Params
 from .rules import (
-    _competition_rank,
     _empty_ties,
     _frames,
     apply_pass_quota,
     assign_tiers,
+    competition_ranks,
     evaluate_until,
     round_half_up,
 )
@@ -190,7 +190,7 @@ def _standing(in_year: pd.DataFrame, params: Params) -> pd.DataFrame:
     ).reset_index()
     out = last[["unit_id", "name", "kind", "group", "ranking_group"]].merge(out, on="unit_id")
     codes = pd.factorize(out["ranking_group"], sort=True)[0]
-    rank, _ = _competition_rank(codes, out["points"].to_numpy(dtype="float64"))
+    rank = competition_ranks(codes, out["points"].to_numpy(dtype="float64"))[0]
     out["points_rank"] = rank.astype("int64")
     out["n_ranked"] = np.bincount(codes)[codes].astype("int64")
     out["mean_comprehensive"] = round_half_up(out["mean_comprehensive"].to_numpy(dtype="float64"),
@@ -232,8 +232,7 @@ def _annual_tiers(standing: pd.DataFrame, params: Params) -> pd.Series | None:
     score = standing["mean_comprehensive"].to_numpy(dtype="float64")
     ranked = ~np.isnan(score)
     codes = pd.factorize(standing["ranking_group"], sort=True)[0]
-    rank = np.full(len(standing), np.nan)
-    rank[ranked], _ = _competition_rank(codes[ranked], score[ranked])
+    rank = competition_ranks(codes, score, ranked)[0]
     n_ranked = np.bincount(codes, weights=ranked, minlength=codes.max(initial=-1) + 1)[codes]
     frame = pd.DataFrame({"score_rounded": score, "ranked": ranked, "rank": rank, "n_ranked": n_ranked},
                          index=standing.index)

@@ -64,6 +64,9 @@ __all__ = [
     "RoundResult",
     "round_half_up",
     "list_cap",
+    "competition_ranks",
+    "ListCut",
+    "cut_list",
     "apply_vetoes",
     "rank_units",
     "apply_lists",
@@ -133,8 +136,9 @@ def round_half_up(values, decimals: int):
 def list_cap(kind, n_ranked, params: Params):
     """Most units a list may hold in one ranking group (RULES.md §1.3).
 
-    ``kind`` (comprehensive | special) and ``n_ranked`` are scalars or arrays of
-    the same length; the result is an int or an int64 array.
+    ``kind`` (comprehensive | special, or a boolean array: True = special) and
+    ``n_ranked`` are scalars or arrays that broadcast together; the result is an
+    int or an int64 array.
 
     Comprehensive rounds: ``lists.comprehensive_size`` ("排名前十" / "排名后十").
     Special rounds: ⌊``lists.special_share`` × N⌋ with N the units ranked in the
@@ -146,9 +150,11 @@ def list_cap(kind, n_ranked, params: Params):
     >>> list_cap("special", 14, p), list_cap("special", 4, p), list_cap("comprehensive", 4, p)
     (2, 0, 10)
     """
+    kind = np.asarray(kind)
+    special = kind if kind.dtype == bool else kind == "special"
     n = np.asarray(n_ranked, dtype="float64")
-    special = np.floor(np.round(params.lists.special_share * n, _PRODUCT_DECIMALS))
-    cap = np.where(np.asarray(kind) == "special", special, params.lists.comprehensive_size)
+    share = np.floor(np.round(params.lists.special_share * n, _PRODUCT_DECIMALS))
+    cap = np.where(special, share, params.lists.comprehensive_size)
     return int(cap) if np.ndim(cap) == 0 else cap.astype("int64")
 
 
@@ -254,9 +260,7 @@ def rank_units(results: pd.DataFrame, params: Params) -> pd.DataFrame:
     ranked = ~np.isnan(score) & ~excluded
     codes = _codes(out, ("round_id", "ranking_group"))
     n_ranked = np.bincount(codes, weights=ranked, minlength=codes.max(initial=-1) + 1)[codes]
-    rank, tie_size = np.full(len(out), np.nan), np.full(len(out), np.nan)
-    rows = np.flatnonzero(ranked)
-    rank[rows], tie_size[rows] = _competition_rank(codes[rows], score[rows])
+    rank, tie_size, _ = competition_ranks(codes, score, ranked)
     out["score_rounded"] = score
     out["ranked"] = ranked
     out["rank"] = rank
@@ -272,26 +276,109 @@ def _codes(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
     return pd.factorize(row_key(frame, columns))[0].astype("int64")
 
 
-def _competition_rank(codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Competition rank (1 = largest value) within each code, and the size of each tied block.
+def competition_ranks(codes: np.ndarray, values: np.ndarray, ranked: np.ndarray | None = None):
+    """Competition ranks ("1224") within groups, for one score vector or a stack of them.
 
-    One lexsort instead of a group-by per group: rank = start of the tied block
-    − start of the group + 1.
+    Parameters
+    ----------
+    codes : ndarray of int, shape (n,)
+        The ranking group of each unit.
+    values : ndarray, shape (n,) or (B, n)
+        The (rounded) scores; larger is better. A stack is B replicates of the
+        same units, each ranked on its own.
+    ranked : ndarray of bool, same shape as ``values``, optional
+        Which units take a place; all by default.
+
+    Returns
+    -------
+    rank, tie_size : ndarray, shape of ``values``
+        Rank (1 = highest; tied units share the best rank of their block, so a
+        rank is 1 + the number of ranked units of the group with a strictly
+        better value) and the size of the tied block; NaN where not ranked.
+    n_ranked : ndarray, shape of ``values``
+        Units ranked in the unit's group (for an unranked unit: the unranked).
+
+    Notes
+    -----
+    One lexsort per row instead of a group-by per group: rank = start of the
+    tied block − start of the group + 1. `rank_units` (a batch of one), the
+    stability replicates and the annual ranking all rank with this function.
     """
-    order = np.lexsort((-values, codes))
-    c, v = codes[order], values[order]
-    pos = np.arange(len(order))
-    new_group = np.ones(len(order), dtype=bool)
-    new_group[1:] = c[1:] != c[:-1]
+    one = np.ndim(values) == 1
+    values = np.atleast_2d(np.asarray(values, dtype="float64"))
+    b, n = values.shape
+    ranked = np.ones((b, n), dtype=bool) if ranked is None else np.broadcast_to(np.atleast_2d(ranked), (b, n))
+    unranked_code = int(codes.max(initial=0)) + 1
+    primary = np.where(ranked, codes[None, :], unranked_code)
+    order = np.lexsort((np.where(ranked, -values, 0.0), primary), axis=-1)
+    c = np.take_along_axis(primary, order, axis=1)
+    v = np.take_along_axis(np.where(ranked, values, 0.0), order, axis=1)
+    pos = np.broadcast_to(np.arange(n), (b, n))
+    new_group = np.ones((b, n), dtype=bool)
+    new_group[:, 1:] = c[:, 1:] != c[:, :-1]
     new_block = new_group.copy()
-    new_block[1:] |= v[1:] != v[:-1]
-    group_start = np.maximum.accumulate(np.where(new_group, pos, 0))
-    block_start = np.maximum.accumulate(np.where(new_block, pos, 0))
-    block = np.cumsum(new_block) - 1
-    rank, size = np.empty(len(order)), np.empty(len(order))
-    rank[order] = block_start - group_start + 1
-    size[order] = np.bincount(block)[block]
-    return rank, size
+    new_block[:, 1:] |= v[:, 1:] != v[:, :-1]
+
+    def first(starts):
+        return np.maximum.accumulate(np.where(starts, pos, 0), axis=1)
+
+    def last(starts):
+        ends = np.ones((b, n), dtype=bool)
+        ends[:, :-1] = starts[:, 1:]
+        return np.minimum.accumulate(np.where(ends, pos, n - 1)[:, ::-1], axis=1)[:, ::-1]
+
+    group_start, block_start = first(new_group), first(new_block)
+    sorted_rank = (block_start - group_start + 1).astype(float)
+    sorted_tie = (last(new_block) - block_start + 1).astype(float)
+    sorted_n = (last(new_group) - group_start + 1).astype(float)
+    rank, tie, n_ranked = (np.empty((b, n)) for _ in range(3))
+    for target, source in ((rank, sorted_rank), (tie, sorted_tie), (n_ranked, sorted_n)):
+        np.put_along_axis(target, order, source, axis=1)
+    rank[~ranked] = np.nan
+    tie[~ranked] = np.nan
+    return (rank[0], tie[0], n_ranked[0]) if one else (rank, tie, n_ranked)
+
+
+@dataclass(frozen=True, eq=False)
+class ListCut:
+    """One list's cut of `cut_list`, for every unit (arrays of one shape).
+
+    Attributes
+    ----------
+    meets : the rounded score passes the list's threshold.
+    in_rank : ranked and within the cap from the list's end.
+    straddle : in rank, but its tied block runs past the cap.
+    cut_ok : in rank, and the tie policy keeps it (``all_in``, or no straddle).
+    on_list : on the list: cut_ok, meets, and not blocked (a veto on the red list).
+    """
+
+    meets: np.ndarray
+    in_rank: np.ndarray
+    straddle: np.ndarray
+    cut_ok: np.ndarray
+    on_list: np.ndarray
+
+
+def cut_list(name: str, rounded, rank_from_end, tie_size, cap, ranked, params: Params, blocked=None) -> ListCut:
+    """The red or black list's cut (RULES.md §1.3), on arrays of any shape.
+
+    ``name`` is ``"red"`` (``rank_from_end`` = rank, threshold ``lists.red_min``,
+    rounded score ≥ it) or ``"black"`` (``rank_from_end`` = rank from the bottom,
+    threshold ``lists.black_max``, rounded score ≤ it). ``blocked`` marks units
+    that may not be on this list whatever they score (the ``no_red`` veto).
+    `apply_lists` (a batch of one) and the stability replicates cut with this
+    function; see `apply_lists` for the rule's reading.
+    """
+    L = params.lists
+    with np.errstate(invalid="ignore"):  # NaN scores and ranks of unranked units compare False
+        meets = rounded >= L.red_min if name == "red" else rounded <= L.black_max
+        in_rank = ranked & (rank_from_end <= cap)
+        straddle = in_rank & (rank_from_end + tie_size - 1 > cap)
+    cut_ok = in_rank & (~straddle | (L.tie_policy == "all_in"))
+    on_list = cut_ok & meets
+    if blocked is not None:
+        on_list = on_list & ~blocked
+    return ListCut(meets, in_rank, straddle, cut_ok, on_list)
 
 
 @dataclass(frozen=True, eq=False)
@@ -360,34 +447,26 @@ def apply_lists(results: pd.DataFrame, params: Params) -> ListOutcome:
     out = results.copy()
     cap = list_cap(out["round_kind"].to_numpy(), out["n_ranked"].to_numpy(), params)
     out["cap"] = cap
-    all_in = L.tie_policy == "all_in"
     ranked = out["ranked"].to_numpy(dtype=bool)
     excluded = out["excluded"].to_numpy(dtype=bool)
     score = out["score_rounded"].to_numpy(dtype="float64")
     tie_size = out["tie_size"].to_numpy(dtype="float64", na_value=np.nan)
     no_red = out["vetoed"].to_numpy(dtype=bool) & (params.veto.action == "no_red")
     tie_rows, listed, status = [], {}, {}
-    with np.errstate(invalid="ignore"):  # NaN scores and ranks of unranked units compare False
-        for name, rank_col, meets, blocked in (
-            ("red", "rank", score >= L.red_min, no_red),
-            ("black", "rank_bottom", score <= L.black_max, np.zeros(len(out), dtype=bool)),
-        ):
-            rank = out[rank_col].to_numpy(dtype="float64", na_value=np.nan)
-            in_rank = ranked & (rank <= cap)
-            straddle = in_rank & (rank + tie_size - 1 > cap)
-            cut_ok = in_rank & (~straddle | all_in)
-            on_list = cut_ok & meets & ~blocked
-            status[name] = np.select(
-                [~ranked & excluded, ~ranked, ~meets, cap == 0, ~in_rank, ~cut_ok, blocked, straddle],
-                [*_STATUS_ORDER, "listed_tie"],
-                "listed",
-            )
-            out[f"{name}_status"] = status[name]
-            listed[name] = on_list
-            if (straddle & meets).any():
-                decided = out[straddle & meets].assign(on_list=on_list[straddle & meets],
-                                                       rank_used=rank[straddle & meets])
-                tie_rows.append(_tie_table(decided, name, L.tie_policy))
+    for name, rank_col, blocked in (("red", "rank", no_red), ("black", "rank_bottom", np.zeros(len(out), dtype=bool))):
+        rank = out[rank_col].to_numpy(dtype="float64", na_value=np.nan)
+        cut = cut_list(name, score, rank, tie_size, cap, ranked, params, blocked)
+        status[name] = np.select(
+            [~ranked & excluded, ~ranked, ~cut.meets, cap == 0, ~cut.in_rank, ~cut.cut_ok, blocked, cut.straddle],
+            [*_STATUS_ORDER, "listed_tie"],
+            "listed",
+        )
+        out[f"{name}_status"] = status[name]
+        listed[name] = cut.on_list
+        decided_rows = cut.straddle & cut.meets
+        if decided_rows.any():
+            decided = out[decided_rows].assign(on_list=cut.on_list[decided_rows], rank_used=rank[decided_rows])
+            tie_rows.append(_tie_table(decided, name, L.tie_policy))
     if (listed["red"] & listed["black"]).any():
         raise RuntimeError("a unit is on both lists although red_min > black_max")  # a bug, not user error
     out["list"] = np.where(listed["red"], "red", np.where(listed["black"], "black", ""))

@@ -24,19 +24,11 @@ from honorcalc import fairness
 from honorcalc.demo import PLANTED, make_demo_city
 from honorcalc.errors import InputError
 from honorcalc.fairness import (
-    _CELL,
     GROUP_COLUMNS,
     LAGGARD_COLUMNS,
     RATER_COLUMNS,
     RELIABILITY_COLUMNS,
     STABILITY_COLUMNS,
-    _codes,
-    _lowest_in_groups,
-    _mann_kendall_decline,
-    _nan_quantiles,
-    _permutation_pvalue,
-    _rank_in_groups,
-    _rater_matrix,
     adjust_rater_severity,
     fairness_findings,
     fairness_tables,
@@ -50,6 +42,13 @@ from honorcalc.fairness import (
     variance_components,
     visit_gap,
 )
+from honorcalc.fairness.base import CELL as _CELL
+from honorcalc.fairness.base import cell_codes as _codes
+from honorcalc.fairness.base import rank_in_groups as _rank_in_groups
+from honorcalc.fairness.groups import _permutation_pvalue
+from honorcalc.fairness.laggards import _lowest_in_groups, _mann_kendall_decline
+from honorcalc.fairness.raters import _rater_matrix
+from honorcalc.fairness.stability import _nan_quantiles
 from honorcalc.params import Params, params_from_mapping
 from honorcalc.rules import evaluate_round, evaluate_rounds
 from honorcalc.scoring import row_key
@@ -718,8 +717,8 @@ def test_results_do_not_depend_on_how_the_draws_are_chunked(monkeypatch, demo, d
                                   "fairness": {"null_cities": 60, "replicates": 40}})
     lag = flag_laggards(demo_eval.results, params)
     rep = list_replicates(demo.scores, demo.indicators, demo_eval.results, params, 40)
-    monkeypatch.setattr(fairness, "_NULL_CELLS", 7_000)  # three null cities at a time
-    monkeypatch.setattr(fairness, "_REPLICATE_BLOCK", 25_000)  # two replicates at a time
+    monkeypatch.setattr(fairness.laggards, "_NULL_CELLS", 7_000)  # three null cities at a time
+    monkeypatch.setattr(fairness.stability, "_REPLICATE_BLOCK", 25_000)  # two replicates at a time
     again = flag_laggards(demo_eval.results, params)
     for name in ("table", "calibration", "evidence"):
         assert_frame_equal(getattr(again, name), getattr(lag, name), check_exact=True)

@@ -1,0 +1,111 @@
+"""Shared ground of the fairness analyses: seeds, rescaled points, cell codes, intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from ..errors import InputError
+from ..params import Params
+from ..rules import competition_ranks, list_cap
+from ..scoring import (
+    check_scores_and_indicators,
+    require_columns,
+    row_key,
+)
+
+__all__ = ["SEED_STREAMS", "CELL", "check_params", "require", "seeded_rng", "rescaled", "cell_codes", "sorted_ids", "round_order", "t_interval", "rank_in_groups", "cap_array"]
+
+SEED_STREAMS = {"rater_slots": 1, "laggards": 2, "stability": 3, "groups": 4}
+
+CELL = ["round_id", "unit_id", "indicator_id", "source"]
+
+
+def check_params(params) -> None:
+    if not isinstance(params, Params):
+        raise InputError(f"params: expected honorcalc.params.Params, got {type(params).__name__}")
+
+
+def require(frame, table: str, columns) -> None:
+    """Raise `InputError` naming the table and the missing columns."""
+    require_columns(frame, columns, table)
+
+
+def seeded_rng(params: Params, stream: str) -> tuple[np.random.Generator, str]:
+    entropy = [int(params.seed), SEED_STREAMS[stream]]
+    return np.random.default_rng(entropy), f"[{entropy[0]}, {entropy[1]}]"
+
+
+def rescaled(scores: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
+    """The score rows with ``max_points``, ``category`` and ``pct`` = points / max_points × 100."""
+    check_scores_and_indicators(scores, indicators)
+    if not pd.api.types.is_numeric_dtype(scores["points"]):
+        raise InputError(
+            f"column 'points' must be numeric; got dtype {scores['points'].dtype} "
+            "(load the dataset with honorcalc.io.load_dataset)", file="scores", column="points",
+        )
+    meta = indicators.set_index("indicator_id")
+    # look up each distinct indicator once: a map over every row of a string column is slow
+    at, ids = pd.factorize(scores["indicator_id"], use_na_sentinel=False)
+    ids = pd.Series(ids)
+    max_points = ids.map(meta["max_points"]).astype("float64").to_numpy()[at]
+    unknown = np.flatnonzero(np.isnan(max_points))
+    if len(unknown):
+        raise InputError(f"unknown indicator_id {scores['indicator_id'].iloc[unknown[0]]!r}", file="scores",
+                         column="indicator_id")
+    out = scores.copy()
+    out["max_points"] = max_points
+    out["category"] = ids.map(meta["category"]).astype(str).to_numpy()[at]
+    out["pct"] = out["points"].to_numpy(dtype="float64") / out["max_points"].to_numpy() * 100.0
+    return out.reset_index(drop=True)
+
+
+def cell_codes(frame: pd.DataFrame, columns) -> tuple[np.ndarray, int]:
+    """Each row's key over ``columns``, numbered 0 … K-1 in the sorted order of its `row_key`; and K.
+
+    Joined keys sort as the tuples of their parts when no part holds a character at or
+    below the separator (U+001F), so the parts are sorted on their own, which is far
+    cheaper than joining them; otherwise the keys are joined.
+    """
+    key = np.zeros(len(frame), dtype=np.int64)
+    for column in columns:
+        part, uniques = pd.factorize(frame[column].astype(str), sort=True)
+        if (part < 0).any() or any(min(u, default="\x7f") <= "\x1f" for u in uniques):
+            key = pd.factorize(row_key(frame, list(columns)), sort=True)[0]
+            break
+        key = key * len(uniques) + part
+    else:
+        key = np.unique(key, return_inverse=True)[1]
+    codes = key.astype("int64")
+    return codes, int(codes.max(initial=-1)) + 1
+
+
+def sorted_ids(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(ids.astype(str), return_inverse=True)``, sorted by pandas (far faster on strings)."""
+    text = ids.astype(str)
+    codes, uniques = pd.factorize(text, sort=True)
+    if (codes < 0).any():
+        # a missing id: np.unique raises on it, as it always did
+        return np.unique(text.to_numpy(), return_inverse=True)
+    return uniques.to_numpy(dtype=object), codes.astype(np.int64)
+
+
+def round_order(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per round of ``results`` in time order (date, round_id)."""
+    r = results[["round_id", "date"]].drop_duplicates("round_id")
+    return r.sort_values(["date", "round_id"], kind="stable").reset_index(drop=True)
+
+
+def t_interval(estimate, se, df, level):
+    q = sps.t.ppf(0.5 + level / 2, np.maximum(df, 1))
+    with np.errstate(invalid="ignore"):
+        return estimate - q * se, estimate + q * se
+
+
+def cap_array(special: np.ndarray, n_ranked: np.ndarray, params: Params) -> np.ndarray:
+    """`honorcalc.rules.list_cap` of boolean ``special`` arrays."""
+    return list_cap(special, n_ranked, params)
+
+
+rank_in_groups = competition_ranks
