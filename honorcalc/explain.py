@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from .errors import InputError
 from .params import SOURCES
-from .rules import RoundResult, round_half_up
+from .rules import RoundResult, competition_ranks, cut_list, round_half_up
 
 __all__ = ["explain_unit_dict", "explain_unit", "counterfactual", "LANGS"]
 
@@ -263,14 +264,17 @@ def counterfactual(result: RoundResult, unit_id: str) -> dict:
     -----
     Scores are compared rounded half up to ``precision`` p, so a rounded score
     ≥ T needs a raw score ≥ T − ½·10⁻ᵖ, and a rounded score > T a raw score ≥
-    T + ½·10⁻ᵖ. The rank route compares with the other units of the ranking
-    group as they scored: to leave the bottom ``cap`` the unit must beat the
-    cap-th lowest of them; to enter the top ``cap`` it must reach the cap-th
-    highest (a tie there is in under ``tie_policy: all_in``; under ``none_in``
-    the change shown is a lower bound). An indicator's headroom is its missing
-    points (max − mean of the raters) × the source's renormalised weight ×
-    100 / the source's Σ max_points, times (1 − history weight) when the score
-    is blended with history.
+    T + ½·10⁻ᵖ. The candidates are the raw scores at which the unit's rounded
+    score reaches, or passes, a threshold or another ranked unit of its group
+    (the others as they scored); each is put through the lists' own rule
+    (`honorcalc.rules.competition_ranks` and `honorcalc.rules.cut_list`, one
+    batch of candidates), and the nearest that changes the outcome is the
+    answer, so ties are decided by ``tie_policy`` exactly as the lists decide
+    them. The route is the condition that binds: the threshold when the target
+    sits on it, else the rank. An indicator's headroom is its missing points
+    (max − mean of the raters) × the source's renormalised weight × 100 / the
+    source's Σ max_points, times (1 − history weight) when the score is blended
+    with history.
     """
     units = result.units
     row = units[units["unit_id"] == unit_id]
@@ -278,54 +282,67 @@ def counterfactual(result: RoundResult, unit_id: str) -> dict:
         raise InputError(f"unit {unit_id!r} was not evaluated in round {result.round_id!r}")
     u = row.iloc[0]
     p = result.params
-    half = 0.5 * 10.0 ** -p.lists.precision
     score = float(u["score"])
-    others = units[(units["ranking_group"] == u["ranking_group"]) & units["ranked"]
-                   & (units["unit_id"] != unit_id)]["score_rounded"].sort_values().to_numpy()
     cap = int(u["cap"])
     out: dict = {"score": score, "cap": cap, "precision": p.lists.precision}
-
-    def closest(options: list[tuple[str, float]], combine) -> tuple[str | None, float | None]:
-        options = [(r, v) for r, v in options if v is not None]
-        if not options:
-            return None, None
-        route, value = combine(options, key=lambda o: o[1])
-        return route, value
-
-    # black: listed ⇔ rounded ≤ black_max AND among the bottom cap
-    black_listed = u["list"] == "black"
-    below = others[cap - 1] if 0 < cap <= len(others) else None
-    if cap == 0 or not bool(u["ranked"]):
+    moves = _moves(result, u) if bool(u["ranked"]) else None
+    for name, threshold in (("black", p.lists.black_max), ("red", p.lists.red_min)):
+        listed = u["list"] == name
         route, target = None, None
-    elif black_listed:  # leave: break either condition, whichever is cheaper
-        route, target = closest([("threshold", p.lists.black_max + half),
-                                 ("rank", None if below is None else below + half)], min)
-    else:  # enter: meet both conditions, so the harder one binds
-        route, target = closest([("threshold", p.lists.black_max + half - 10.0 ** -p.lists.precision),
-                                 ("rank", None if below is None else below + half - 10.0 ** -p.lists.precision)],
-                                min)
-    out["black"] = {"listed": bool(black_listed), "route": route, "target": target,
-                    "change": None if target is None else target - score}
-
-    # red: listed ⇔ rounded ≥ red_min AND among the top cap AND not vetoed
-    red_listed = u["list"] == "red"
-    above = others[len(others) - cap] if 0 < cap <= len(others) else None
-    if cap == 0 or not bool(u["ranked"]) or (bool(u["vetoed"]) and not red_listed):
-        route, target = None, None
-    elif red_listed:  # leave: fall below either condition, whichever comes first
-        route, target = closest([("threshold", p.lists.red_min - half - 10.0 ** -p.lists.precision),
-                                 ("rank", None if above is None else above - half - 10.0 ** -p.lists.precision)],
-                                max)
-    else:  # enter: meet both
-        route, target = closest([("threshold", p.lists.red_min - half),
-                                 ("rank", None if above is None else above - half)], max)
-    out["red"] = {"listed": bool(red_listed), "route": route, "target": target,
-                  "change": None if target is None else target - score,
-                  "vetoed": bool(u["vetoed"])}
-
-    if black_listed and out["black"]["change"] is not None:
+        if moves is not None:
+            raw, rounded, on_list = moves
+            wanted = on_list[name] != listed
+            if wanted.any():
+                k = np.flatnonzero(wanted)[np.argmin(np.abs(raw[wanted] - score))]
+                target = float(raw[k])
+                if listed:  # leaving: the condition the target breaks
+                    broken = rounded[k] < threshold if name == "red" else rounded[k] > threshold
+                else:  # entering: the condition the target just meets
+                    broken = rounded[k] == threshold
+                route = "threshold" if broken else "rank"
+        out[name] = {"listed": bool(listed), "route": route, "target": target,
+                     "change": None if target is None else target - score}
+    out["red"]["vetoed"] = bool(u["vetoed"])
+    if out["black"]["listed"] and out["black"]["change"] is not None:
         out["black"].update(_headroom(result, u, out["black"]["change"]))
     return out
+
+
+def _moves(result: RoundResult, u: pd.Series):
+    """Candidate raw scores of a ranked unit, their rounded values, and the lists each gives.
+
+    For every boundary b (the two thresholds and each other ranked unit's rounded
+    score of the group): the raw scores that reach b from below (b − ½·10⁻ᵖ) and
+    from above (b + ½·10⁻ᵖ − 10⁻ᵖ), and that pass it (b ± ½·10⁻ᵖ, the next
+    published step). Candidates in the direction away from the unit's score are
+    dropped; the rest are ordered threshold first, so that an equally near
+    threshold is the route named.
+    """
+    p = result.params
+    units = result.units
+    step = 10.0 ** -p.lists.precision
+    half = 0.5 * step
+    group = units[(units["ranking_group"] == u["ranking_group"]) & units["ranked"].astype(bool)]
+    others = group.loc[group["unit_id"] != u["unit_id"], "score_rounded"].to_numpy(dtype="float64")
+    bases = np.concatenate([[p.lists.red_min, p.lists.black_max], np.unique(others)])
+    up = np.concatenate([bases - half, bases + half])
+    down = np.concatenate([bases + half - step, bases - half - step])
+    score = float(u["score"])
+    raw = np.concatenate([up[up > score], down[down < score]])
+    rounded = round_half_up(raw, p.lists.precision)
+    # each candidate is a replicate of the group: the others as they scored, the unit at its candidate
+    values = np.concatenate([np.broadcast_to(others, (len(raw), len(others))), rounded[:, None]], axis=1)
+    rank, tie, n_ranked = competition_ranks(np.zeros(values.shape[1], dtype=np.int64), values)
+    rank_bottom = n_ranked - (rank + tie - 1) + 1
+    ranked = np.ones(values.shape, dtype=bool)
+    cap = int(u["cap"])
+    no_red = bool(u["vetoed"]) and p.veto.action == "no_red"
+    on_list = {
+        "red": cut_list("red", values, rank, tie, cap, ranked, p, np.full(values.shape, no_red))
+        .on_list[:, -1],
+        "black": cut_list("black", values, rank_bottom, tie, cap, ranked, p).on_list[:, -1],
+    }
+    return raw, rounded, on_list
 
 
 def _headroom(result: RoundResult, u: pd.Series, needed: float) -> dict:

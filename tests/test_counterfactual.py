@@ -114,3 +114,22 @@ def test_a_vetoed_unit_cannot_be_red_at_any_score(demo):
     vetoed = result.units[result.units["vetoed"]]["unit_id"].iloc[0]
     c = counterfactual(result, vetoed)["red"]
     assert c["change"] is None and c["vetoed"]
+
+
+def test_under_none_in_the_change_is_exact(demo):
+    """``tie_policy: none_in`` keeps a tied block that straddles the cut out of the list: reaching
+    the cap-th unit's score is not enough, the unit must pass it, and the change stated does."""
+    dataset, params, _ = demo
+    params = params.model_copy(update={"lists": params.lists.model_copy(update={"tie_policy": "none_in"})})
+    result = evaluate_round(dataset, params, ROUND)
+    u = result.units
+    outside = u[(u["list"] == "") & ~u["vetoed"] & u["ranked"]].sort_values("score", ascending=False)
+    checked = 0
+    for unit_id in outside.groupby("ranking_group").head(3)["unit_id"]:
+        c = counterfactual(result, unit_id)["red"]
+        if c["route"] != "rank":
+            continue
+        assert listed(shift_unit(dataset, result, unit_id, c["change"] + 1e-6), params, unit_id) == "red"
+        assert listed(shift_unit(dataset, result, unit_id, c["change"] - 0.01), params, unit_id) != "red"
+        checked += 1
+    assert checked >= 3
