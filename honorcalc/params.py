@@ -226,7 +226,13 @@ class Fairness(_Section):
     )
     severity_min: float = Field(
         0.5, ge=0,
-        description="§3 flag a harsh or lenient rater only if its size (either sign) ≥ this and its CI excludes 0",
+        description="§3 flag a harsh or lenient rater only if its CI lies entirely beyond ± this (FDR-controlled); "
+                    "'fair' if within ± this",
+    )
+    severity_min_units: int = Field(
+        5, ge=2,
+        description="§3 rater severity: units needed for the unit-clustered (sandwich) SE; fewer (≥ 2) use the "
+                    "model-based SE with a rater × unit term, one unit is not estimable",
     )
     rater_slots: int = Field(
         2, ge=2, description="§3 ICC and Kendall's W: raters per unit × indicator, taken in this many slots"
@@ -248,7 +254,7 @@ class Fairness(_Section):
     )
     false_alarm_rate: float = Field(
         0.05, gt=0, lt=1,
-        description="§3 laggard rules B and C: false alarms per unit-year (sets the CUSUM limit and the trend level)",
+        description="§3 laggards: false alarms per unit-year of the one test that combines rules A, B and C",
     )
     trend_min: float = Field(
         1.0, ge=0,
@@ -256,15 +262,41 @@ class Fairness(_Section):
     )
     null_cities: int = Field(
         400, ge=20,
-        description="§3 laggards: simulated null cities that set the CUSUM limit (as many again check it)",
+        description="§3 laggards: null cities (the city's own scores permuted within each round and group) "
+                    "that calibrate every unit's p-value",
+    )
+    laggard_fdr: float = Field(
+        0.1, gt=0, lt=1,
+        description="§3 laggards: false-discovery rate across units; a unit is called a persistent laggard "
+                    "only when its q-value ≤ this (and its p-value ≤ false_alarm_rate)",
+    )
+    laggard_fdr_method: Literal["bh", "by"] = Field(
+        "bh", description="§3 laggards: q-values by Benjamini-Hochberg, or Benjamini-Yekutieli (any dependence)"
+    )
+    laggard_min_rounds: int = Field(
+        2, ge=2,
+        description="§3 laggards: evidence must span this many rounds (a unit's worst rounds count as its "
+                    "this-many-th worst, so one bad round never suffices)",
+    )
+    laggard_min_history: int = Field(
+        4, ge=2,
+        description="§3 laggards: fewer ranked rounds in the window than this: cannot tell a persistent "
+                    "laggard from bad luck",
+    )
+    serial_correlation: float | None = Field(
+        None, ge=0, lt=1,
+        description="§3 laggards: lag-1 correlation of a unit's round-to-round luck kept by the null; "
+                    "null = estimated from the city's within-unit residuals",
     )
     replicates: int = Field(1000, ge=10, description="§3 stability: Monte Carlo replicates")
-    resample_raters: bool = Field(
-        True, description="§3 stability: bootstrap the raters within each unit × indicator"
+    measurement_error: bool = Field(
+        True,
+        description="§3 stability: draw every source's measurement error from its G-study (rater severity, "
+                    "halo, residual); false = no draws, stability not judged",
     )
-    weight_concentration: float | None = Field(
-        100.0, gt=0,
-        description="§3 stability: Dirichlet concentration of the perturbed source weights; null = fixed",
+    weight_shift: float = Field(
+        0.05, gt=0, lt=1,
+        description="§3 weight sensitivity: move each source weight by ± this (absolute, then renormalised)",
     )
     rank_interval: float = Field(
         0.9, gt=0, lt=1, description="§3 stability: central probability of the rank interval (0.9: 5%–95%)"
@@ -275,6 +307,43 @@ class Fairness(_Section):
     )
     permutations: int = Field(
         2000, ge=99, description="§3 group comparison: permutations of each test"
+    )
+    rank_coverage: float = Field(
+        0.95, ge=0.5, lt=1,
+        description="§3 stability: coverage of the rank confidence sets and of 'certainly among the top/bottom τ'",
+    )
+    rank_draws: int = Field(
+        1000, ge=100, description="§3 stability: Gaussian draws for the max-t critical values of the rank sets"
+    )
+    rank_stepdown: bool = Field(True, description="§3 stability: step-down refinement of the rank sets")
+    funnel_levels: list[float] = Field(
+        default_factory=lambda: [0.95, 0.998], min_length=1,
+        description="§3 funnel plot: two-sided levels of the control limits",
+    )
+    funnel_winsor: float = Field(
+        0.0, ge=0, lt=0.5,
+        description="§3 funnel plot: share of z-scores winsorized at each end before the overdispersion τ² is "
+                    "estimated (Spiegelhalter's 0.1 underestimates τ² and over-flags; 0 = none)",
+    )
+    equivalence_margin: float = Field(
+        2.0, gt=0,
+        description="§3 group comparison: groups are 'alike' in score only if the difference is within ± this "
+                    "(points of 100, equivalence test)",
+    )
+    equivalence_margin_rate: float = Field(
+        0.1, gt=0, le=1,
+        description="§3 group comparison: groups are 'alike' in red/black rate only if the difference is within "
+                    "± this share (equivalence test); rater severity uses ± severity_min",
+    )
+    gstudy_bootstrap: int = Field(
+        200, ge=0,
+        description="§3 variance decomposition: bootstrap replicates (units resampled) for the intervals of Φ "
+                    "and the variance components; 0 = no intervals",
+    )
+    phi_target: float = Field(
+        0.8, gt=0, lt=1,
+        description="§3 variance decomposition: the D-study gives the raters per unit × indicator needed for "
+                    "Φ ≥ this",
     )
 
     @model_validator(mode="after")

@@ -65,12 +65,15 @@ LABELS = {
         "quota_note": "每组按年度积分排名，仅前 {share:.0%}（向上取整）通过；积分相同按全年平均得分。",
         "quota_off": "未启用末位淘汰（参数 pass_quota.share 为空）。",
         "laggards_title": "持续后进单位",
-        "laggards_note": "区别“偶然一次”与“持续落后”：规则 A 近 {n} 期中至少 {k} 期上黑榜或居组内末位 {share:.0%}；"
-                         "规则 B 累积和（CUSUM）持续低于组内水平；规则 C 年内得分显著下滑。",
-        "rule_listed": "A 多次垫底",
-        "rule_cusum": "B 持续低于组内水平",
-        "rule_decline": "C 得分显著下滑",
-        "rule": "规则",
+        "laggards_note": "区别“偶然一次”与“持续落后”：综合考察近 {n} 期中多次上黑榜或居组内末位 {share:.0%}、"
+                         "持续低于组内水平、年内得分下滑和平均差距，对每个单位作一次判断；单独一期失利不足以认定。"
+                         "按本市本年各期的实际得分分布检验，认定有把握：在没有持续后进单位的情况下，"
+                         "每个单位被误认定的概率不超过 {alpha:.0%}，全部认定中误判的比例控制在 {fdr:.0%} 以内。",
+        "rule_listed": "多次垫底",
+        "rule_cusum": "持续低于组内水平",
+        "rule_decline": "得分下滑",
+        "rule_shortfall": "平均差距明显",
+        "rule": "依据",
         "rounds_involved": "涉及通报",
         "no_laggards": "未发现持续后进单位。",
         "standing_title": "全部单位年度积分",
@@ -124,13 +127,17 @@ LABELS = {
                       "equal points are ordered by the mean score.",
         "quota_off": "No elimination quota (pass_quota.share is null).",
         "laggards_title": "Persistent laggards",
-        "laggards_note": "Unlucky once or persistently behind: rule A black-listed or in the group's bottom "
-                         "{share:.0%} in at least {k} of the last {n} rounds; rule B a CUSUM of shortfalls "
-                         "below the group; rule C a significant decline within the year.",
-        "rule_listed": "A repeatedly at the bottom",
-        "rule_cusum": "B persistently below the group",
-        "rule_decline": "C significant decline",
-        "rule": "Rule",
+        "laggards_note": "Unlucky once or persistently behind: one decision per unit weighs repeated black "
+                         "listings or places in the group's bottom {share:.0%} over the last {n} rounds, a "
+                         "lasting shortfall below the group, a decline within the year and the mean gap; one "
+                         "bad round is never enough. Tested against the city's own score distribution of each "
+                         "round: without persistent laggards a unit is called with probability at most "
+                         "{alpha:.0%}, and at most {fdr:.0%} of the units called are expected to be false calls.",
+        "rule_listed": "repeatedly at the bottom",
+        "rule_cusum": "persistently below the group",
+        "rule_decline": "declining",
+        "rule_shortfall": "large mean gap",
+        "rule": "Evidence",
         "rounds_involved": "Rounds",
         "no_laggards": "No persistent laggard found.",
         "standing_title": "Every unit's points",
@@ -331,23 +338,22 @@ def quota(view: AnnualView) -> _Html:
 
 
 def laggards(view: AnnualView) -> _Html:
-    """Persistent laggards by the three rules (RULES.md §3), up to the cut-off round."""
+    """Persistent laggards (RULES.md §3), one decision per unit, up to the cut-off round."""
     L, fp = view.labels, view.params.fairness
     t = view.tables["laggards.csv"]
-    note = L["laggards_note"].format(n=fp.laggard_n, k=fp.laggard_k, share=fp.bottom_share)
+    note = L["laggards_note"].format(n=fp.laggard_n, share=fp.bottom_share, alpha=fp.false_alarm_rate,
+                                     fdr=fp.laggard_fdr)
     head = f"<h2>{_e(L['laggards_title'])}</h2><p class='rule'>{_e(note)}</p>"
     if t.empty:
         return _section(head + f"<p class='empty'>{_e(L['no_laggards'])}</p>")
-    names = {"listed_k_of_n": L["rule_listed"], "cusum": L["rule_cusum"], "mann_kendall": L["rule_decline"]}
-    by_unit = t.groupby("unit_id", sort=False).agg(
-        name=("name", "first"),
-        rules=("rule", lambda r: L["sep"].join(names.get(x, x) for x in dict.fromkeys(r))),
-        n=("rule", "size"),
-    ).reset_index()
+    names = {"listed_k_of_n": L["rule_listed"], "cusum": L["rule_cusum"], "mann_kendall": L["rule_decline"],
+             "shortfall": L["rule_shortfall"]}
+    by_unit = t[t["rule"] == "persistent"].assign(
+        rules=lambda f: f["rules"].map(lambda r: L["sep"].join(names.get(x, x) for x in str(r).split(";") if x)))
     group = view.result.standing.set_index("unit_id")["ranking_group"]
     points = view.result.standing.set_index("unit_id")["points"]
     by_unit = by_unit.assign(group=by_unit["unit_id"].map(group), points=by_unit["unit_id"].map(points))
-    by_unit = by_unit.sort_values(["n", "points", "unit_id"], ascending=[False, True, True], kind="stable")
+    by_unit = by_unit.sort_values(["q_value", "points", "unit_id"], kind="stable")
     frame = pd.DataFrame({
         L["unit"]: by_unit["name"], L["group"]: by_unit["group"], L["rule"]: by_unit["rules"],
         L["points"]: by_unit["points"].map(_signed),

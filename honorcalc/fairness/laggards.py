@@ -6,16 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
+from scipy import optimize
+from scipy.special import ndtri
 
 from ..errors import InputError
 from ..params import Params
-from ..rules import round_half_up
-from ..scoring import (
-    row_key,
-)
+from ..scoring import row_key
 from .base import (
-    cap_array,
     check_params,
     require,
     round_order,
@@ -26,13 +23,28 @@ __all__ = ["LAGGARD_COLUMNS", "LAGGARD_RULES", "LaggardResult", "flag_laggards",
 
 LAGGARD_COLUMNS = (
     "round_id", "unit_id", "name", "rule", "measure", "evidence", "threshold", "p_value", "ci_low",
-    "ci_high", "rounds", "n_rounds", "false_alarm_rate", "seed",
+    "ci_high", "rounds", "n_rounds", "false_alarm_rate", "seed", "q_value", "fdr", "rules",
 )
 
-LAGGARD_RULES = ("listed_k_of_n", "cusum", "mann_kendall", "open_visit")
+LAGGARD_RULES = ("persistent", "listed_k_of_n", "cusum", "mann_kendall", "shortfall", "open_visit")
+
+#: The rules whose evidence the one decision per unit combines, in the order of their statistics.
+_RULES = ("listed_k_of_n", "cusum", "mann_kendall", "shortfall")
+
+EVIDENCE_COLUMNS = (
+    "unit_id", "listed", "cusum", "trend_p", "decline", "n_rounds", "shortfall", "p_listed", "p_cusum",
+    "p_shortfall", "p_value", "q_value", "status", "rules", "note",
+)
+
+CALIBRATION_COLUMNS = (
+    "rule", "threshold", "target_rate", "achieved_rate", "n_null_units", "n_rounds", "seed", "fdr",
+    "flag_rate", "serial_correlation", "status", "note",
+)
 
 #: Null cities of the laggard calibration are simulated this many (unit, round)s at a time.
 _NULL_CELLS = 1_000_000
+
+_TOO_FEW = "too few rounds to tell a persistent laggard from bad luck"
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,52 +54,36 @@ class LaggardResult:
     Attributes
     ----------
     table : DataFrame
-        One row per (flagged unit, rule), columns `LAGGARD_COLUMNS`.
+        One row per unit called a persistent laggard, columns `LAGGARD_COLUMNS`:
+        ``rule`` is ``'persistent'``; ``measure`` and ``evidence`` the unit's mean
+        shortfall below its group (sd, its worst rounds counted as described in
+        `flag_laggards`); ``threshold`` the p-value level (``false_alarm_rate``);
+        ``p_value`` and ``q_value`` the unit's; ``fdr`` the false-discovery rate
+        used; ``rules`` the rules that carried the decision (``;``-joined, from
+        `_RULES`); ``rounds`` the rounds behind them; ``false_alarm_rate`` the
+        per-unit false-alarm rate achieved on the null cities.
     calibration : DataFrame
-        One row per rule: ``rule``, ``threshold``, ``target_rate`` (the stated
-        false-alarm rate; NaN for rule A, which has none), ``achieved_rate`` (share
-        of null units flagged in an independent batch of null cities), ``n_null_units``,
-        ``n_rounds`` and ``seed``.
+        `CALIBRATION_COLUMNS`, one row per rule and a last row ``'persistent'`` for
+        the decision: ``threshold`` (rule A: hits needed; B: the reference value k;
+        C: the decline needed, sd; persistent: the p-value level), ``target_rate``
+        (the stated false-alarm rate, persistent only), ``achieved_rate`` (share of
+        null units whose p-value, of the rule or combined, is ≤ the level),
+        ``flag_rate`` (persistent: share of null units called after the FDR
+        control in their null city), ``fdr``, ``serial_correlation`` (lag-1
+        correlation of the luck the null keeps), ``status`` (``'calibrated'`` or
+        ``'cannot_tell'``) and ``note``.
     evidence : DataFrame
-        Every unit's evidence under each rule, flagged or not: ``unit_id``,
-        ``listed`` (rule A count), ``cusum`` (rule B, max of the statistic),
-        ``trend_p`` and ``decline`` (rule C), ``n_rounds``.
+        `EVIDENCE_COLUMNS`, every unit, flagged or not: ``listed`` (rule A count),
+        ``cusum`` (rule B, max of the statistic), ``trend_p`` (rule C's p-value),
+        ``decline`` (sd over the year), ``n_rounds`` (ranked rounds in the
+        window), ``shortfall``, ``p_listed``, ``p_cusum``, the combined
+        ``p_value`` and its ``q_value``, ``status`` (``'laggard'``,
+        ``'no_evidence'`` or ``'cannot_tell'``), ``rules`` and ``note``.
     """
 
     table: pd.DataFrame
     calibration: pd.DataFrame
     evidence: pd.DataFrame
-
-
-def _group_grid(codes: np.ndarray) -> tuple[np.ndarray, int, int]:
-    """Cell of each column in a grid of one line per group: line × width + slot; lines, width."""
-    order = np.argsort(codes, kind="stable")
-    sorted_codes = codes[order]
-    new = np.ones(len(codes), dtype=bool)
-    new[1:] = sorted_codes[1:] != sorted_codes[:-1]
-    starts = np.flatnonzero(new)
-    sizes = np.diff(np.append(starts, len(codes)))
-    width = int(sizes.max(initial=1))
-    cell = np.empty(len(codes), dtype=np.int64)
-    cell[order] = np.repeat(np.arange(len(starts)) * width - starts, sizes) + np.arange(len(codes))
-    return cell, len(starts), width
-
-
-def _lowest_in_groups(codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each group's values of every row in ascending order, for order statistics.
-
-    ``codes`` (n,) are the groups 0 … G-1 of the columns of ``values`` (B, n). Returns
-    ``lowest`` (B, G, width + 2), where ``lowest[b, g, c]`` is the c-th lowest value of
-    group g in row b, -inf for c = 0 and +inf past the group's size; and the group
-    (line of ``lowest``) of each column.
-    """
-    cell, n_lines, width = _group_grid(codes)
-    line, slot = cell // width, cell % width
-    lowest = np.full((len(values), n_lines, width + 2), np.inf)
-    lowest[..., 0] = -np.inf
-    lowest.reshape(len(values), -1)[:, line * (width + 2) + 1 + slot] = values
-    lowest[..., 1:-1].sort(axis=-1)
-    return lowest, line
 
 
 def _cusum(z: np.ndarray, k: float, spans: bool = True):
@@ -116,56 +112,6 @@ def _cusum(z: np.ndarray, k: float, spans: bool = True):
     return (best, best_start, best_end) if spans else (best, None, None)
 
 
-def _mahonian_cdf(n: int) -> np.ndarray:
-    """P(Q ≤ q), q = 0 … n(n-1)/2, for the inversions Q of a random permutation of n.
-
-    The Mann-Kendall S of untied data is n(n-1)/2 - 2Q (Kendall, 1975, ch. 4).
-    """
-    f = np.ones(1)
-    for k in range(2, n + 1):
-        # f_k(q) = (1/k) Σ_{j<k} f_{k-1}(q - j): a moving sum, from cumulative sums
-        c = np.concatenate([[0.0], np.cumsum(np.concatenate([f, np.zeros(k - 1)]))])
-        q = np.arange(len(c) - 1)
-        f = (c[q + 1] - c[np.maximum(q + 1 - k, 0)]) / k
-    return np.minimum(np.cumsum(f), 1.0)
-
-
-def _mann_kendall_decline(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One-sided Mann-Kendall p-value of a decline along the last axis (NaN skipped).
-
-    Returns (p, n). Exact for untied series (the permutation distribution of S);
-    with ties, the normal approximation with the tie-corrected variance and a
-    continuity correction (Kendall, 1975).
-    """
-    seen = ~np.isnan(z)
-    n = seen.sum(axis=-1)
-    s = np.zeros(z.shape[:-1])
-    # time first, so that each comparison below is a pass over whole planes, not short rows
-    by_time = np.ascontiguousarray(np.moveaxis(z, -1, 0))
-    for i in range(len(by_time) - 1):
-        later = by_time[i + 1:] - by_time[i]
-        # Σ sign(later), NaN skipped: a comparison with NaN is false
-        s += (later > 0).sum(axis=0) - (later < 0).sum(axis=0)
-    ordered = np.sort(np.where(seen, z, np.inf), axis=-1)
-    same = (ordered[..., 1:] == ordered[..., :-1]) & np.isfinite(ordered[..., 1:])
-    tied = same.any(axis=-1)
-    p = np.ones(s.shape)
-    for size in np.unique(n[~tied & (n >= 2)]):
-        at = ~tied & (n == size)
-        cdf = _mahonian_cdf(int(size))
-        total = int(size) * (int(size) - 1) // 2
-        q = np.rint((total - s[at]) / 2).astype(int)
-        p[at] = 1.0 - np.where(q > 0, cdf[np.clip(q - 1, 0, total)], 0.0)
-    if tied.any():
-        for idx in zip(*np.nonzero(tied)):
-            values = z[idx][seen[idx]]
-            m = len(values)
-            _, t = np.unique(values, return_counts=True)
-            var = (m * (m - 1) * (2 * m + 5) - np.sum(t * (t - 1) * (2 * t + 5))) / 18.0
-            p[idx] = sps.norm.cdf((s[idx] + 1) / np.sqrt(var)) if var > 0 else 1.0
-    return p, n
-
-
 def _decline(z: np.ndarray) -> np.ndarray:
     """Least-squares decline of z over the span of its rounds (last axis; NaN skipped)."""
     seen = ~np.isnan(z)
@@ -180,6 +126,12 @@ def _decline(z: np.ndarray) -> np.ndarray:
     return np.where(n >= 2, -slope * span, np.nan)
 
 
+def _last_n(seen: np.ndarray, n: int) -> np.ndarray:
+    """Mask of each unit's last n evaluated rounds (last axis in time order)."""
+    from_end = np.cumsum(seen[..., ::-1], axis=-1)[..., ::-1]
+    return seen & (from_end <= n)
+
+
 def year_window(results: pd.DataFrame, round_id: str) -> pd.DataFrame:
     """The results of the report round's calendar year up to and including it."""
     current = results.loc[results["round_id"] == round_id]
@@ -190,11 +142,12 @@ def year_window(results: pd.DataFrame, round_id: str) -> pd.DataFrame:
     return results[(results["year"] == year) & (results["date"] <= date)]
 
 
-def _unit_matrices(window: pd.DataFrame, params: Params):
-    """Units × rounds matrices (rounds in time order) of the laggard rules' inputs."""
+def _unit_rows(window: pd.DataFrame, params: Params):
+    """The ranked (unit, round)s of the window: units, rounds (time order), and per row the unit,
+    round position, (round, ranking group) code, standardized score z and rule A's hit."""
     rounds = round_order(window)["round_id"].to_numpy()
     units = np.sort(window["unit_id"].astype(str).unique())
-    w = window[window["ranked"].astype(bool)].copy()
+    w = window[window["ranked"].astype(bool)]
     u = np.searchsorted(units, w["unit_id"].astype(str).to_numpy())
     t = pd.Index(rounds).get_indexer(w["round_id"])
     score = w["score"].to_numpy(dtype="float64")
@@ -206,84 +159,169 @@ def _unit_matrices(window: pd.DataFrame, params: Params):
     bottom = w["rank_bottom"].to_numpy(dtype="float64", na_value=np.nan) <= np.ceil(
         np.round(params.fairness.bottom_share * n_ranked, 9))
     hit = (w["list"] == "black").to_numpy() | bottom
-    shape = (len(units), len(rounds))
-    zm = np.full(shape, np.nan)
-    hm = np.zeros(shape, dtype=bool)
-    seen = np.zeros(shape, dtype=bool)
-    zm[u, t], hm[u, t], seen[u, t] = z, hit, True
     group = pd.factorize(row_key(w, ["round_id", "ranking_group"]))[0]
-    return units, rounds, zm, hm, seen, w.assign(_u=u, _t=t, _group=group, _mean=mean, _sd=sd)
+    return units, rounds, u, t, group, z, hit
 
 
-def _last_n(seen: np.ndarray, n: int) -> np.ndarray:
-    """Mask of each unit's last n evaluated rounds (last axis in time order)."""
-    from_end = np.cumsum(seen[..., ::-1], axis=-1)[..., ::-1]
-    return seen & (from_end <= n)
+def _winsorize(z: np.ndarray, m: int) -> np.ndarray:
+    """Each series (last axis, NaN = not ranked) with its m - 1 lowest values raised to its m-th lowest.
 
-
-def _null_batch(rows: pd.DataFrame, shape, n_sims: int, rng: np.random.Generator, params: Params,
-                *, hits: bool = True):
-    """Rule inputs of ``n_sims`` null cities: the same units, groups and rounds, no laggards.
-
-    Each ranked (round, unit) of the window gets a fresh score drawn from the normal
-    distribution of its ranking group in that round (observed mean and sd), so every
-    unit is, in every round, a random draw from its group: no unit is persistently
-    behind. Scores are rounded and cut as the lists are (vetoes aside).
-
-    Returns the z scores, shape (n_sims, units, rounds) with NaN where a unit was not
-    ranked, and rule A's hits, or None without ``hits`` (the cut is most of the work,
-    and the batch that sets the CUSUM limit needs only z). Every null city is ranked
-    in the (unit, round)s of ``rows``, so the mask of those is the city's own.
+    A unit's shortfall then needs m rounds: one catastrophic round weighs no more than
+    the unit's next-worst round. Series with fewer than m values are left as they are.
     """
-    fp, lists = params.fairness, params.lists
-    codes = rows["_group"].to_numpy()
-    mean, sd = rows["_mean"].to_numpy(), np.nan_to_num(rows["_sd"].to_numpy())
-    score = rng.standard_normal((n_sims, len(rows)))
-    score *= sd
-    score += mean  # mean + sd · draw, in place
-    counts = np.bincount(codes).astype(float)
-    # one bin per (city, group); bincount adds each bin's rows in row order, as np.add.at would
-    bins = (np.arange(n_sims)[:, None] * len(counts) + codes).ravel()
+    if m <= 1 or z.shape[-1] < m:
+        return z
+    floor = np.partition(np.where(np.isnan(z), np.inf, z), m - 1, axis=-1)[..., m - 1]
+    floor = np.where(np.isfinite(floor), floor, -np.inf)
+    return np.where(np.isnan(z), np.nan, np.maximum(z, floor[..., None]))
 
-    def group_sums(values: np.ndarray) -> np.ndarray:
-        return np.bincount(bins, weights=values.ravel(), minlength=n_sims * len(counts)).reshape(n_sims, -1)
 
-    deviation = score - (group_sums(score) / counts)[:, codes]
+def _mann_kendall_s(z: np.ndarray) -> np.ndarray:
+    """Mann's (1945) S = Σ_{i<j} sign(z_j - z_i) along the last axis, NaN skipped."""
+    s = np.zeros(z.shape[:-1])
+    # time first, so that each comparison below is a pass over whole planes, not short rows
+    by_time = np.ascontiguousarray(np.moveaxis(z, -1, 0))
+    for i in range(len(by_time) - 1):
+        later = by_time[i + 1:] - by_time[i]
+        # a comparison with NaN is false
+        s += (later > 0).sum(axis=0) - (later < 0).sum(axis=0)
+    return s
+
+
+def _statistics(z: np.ndarray, hit: np.ndarray, last: np.ndarray, params: Params) -> np.ndarray:
+    """The four rules' statistics, larger = more behind, shape (4, *z.shape[:-1]).
+
+    z and hit are (..., units, rounds); the statistics are of the winsorized z (`_winsorize`):
+    A the hits in the last ``laggard_n`` rounds, 0 below max(``laggard_k``,
+    ``laggard_min_rounds``); B the maximum CUSUM of the shortfall; C Mann's -S where the
+    least-squares decline is at least ``trend_min``, else -inf; D the mean shortfall -z̄.
+    """
+    fp = params.fairness
+    zw = _winsorize(z, fp.laggard_min_rounds)
+    count = (hit & last).sum(axis=-1)
+    listed = np.where(count >= max(fp.laggard_k, fp.laggard_min_rounds), count, 0).astype(float)
+    cusum = _cusum(zw, fp.cusum_k, spans=False)[0]
+    with np.errstate(invalid="ignore"):
+        trend = np.where(_decline(zw) >= fp.trend_min, -_mann_kendall_s(zw), -np.inf)
     with np.errstate(invalid="ignore", divide="ignore"):
-        z = deviation / np.sqrt(group_sums(deviation**2) / (counts - 1))[:, codes]
-    at = rows["_u"].to_numpy() * shape[1] + rows["_t"].to_numpy()  # (unit, round) in a units × rounds grid
-    zm = np.full((n_sims, shape[0] * shape[1]), np.nan)
-    zm[:, at] = z
-    zm = zm.reshape(n_sims, *shape)
-    if not hits:
-        return zm, None
-    rounded = round_half_up(score, lists.precision)
-    # Rule A asks only how far from the bottom of its group a score is. With a_c the c-th
-    # lowest score of the group (ties counted), rank from the bottom ≤ c ⟺ score ≤ a_c, and
-    # rank from the bottom + ties - 1 ≤ c ⟺ score < a_(c+1): sorted groups, and no ranks, give
-    # the same cut as the lists' rules.
-    lowest, line = _lowest_in_groups(codes, rounded)
-    n_ranked = np.bincount(line).astype(float)
-    special = np.zeros(len(n_ranked), dtype=bool)
-    special[line] = (rows["round_kind"] == "special").to_numpy()
+        shortfall = -np.nansum(zw, axis=-1) / (~np.isnan(zw)).sum(axis=-1)
+    return np.stack([listed, cusum, trend, np.where(np.isnan(shortfall), -np.inf, shortfall)])
 
-    def lowest_at(c: np.ndarray) -> np.ndarray:
-        """a_c of each column's group, for c per group (-inf for c < 1, +inf past the group)."""
-        at = np.clip(np.floor(c), 0, lowest.shape[-1] - 1).astype(np.int64)
-        return lowest[:, np.arange(len(at)), at][:, line]
 
-    cap = cap_array(special, n_ranked, params)
-    black = (rounded <= lists.black_max) & (rounded <= lowest_at(cap))
-    if lists.tie_policy == "none_in":
-        black &= rounded < lowest_at(cap + 1)
-    hit = black | (rounded <= lowest_at(np.ceil(np.round(fp.bottom_share * n_ranked, 9))))
-    hm = np.zeros((n_sims, shape[0] * shape[1]), dtype=bool)
-    hm[:, at] = hit
-    return zm, hm.reshape(n_sims, *shape)
+def _normal_scores(z: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Φ⁻¹((rank - ½) / n) of each row's z within its (round, group); NaN where z is."""
+    frame = pd.DataFrame({"z": z, "g": group})
+    rank = frame.groupby("g")["z"].rank(method="average").to_numpy()
+    n = frame.groupby("g")["z"].transform("count").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ndtri((rank - 0.5) / n)
+
+
+def _serial_correlation(scores: np.ndarray) -> float:
+    """Lag-1 correlation ρ of an AR(1) luck, from a units × rounds matrix of normal scores.
+
+    Each unit's series is centred on its own mean, which removes any lasting difference
+    between units; the pooled lag-1 autocorrelation r of the centred series (pairs of
+    consecutive rounds) is biased down by the centring, so ρ solves E[num](ρ) = r E[den](ρ),
+    the expectations of r's numerator and denominator under a Gaussian AR(1) over each
+    unit's own rounds: with M the centring matrix and R(ρ) = ρ^|s-t|, E[den] = tr(M R M)
+    and E[num] the sum of (M R M) over consecutive pairs. Negative estimates are 0 (the
+    independent null is then conservative). Units with fewer than three rounds are left out.
+    """
+    seen = np.isfinite(scores)
+    keep = seen.sum(axis=1) >= 3
+    if not keep.any():
+        return 0.0
+    x, seen = scores[keep], seen[keep]
+    e = np.where(seen, x - np.nanmean(x, axis=1, keepdims=True), 0.0)
+    num = float((e[:, 1:] * e[:, :-1]).sum())
+    den = float((e**2).sum())
+    if den <= 0:
+        return 0.0
+    r = num / den
+    patterns, counts = np.unique(seen, axis=0, return_counts=True)
+    designs = []
+    for pattern, count in zip(patterns, counts):
+        pos = np.flatnonzero(pattern)
+        m = len(pos)
+        centre = np.eye(m) - 1.0 / m
+        consecutive = np.flatnonzero(np.diff(pos) == 1)
+        designs.append((np.abs(pos[:, None] - pos[None, :]), centre, consecutive, count))
+
+    def gap(rho: float) -> float:
+        num = den = 0.0
+        for lag, centre, consecutive, count in designs:
+            c = centre @ rho**lag @ centre
+            num += count * c[consecutive, consecutive + 1].sum()
+            den += count * np.trace(c)
+        return num / den - r
+
+    if gap(0.0) >= 0:
+        return 0.0
+    # the bracket's end stands for ρ → 1, where luck is as lasting as a unit's standing
+    top = 1.0 - 1e-6
+    if gap(top) <= 0:
+        return top
+    return float(optimize.brentq(gap, 0.0, top, xtol=1e-6))
+
+
+def _null_sources(group: np.ndarray, z: np.ndarray, u: np.ndarray, t: np.ndarray, n_units: int,
+                  n_rounds: int, size: int, rho: float, rng: np.random.Generator) -> np.ndarray:
+    """Which observed row each row of ``size`` null cities takes: permutations within (round, group).
+
+    Every unit gets a latent AR(1) series over the window's rounds (lag-1 correlation
+    ``rho``; independent rounds at 0); in each (round, group) the unit with the c-th
+    lowest latent value takes the c-th lowest observed z (a Gaussian copula). Each round
+    keeps its own scores, so their skew and spread; no unit is lastingly behind.
+    Returns row indices, shape (size, rows).
+    """
+    latent = rng.standard_normal((size, n_units, n_rounds))
+    for k in range(1, n_rounds):
+        latent[..., k] = rho * latent[..., k - 1] + np.sqrt(1.0 - rho**2) * latent[..., k]
+    # group first, then the latent value squeezed into (0, ½) by a monotone map
+    key = group + (np.arctan(latent[:, u, t]) / np.pi + 0.5) * 0.5
+    order = np.argsort(key, axis=1, kind="stable")
+    source = np.empty_like(order)
+    np.put_along_axis(source, order, np.broadcast_to(np.lexsort((z, group)), order.shape), axis=1)
+    return source
+
+
+def _pool_pvalues(observed: np.ndarray, null: np.ndarray, pool: np.ndarray):
+    """Monte Carlo p-values of "at least as large", each unit against the null units of its pool.
+
+    ``observed`` (units,), ``null`` (cities, units). The observed unit's p is
+    (1 + #null ≥ it) / (1 + N) (Phipson & Smyth, 2010), N = cities × pool size; each
+    null unit's is #null ≥ it / N, for the null distribution of the combined test.
+    """
+    p_obs = np.ones(observed.shape)
+    p_null = np.ones(null.shape)
+    for k in np.unique(pool):
+        members = pool == k
+        values = np.sort(null[:, members].ravel())
+        n = len(values)
+        p_obs[members] = (1 + n - np.searchsorted(values, observed[members], side="left")) / (1 + n)
+        p_null[:, members] = (n - np.searchsorted(values, null[:, members], side="left")) / n
+    return p_obs, p_null
+
+
+def _q_values(p: np.ndarray, method: str) -> np.ndarray:
+    """Benjamini-Hochberg (1995) or Benjamini-Yekutieli (2001) q-values along the last axis (NaN ignored)."""
+    m = np.isfinite(p).sum(axis=-1, keepdims=True)
+    order = np.argsort(np.where(np.isfinite(p), p, np.inf), axis=-1)
+    ranked = np.take_along_axis(p, order, axis=-1)
+    i = np.arange(1, p.shape[-1] + 1)
+    factor = np.cumsum(1.0 / np.arange(1, p.shape[-1] + 1))[np.maximum(m - 1, 0)] if method == "by" else 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = ranked * m * factor / i
+    q = np.where(np.isfinite(q), q, np.inf)
+    q = np.minimum.accumulate(q[..., ::-1], axis=-1)[..., ::-1]
+    out = np.empty_like(q)
+    np.put_along_axis(out, order, np.minimum(q, 1.0), axis=-1)
+    return np.where(np.isfinite(p), out, np.nan)
 
 
 def flag_laggards(results: pd.DataFrame, params: Params, round_id: str | None = None) -> LaggardResult:
-    """Persistent laggards up to a round: rules A (listed), B (CUSUM) and C (Mann-Kendall).
+    """Persistent laggards up to a round: one decision per unit from rules A, B, C and D.
 
     Parameters
     ----------
@@ -292,15 +330,18 @@ def flag_laggards(results: pd.DataFrame, params: Params, round_id: str | None = 
         rounds are ignored).
     params : Params
         ``fairness.laggard_k``, ``laggard_n``, ``bottom_share``, ``cusum_k``,
-        ``false_alarm_rate``, ``null_cities``; ``seed``.
+        ``trend_min``, ``false_alarm_rate``, ``laggard_fdr``, ``laggard_fdr_method``,
+        ``laggard_min_rounds``, ``laggard_min_history``, ``serial_correlation``,
+        ``null_cities``; ``seed``.
     round_id : str, optional
         The report round; defaults to ``params.round``.
 
     Returns
     -------
     LaggardResult
-        ``table`` (`LAGGARD_COLUMNS`; rule A rows first, then B, then C, each by
-        unit_id), ``calibration`` and ``evidence``.
+        ``table`` (`LAGGARD_COLUMNS`, one row per unit called, by unit_id),
+        ``calibration`` (`CALIBRATION_COLUMNS`) and ``evidence``
+        (`EVIDENCE_COLUMNS`, by unit_id).
 
     Raises
     ------
@@ -310,45 +351,58 @@ def flag_laggards(results: pd.DataFrame, params: Params, round_id: str | None = 
     Notes
     -----
     The history is the report round's calendar year up to it (the annual assessment,
-    年度考核, is what a laggard's record feeds), every round of every work in time
-    order. Within each (round, ranking group) a unit's score is standardized,
-    z = (score - mean) / sd, so that comprehensive and special rounds, and easy and
-    hard rounds, count alike.
+    年度考核, is what a laggard's record feeds), every ranked round of every work in
+    time order. Within each (round, ranking group) a unit's score is standardized,
+    z = (score - mean) / sd. Each unit's ``laggard_min_rounds`` - 1 lowest z are then
+    raised to its ``laggard_min_rounds``-th lowest, so that evidence must span that
+    many rounds: one catastrophic round weighs no more than the unit's next-worst.
 
-    * **A — listed k of n.** Black-listed, or in the bottom ``bottom_share`` of its
-      ranking group (rank from the bottom ≤ ⌈share × N⌉), in at least ``laggard_k``
-      of its last ``laggard_n`` rounds. Evidence: the count; threshold: k.
+    Four statistics per unit, each larger the further behind:
+
+    * **A — listed.** Rounds black-listed or in the bottom ``bottom_share`` of the
+      group (rank from the bottom ≤ ⌈share × N⌉) among the unit's last ``laggard_n``;
+      counted from max(``laggard_k``, ``laggard_min_rounds``) hits, else 0.
     * **B — CUSUM.** Page's (1954) [1]_ one-sided CUSUM of the shortfall,
-      S_t = max(0, S_{t-1} - z_t - k) with reference value k = ``cusum_k``; flagged
-      when max_t S_t ≥ h (and > 0). One bad round adds at most -z - k, so an isolated slump is
-      forgiven while a run of below-average rounds accumulates. Evidence: max S;
-      threshold: h.
-    * **C — Mann-Kendall.** The trend test of Mann (1945) [2]_ on z against round
-      order, S = Σ_{i<j} sign(z_j - z_i), one-sided for a decline, p from the exact
-      permutation distribution of S (Kendall, 1975 [3]_; normal approximation with
-      the tie correction when values tie). Flagged when p ≤ ``false_alarm_rate``
-      *and* the decline is large enough to matter: the least-squares slope of z on
-      round order times the span of the unit's rounds is at least ``trend_min`` sd
-      (a unit that drifts from the middle of its group to a little below it is not
-      a laggard). Evidence: the decline; threshold: ``trend_min``; ``p_value``: p.
+      S_t = max(0, S_{t-1} - z_t - k), k = ``cusum_k``; the statistic is max_t S_t.
+    * **C — decline.** Mann's (1945) [2]_ -S, S = Σ_{i<j} sign(z_j - z_i), where
+      the least-squares decline over the unit's rounds is at least ``trend_min`` sd.
+    * **D — shortfall.** The mean of -z over the unit's rounds: the most direct
+      measure of lasting standing, and the most powerful against a steady shortfall
+      smaller than the CUSUM's 2k.
 
-    *Calibration.* h is set by simulation so that a unit of a city without laggards
-    is flagged with probability ``false_alarm_rate`` over the rounds of the window
-    (per unit-year once the year is complete). ``null_cities`` null cities are drawn
-    with the same units, ranking groups and rounds: each ranked score is redrawn from
-    the normal distribution of its group and round (the observed mean and sd), so no
-    unit is persistently behind; h is the 1 - rate quantile of their max S. A second,
-    independent batch of as many null cities then measures the false-alarm rate each
-    rule achieves (reported in ``calibration`` and in the table's
-    ``false_alarm_rate``): for B it checks the calibration, for C it gives the rate of
-    the level and the size condition together (at most the level: the exact test of a
-    discrete statistic is conservative), and for A, which has no stated rate, what
-    k-of-n costs. Seed stream ``laggards``.
+    *The null.* No unit is lastingly behind its group: within each (round, ranking
+    group) the units are exchangeable. A null city gives each (round, group)'s own
+    observed z (and listing) to its units in a random order, so each round keeps its
+    skew and spread exactly. A unit's luck may persist from round to round: the orders
+    of successive rounds are tied by a Gaussian copula of an AR(1) series with lag-1
+    correlation ρ (``serial_correlation``, or estimated from the normal scores of the
+    city's z, each unit centred on its own mean so that lasting differences do not
+    count, with the bias of the centring removed; ρ = 0 gives independent
+    permutations). Rule C is calibrated by this null too, so the trend test needs no
+    variance correction for autocorrelation (Hamed & Rao, 1998 [3]_): the null
+    carries the serial correlation itself.
 
-    The null makes rounds independent. Real units also have runs of good and bad
-    months; such short-term persistence raises the achieved false-alarm rates of B
-    and C above the stated ones, which is one reason rule C also asks for a decline
-    of ``trend_min`` sd, and why every flag lists the rounds behind it.
+    *One p-value per unit.* Units whose (round, group)s are the same are exchangeable
+    under the null, so the ``null_cities`` null cities give a pool of N = cities ×
+    units null units for each such set, and a unit's null keeps its own rounds (the
+    CUSUM is never compared with units of another history). Each rule's p-value is
+    (1 + #null ≥ observed) / (1 + N) [4]_; the unit's statistic is the smallest of its
+    four p-values, and its p-value is the share of null units whose smallest
+    p-value is at most as small (the min-p combination of Westfall & Young, 1993
+    [5]_), so the four rules together keep the level. q-values across the units
+    judged are Benjamini-Hochberg's [6]_ (or Benjamini-Yekutieli's [7]_, for any
+    dependence). A unit is a persistent laggard when p ≤ ``false_alarm_rate`` and
+    q ≤ ``laggard_fdr``. A unit with fewer than ``laggard_min_history`` ranked rounds
+    is not judged ('cannot_tell').
+
+    *Calibration.* The same null cities measure each rule's share of null units with
+    p ≤ ``false_alarm_rate``, the combined test's (its achieved per-unit false-alarm
+    rate, per unit-year once the year is complete), and the share called after the
+    FDR control in their own null city. Seed stream ``laggards``.
+
+    *Assumption.* Exchangeability of units within a round and group under the null,
+    with luck whose persistence is one AR(1) correlation for the whole city. Luck that
+    persists longer than that (a bad half-year) reads as lasting standing.
 
     References
     ----------
@@ -356,99 +410,138 @@ def flag_laggards(results: pd.DataFrame, params: Params, round_id: str | None = 
            100-115.
     .. [2] Mann, H. B. (1945). Nonparametric tests against trend. Econometrica, 13(3),
            245-259.
-    .. [3] Kendall, M. G. (1975). Rank Correlation Methods (4th ed.). London: Griffin.
+    .. [3] Hamed, K. H., & Rao, A. R. (1998). A modified Mann-Kendall trend test for
+           autocorrelated data. Journal of Hydrology, 204(1-4), 182-196.
+    .. [4] Phipson, B., & Smyth, G. K. (2010). Permutation p-values should never be
+           zero: calculating exact p-values when permutations are randomly drawn.
+           Statistical Applications in Genetics and Molecular Biology, 9(1), 39.
+    .. [5] Westfall, P. H., & Young, S. S. (1993). Resampling-Based Multiple Testing.
+           New York: Wiley.
+    .. [6] Benjamini, Y., & Hochberg, Y. (1995). Controlling the false discovery
+           rate: a practical and powerful approach to multiple testing. Journal of
+           the Royal Statistical Society B, 57(1), 289-300.
+    .. [7] Benjamini, Y., & Yekutieli, D. (2001). The control of the false discovery
+           rate in multiple testing under dependency. Annals of Statistics, 29(4),
+           1165-1188.
     """
     check_params(params)
     require(results, "results", ["round_id", "unit_id", "name", "ranking_group", "round_kind", "date",
                                   "year", "score", "ranked", "rank_bottom", "n_ranked", "list"])
     fp = params.fairness
+    alpha = fp.false_alarm_rate
     round_id = params.round if round_id is None else round_id
     window = year_window(results, round_id)
-    units, rounds, z, hit, seen, rows = _unit_matrices(window, params)
+    units, rounds, u, t, group, z_rows, hit_rows = _unit_rows(window, params)
     names = window.drop_duplicates("unit_id").set_index("unit_id")["name"].astype(str)
     rng, seed = seeded_rng(params, "laggards")
-
-    # batch 0 sets h, batch 1 (fresh draws) measures the rates. The cities of a batch are drawn
-    # in chunks of at most _NULL_CELLS (unit, round)s, to bound the memory; the draws are the
-    # same however they are split. A null city is ranked where the city was: it has its masks.
+    shape = (len(units), len(rounds))
+    at = u * shape[1] + t  # (unit, round) in a units × rounds grid
+    z = np.full(shape, np.nan)
+    hit = np.zeros(shape, dtype=bool)
+    seen = np.zeros(shape, dtype=bool)
+    z[u, t], hit[u, t], seen[u, t] = z_rows, hit_rows, True
     last = _last_n(seen, fp.laggard_n)
-    present = seen.any(axis=-1)
-    per_chunk = max(1, _NULL_CELLS // max(z.size, 1))
-    maxima, checks = [], []
-    for batch in range(2):
+    n_rounds = seen.sum(axis=1)
+    judged = n_rounds >= fp.laggard_min_history
+    observed = _statistics(z, hit, last, params)
+    zw = _winsorize(z, fp.laggard_min_rounds)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shortfall = -np.where(seen, zw, 0.0).sum(axis=1) / n_rounds
+        decline = _decline(zw)
+
+    if fp.serial_correlation is not None:
+        rho = float(fp.serial_correlation)
+    else:
+        scores = np.full(shape, np.nan)
+        scores[u, t] = _normal_scores(z_rows, group)
+        rho = _serial_correlation(scores)
+    # units with the same (round, group) cells are exchangeable: they share one null pool
+    cells = np.full(shape, -1)
+    cells[u, t] = group
+    pool = np.unique(cells, axis=0, return_inverse=True)[1].ravel() if shape[0] else np.zeros(0, int)
+
+    p_rule = np.ones((len(_RULES), shape[0]))
+    p = np.full(shape[0], np.nan)
+    achieved = np.full(len(_RULES) + 1, np.nan)
+    flag_rate = np.nan
+    if judged.any():
+        per_chunk = max(1, _NULL_CELLS // max(z.size, 1))
+        null = []
         for start in range(0, fp.null_cities, per_chunk):
             size = min(per_chunk, fp.null_cities - start)
-            nz, nh = _null_batch(rows, z.shape, size, rng, params, hits=batch == 1)
-            best = _cusum(nz, fp.cusum_k, spans=False)[0][:, present]
-            if batch == 0:
-                maxima.append(best.ravel())
-                continue
-            listed = (nh & last).sum(axis=-1) >= fp.laggard_k
-            # rule C needs both conditions: the test only where the decline is large enough
-            with np.errstate(invalid="ignore"):
-                trend = _decline(nz) >= fp.trend_min
-                trend[trend] = _mann_kendall_decline(nz[trend])[0] <= fp.false_alarm_rate
-            checks.append((listed[:, present].ravel(), best.ravel(), trend[:, present].ravel()))
-    h = float(np.quantile(np.concatenate(maxima), 1 - fp.false_alarm_rate, method="higher"))
-    achieved = {
-        "listed_k_of_n": float(np.concatenate([c[0] for c in checks]).mean()),
-        "cusum": float(_alarm(np.concatenate([c[1] for c in checks]), h).mean()),
-        "mann_kendall": float(np.concatenate([c[2] for c in checks]).mean()),
-    }
+            source = _null_sources(group, z_rows, u, t, shape[0], shape[1], size, rho, rng)
+            nz = np.full((size, z.size), np.nan)
+            nz[:, at] = z_rows[source]
+            nh = np.zeros((size, z.size), dtype=bool)
+            nh[:, at] = hit_rows[source]
+            null.append(_statistics(nz.reshape(size, *shape), nh.reshape(size, *shape), last, params))
+        null = np.concatenate(null, axis=1)  # (rules, cities, units)
+        p_null_rule = np.ones(null.shape)
+        for r in range(len(_RULES)):
+            p_rule[r], p_null_rule[r] = _pool_pvalues(observed[r], null[r], pool)
+        # min-p: smaller is stronger, so the p-value of m is P(null m ≤ m), via the negated values
+        p_all, p_null = _pool_pvalues(-p_rule.min(axis=0), -p_null_rule.min(axis=0), pool)
+        p = np.where(judged, p_all, np.nan)
+        achieved[:-1] = (p_null_rule[:, :, judged] <= alpha).mean(axis=(1, 2))
+        achieved[-1] = (p_null[:, judged] <= alpha).mean()
+        q_null = _q_values(p_null[:, judged], fp.laggard_fdr_method)
+        flag_rate = float(((p_null[:, judged] <= alpha) & (q_null <= fp.laggard_fdr)).mean())
+    q = np.full(shape[0], np.nan)
+    q[judged] = _q_values(p[judged], fp.laggard_fdr_method)
+    called = judged & (p <= alpha) & (q <= fp.laggard_fdr)
 
-    listed_hits = hit & last
-    count = listed_hits.sum(axis=1)
-    best, b_start, b_end = _cusum(z, fp.cusum_k)
-    trend_p, n_z = _mann_kendall_decline(z)
-    decline = _decline(z)
-    n_rounds = seen.sum(axis=1)
-
-    def involved(mask_row) -> str:
-        return ";".join(rounds[mask_row])
-
-    positions = np.arange(len(rounds))
+    # the rules that carried each decision: those at the level, else the strongest
+    carried = (p_rule <= alpha) | (p_rule == p_rule.min(axis=0))
+    _, b_start, b_end = _cusum(zw, fp.cusum_k)
+    positions = np.arange(shape[1])
+    span = seen & (positions >= b_start[:, None]) & (positions <= b_end[:, None])
+    behind = np.stack([hit & last, span, seen, seen])
     table = []
-    for i, unit in enumerate(units):
-        base = {"round_id": round_id, "unit_id": unit, "name": names.get(unit, ""), "p_value": np.nan,
-                "ci_low": np.nan, "ci_high": np.nan, "seed": seed}
-        if count[i] >= fp.laggard_k:
-            table.append({**base, "rule": "listed_k_of_n", "measure": f"rounds listed of last {fp.laggard_n}",
-                          "evidence": float(count[i]), "threshold": float(fp.laggard_k),
-                          "rounds": involved(listed_hits[i]), "n_rounds": int(last[i].sum()),
-                          "false_alarm_rate": achieved["listed_k_of_n"]})
-        if _alarm(best[i], h):
-            span = seen[i] & (positions >= b_start[i]) & (positions <= b_end[i])
-            table.append({**base, "rule": "cusum", "measure": "CUSUM of shortfall (sd)",
-                          "evidence": float(best[i]), "threshold": h, "rounds": involved(span),
-                          "n_rounds": int(span.sum()), "false_alarm_rate": achieved["cusum"]})
-        if trend_p[i] <= fp.false_alarm_rate and decline[i] >= fp.trend_min:
-            table.append({**base, "rule": "mann_kendall", "measure": "decline over the year (sd)",
-                          "evidence": float(decline[i]), "threshold": fp.trend_min,
-                          "p_value": float(trend_p[i]), "rounds": involved(seen[i]),
-                          "n_rounds": int(n_z[i]), "false_alarm_rate": achieved["mann_kendall"]})
-    frame = pd.DataFrame(table, columns=list(LAGGARD_COLUMNS))
-    frame = sort_rules(frame)
+    for i in np.flatnonzero(called):
+        involved = (behind[carried[:, i], i]).any(axis=0)
+        table.append({
+            "round_id": round_id, "unit_id": units[i], "name": names.get(units[i], ""), "rule": "persistent",
+            "measure": "mean shortfall below the group (sd)", "evidence": float(shortfall[i]),
+            "threshold": alpha, "p_value": float(p[i]), "ci_low": np.nan, "ci_high": np.nan,
+            "rounds": ";".join(rounds[involved]), "n_rounds": int(involved.sum()),
+            "false_alarm_rate": float(achieved[-1]), "seed": seed, "q_value": float(q[i]),
+            "fdr": fp.laggard_fdr, "rules": ";".join(np.array(_RULES)[carried[:, i]]),
+        })
+    frame = sort_rules(pd.DataFrame(table, columns=list(LAGGARD_COLUMNS)))
+
+    few = f"{_TOO_FEW}: {{n}} ranked rounds in the window, {fp.laggard_min_history} needed"
+    status = np.select([~judged, called], ["cannot_tell", "laggard"], "no_evidence")
+    evidence = pd.DataFrame({
+        "unit_id": units, "listed": (hit & last).sum(axis=1).astype("int64"),
+        "cusum": _cusum(zw, fp.cusum_k, spans=False)[0], "trend_p": np.where(judged, p_rule[2], np.nan),
+        "decline": decline, "n_rounds": n_rounds.astype("int64"), "shortfall": shortfall,
+        "p_listed": np.where(judged, p_rule[0], np.nan), "p_cusum": np.where(judged, p_rule[1], np.nan),
+        "p_shortfall": np.where(judged, p_rule[3], np.nan),
+        "p_value": p, "q_value": q, "status": status,
+        "rules": [";".join(np.array(_RULES)[carried[:, i]]) if called[i] else "" for i in range(shape[0])],
+        "note": [few.format(n=n) if not j else "" for n, j in zip(n_rounds, judged)],
+    }, columns=list(EVIDENCE_COLUMNS))
+
+    window_note = "" if judged.any() else few.format(n=int(n_rounds.max(initial=0)))
     calibration = pd.DataFrame({
-        "rule": ["listed_k_of_n", "cusum", "mann_kendall"],
-        "threshold": [float(fp.laggard_k), h, fp.trend_min],
-        "target_rate": [np.nan, fp.false_alarm_rate, fp.false_alarm_rate],
-        "achieved_rate": [achieved["listed_k_of_n"], achieved["cusum"], achieved["mann_kendall"]],
-        "n_null_units": fp.null_cities * int(present.sum()),
+        "rule": [*_RULES, "persistent"],
+        "threshold": [float(max(fp.laggard_k, fp.laggard_min_rounds)), fp.cusum_k, fp.trend_min, np.nan, alpha],
+        "target_rate": [np.nan] * len(_RULES) + [alpha],
+        "achieved_rate": achieved,
+        "n_null_units": fp.null_cities * int(judged.sum()),
         "n_rounds": len(rounds),
         "seed": seed,
-    })
-    evidence = pd.DataFrame({"unit_id": units, "listed": count.astype("int64"), "cusum": best,
-                             "trend_p": trend_p, "decline": decline, "n_rounds": n_rounds.astype("int64")})
+        "fdr": [np.nan] * len(_RULES) + [fp.laggard_fdr],
+        "flag_rate": [np.nan] * len(_RULES) + [flag_rate],
+        "serial_correlation": rho,
+        "status": "calibrated" if judged.any() else "cannot_tell",
+        "note": window_note,
+    }, columns=list(CALIBRATION_COLUMNS))
     return LaggardResult(frame, calibration, evidence)
 
 
-def _alarm(best, h: float):
-    """CUSUM alarm: the statistic reached h, and some shortfall was seen (h may be 0 in
-    a degenerate window where most null units never fall behind)."""
-    return (best >= h) & (best > 0)
-
-
 def sort_rules(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows in the order of `LAGGARD_RULES`, then by unit_id."""
     order = frame["rule"].map({r: k for k, r in enumerate(LAGGARD_RULES)})
     return (frame.assign(_order=order).sort_values(["_order", "unit_id"], kind="stable")
             .drop(columns="_order").reset_index(drop=True))

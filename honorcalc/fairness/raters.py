@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from scipy import stats as sps
 from scipy.sparse.csgraph import connected_components
 
 from ..errors import InputError
@@ -25,12 +26,14 @@ from .base import (
     t_interval,
 )
 
-__all__ = ["RATER_COLUMNS", "RELIABILITY_COLUMNS", "SeverityFit", "fit_severity", "rater_consistency", "rater_severity", "adjust_rater_severity", "severity_adjusted_lists"]
+__all__ = ["RATER_COLUMNS", "RELIABILITY_COLUMNS", "SeverityFit", "fit_severity", "rater_consistency", "rater_severity",
+           "rater_separation", "adjust_rater_severity", "severity_adjusted_lists"]
 
 RATER_COLUMNS = (
     "round_id", "rater_id", "source", "n_scores", "n_compared", "n_units", "severity", "se",
     "ci_low", "ci_high", "ci_level", "scale", "flagged", "direction", "component",
-    "component_size", "note",
+    "component_size", "note", "status", "p_value", "q_value", "severity_eb", "se_eb", "tau", "infit",
+    "outfit",
 )
 
 RELIABILITY_COLUMNS = (
@@ -58,8 +61,9 @@ def rater_consistency(scores: pd.DataFrame, indicators: pd.DataFrame, params: Pa
         (``key`` ``all``), ``category`` (key: the category) and ``indicator`` (key:
         the indicator_id), and four ``statistic`` rows each: ``ICC(1,1)`` and
         ``ICC(1,k)`` with their confidence interval and F-test p-value,
-        ``krippendorff_alpha`` (interval) and ``kendall_w`` with its chi-square
-        p-value. ``n_units`` counts the rated targets (unit × indicator × source
+        ``krippendorff_alpha`` (interval), ``kendall_w`` with its chi-square
+        p-value and ``kendall_w_rescaled`` = (kW - 1)/(k - 1), W on the scale of
+        a correlation (0 = no agreement). ``n_units`` counts the rated targets (unit × indicator × source
         cells), ``n_raters`` the distinct raters in them. Only cells scored by at least
         two raters carry information on agreement, so sources with one rater per
         cell do not appear.
@@ -77,7 +81,10 @@ def rater_consistency(scores: pd.DataFrame, indicators: pd.DataFrame, params: Pa
     `honorcalc.stats.icc` on a stack of matrices (one per scope). ICC(A,·) and
     ICC(C,·) need the same raters on every row and are not reported. Kendall's W is
     computed on the same slot matrices (`honorcalc.stats.kendall_w`): with k = 2 it
-    is (1 + ρ_s) / 2 between the two slots. Krippendorff's alpha (interval,
+    is (1 + ρ_s) / 2 between the two slots, so 0.5 is no agreement: under no
+    agreement E W = 1/k, and (kW - 1)/(k - 1) is the mean Spearman correlation of the
+    slots (Kendall & Babington Smith [3]_; exact without ties), reported beside W.
+    Krippendorff's alpha (interval,
     `honorcalc.stats.krippendorff_alpha`) needs no slots: its raters × cells matrix
     holds every rater's value, missing elsewhere.
 
@@ -183,11 +190,17 @@ def _consistency_rows(round_id, part: pd.DataFrame, scopes, k: int, level: float
                      "ci_level": np.nan, "p_value": np.nan,
                      "n_units": 0 if alpha is None else alpha.n_pairable_units,
                      "n_raters": int(matrix.shape[0]), "note": "interval metric, all raters of each cell"})
-        rows.append({**base, "statistic": "kendall_w",
-                     "value": float(w.statistic[g]) if usable[g] else np.nan, "ci_low": np.nan,
+        w_value = float(w.statistic[g]) if usable[g] else np.nan
+        rows.append({**base, "statistic": "kendall_w", "value": w_value, "ci_low": np.nan,
                      "ci_high": np.nan, "ci_level": np.nan,
                      "p_value": float(w.pvalue[g]) if usable[g] else np.nan,
-                     "note": f"{k} rater slots as judges, chi-square test of no concordance"})
+                     "note": f"{k} rater slots as judges, chi-square test of no concordance; "
+                             f"no agreement gives W = 1/{k}, not 0"})
+        rows.append({**base, "statistic": "kendall_w_rescaled", "value": (k * w_value - 1) / (k - 1),
+                     "ci_low": np.nan, "ci_high": np.nan, "ci_level": np.nan,
+                     "p_value": float(w.pvalue[g]) if usable[g] else np.nan,
+                     "note": f"(kW - 1)/(k - 1) with k = {k}: the mean Spearman correlation between the "
+                             "slots; 0 = no agreement, 1 = the same order"})
     return rows
 
 
@@ -210,23 +223,65 @@ def _rater_matrix(rater: np.ndarray, cell: np.ndarray, values: np.ndarray) -> np
 
 @dataclass(frozen=True, eq=False)
 class SeverityFit:
-    """Least-squares rater effects of `fit_severity`, in percent of max_points."""
+    """Least-squares rater effects of `fit_severity`, in percent of max_points.
+
+    Attributes
+    ----------
+    raters : ndarray of str
+        The rater ids, sorted; every other per-rater array follows this order.
+    severity : ndarray
+        δ_r (NaN for a rater in no shared cell).
+    se, df : ndarray
+        The standard error used and the degrees of freedom of its t interval (units
+        compared - 1, at least 1, for the sandwich; rater × unit pairs - raters for the
+        model-based SE); se is NaN where the severity is not estimable.
+    se_method : ndarray of str
+        ``cluster`` (unit-clustered sandwich), ``model`` (model-based, with the
+        rater × unit term) or empty (not estimable).
+    n_scores, n_compared, n_units, component, component_size : ndarray
+        See `rater_severity`.
+    visit_split : ndarray of bool
+        The rater's component has open and covert visits by different raters, so
+        the visit effect is identified only by convention (see Notes of `rater_severity`).
+    infit, outfit : ndarray
+        Information-weighted and unweighted mean squares of the standardized residuals.
+    visit_effect, visit_se, visit_df : float
+        Covert - open (percent of max_points), its standard error and degrees of
+        freedom; NaN when the scores carry no cell with both visit types.
+    var_residual, var_halo : float
+        σ²_e and σ²_h of the rater × unit (halo) term, percent²; var_halo is NaN
+        when the design does not identify it.
+    """
 
     raters: np.ndarray
     severity: np.ndarray
     se: np.ndarray
     df: np.ndarray
+    se_method: np.ndarray
     n_scores: np.ndarray
     n_compared: np.ndarray
     n_units: np.ndarray
     component: np.ndarray
     component_size: np.ndarray
+    visit_split: np.ndarray
+    infit: np.ndarray
+    outfit: np.ndarray
+    visit_effect: float
+    visit_se: float
+    visit_df: float
+    var_residual: float
+    var_halo: float
 
 
-def fit_severity(s: pd.DataFrame) -> SeverityFit:
-    """Fit pct = cell effect − severity + e by least squares with the cells absorbed.
+# numerical tolerances of the rank decisions (relative to the largest eigenvalue or trace)
+_RANK_TOL = 1e-9
 
-    See `rater_severity`, Notes. ``s`` holds rescaled score rows.
+
+def fit_severity(s: pd.DataFrame, *, min_units: int) -> SeverityFit:
+    """Fit pct = cell effect − severity (+ visit effect) + e by least squares with the cells absorbed.
+
+    See `rater_severity`, Notes. ``s`` holds rescaled score rows; ``min_units`` is
+    ``fairness.severity_min_units``.
     """
     y = s["pct"].to_numpy(dtype="float64")
     cell, n_cells = cell_codes(s, CELL)
@@ -234,12 +289,30 @@ def fit_severity(s: pd.DataFrame) -> SeverityFit:
     units, unit = sorted_ids(s["unit_id"])
     n_r = len(raters)
     m = np.bincount(cell, minlength=n_cells).astype(float)
-    dev = y - (np.bincount(cell, weights=y, minlength=n_cells) / m)[cell]
+
+    def centred(v):
+        return v - (np.bincount(cell, weights=v, minlength=n_cells) / m)[cell]
+
+    dev = centred(y)
     shared = m[cell] >= 2
+    covert = np.zeros(len(y))
+    if "visit" in s.columns:
+        covert = (s["visit"].astype(str) == "covert").to_numpy(dtype="float64")
+    xdev = centred(covert)
+    has_visit = bool(xdev @ xdev > _RANK_TOL)
+    n_p = n_r + has_visit  # parameters: −δ of every rater, then the visit effect
+
     in_cell = sparse.csr_matrix((np.ones(len(y)), (cell, rater)), shape=(n_cells, n_r))
-    laplacian = np.diag(np.bincount(rater, minlength=n_r).astype(float))
-    laplacian -= (in_cell.T @ sparse.diags(1.0 / m) @ in_cell).toarray()
-    gradient = np.bincount(rater, weights=dev, minlength=n_r)
+    per_cell = sparse.diags(1.0 / m)
+    normal = np.zeros((n_p, n_p))
+    normal[:n_r, :n_r] = np.diag(np.bincount(rater, minlength=n_r).astype(float))
+    normal[:n_r, :n_r] -= (in_cell.T @ per_cell @ in_cell).toarray()
+    gradient = np.zeros(n_p)
+    gradient[:n_r] = np.bincount(rater, weights=dev, minlength=n_r)
+    if has_visit:
+        normal[:n_r, n_r] = normal[n_r, :n_r] = np.bincount(rater, weights=xdev, minlength=n_r)
+        normal[n_r, n_r] = xdev @ xdev
+        gradient[n_r] = xdev @ dev
     n_compared = np.bincount(rater, weights=shared, minlength=n_r)
 
     linked = (in_cell.T @ in_cell).tolil()
@@ -253,31 +326,145 @@ def fit_severity(s: pd.DataFrame) -> SeverityFit:
     component = np.array([number.get(c, 0) if e else 0 for c, e in zip(label, estimable)])
     component_size = np.array([int(sizes.get(c, 1)) if e else 1 for c, e in zip(label, estimable)])
 
-    severity = np.full(n_r, np.nan)
-    inverse = np.zeros((n_r, n_r))
-    for c in ordered:
-        idx = np.flatnonzero((label == c) & estimable)
-        weight = n_compared[idx]
-        bordered = np.zeros((len(idx) + 1, len(idx) + 1))
-        bordered[:-1, :-1] = laplacian[np.ix_(idx, idx)]
-        bordered[:-1, -1] = bordered[-1, :-1] = weight
-        g = np.linalg.inv(bordered)[:-1, :-1]
-        severity[idx] = g @ -gradient[idx]
-        inverse[np.ix_(idx, idx)] = g
+    inverse, visit_split = _constrained_inverse(normal, n_r, estimable, component, n_compared)
+    beta = inverse @ gradient
+    severity = np.where(estimable, -beta[:n_r], np.nan)
+    fitted = beta[:n_r][rater] + (beta[n_r] * covert if has_visit else 0.0)
+    resid = np.where(shared, dev - centred(fitted), 0.0)
 
-    fitted = np.nan_to_num(severity)
-    resid = dev + fitted[rater] - (np.bincount(cell, weights=fitted[rater], minlength=n_cells) / m)[cell]
-    resid = np.where(shared, resid, 0.0)
-    per_unit = sparse.csr_matrix((resid, (unit, rater)), shape=(len(units), n_r))
-    meat = (per_unit.T @ per_unit).toarray()
+    # cluster-robust (CR1) variance with units as clusters (Liang & Zeger, 1986)
+    score = sparse.csr_matrix((resid, (unit, rater)), shape=(len(units), n_r))
+    if has_visit:
+        visit_score = np.bincount(unit, weights=resid * xdev, minlength=len(units))
+        score = sparse.hstack([score, sparse.csr_matrix(visit_score[:, None])]).tocsr()
+    meat = (score.T @ score).toarray()
     clusters = len(np.unique(unit[shared]))
     small_sample = clusters / (clusters - 1) if clusters > 1 else np.nan
-    variance = np.einsum("ij,jk,ik->i", inverse, meat, inverse) * small_sample
+    robust = np.einsum("ij,jk,ik->i", inverse, meat, inverse) * small_sample
+
+    model, var_e, var_h = _model_variance(normal, inverse, resid, shared, cell, n_cells, m, unit, rater,
+                                          n_r, xdev if has_visit else None, in_cell, per_cell)
     pairs = np.unique(unit[shared].astype(np.int64) * n_r + rater[shared])
     n_units = np.bincount(pairs % n_r, minlength=n_r)
-    se = np.where(estimable, np.sqrt(np.maximum(variance, 0.0)), np.nan)
-    return SeverityFit(raters, severity, se, np.maximum(n_units - 1, 1), np.bincount(rater, minlength=n_r),
-                        n_compared.astype(int), n_units, component, component_size)
+    se_robust = np.sqrt(np.maximum(robust, 0.0))
+    se_model = np.sqrt(np.maximum(model, 0.0))
+    # few clusters: the sandwich is biased down (zero with one unit); the model-based
+    # variance, with the rater × unit term, is the floor. One unit: not estimable.
+    rater_units = np.append(n_units, clusters) if has_visit else n_units
+    by_cluster = rater_units >= min_units
+    by_model = (rater_units >= 2) & ~by_cluster & np.isfinite(se_model)
+    se_all = np.where(by_cluster, se_robust, np.where(by_model, np.fmax(se_robust, se_model), np.nan))
+    method = np.where(by_cluster, "cluster", np.where(by_model, "model", ""))
+    se_all[:n_r] = np.where(estimable, se_all[:n_r], np.nan)
+    method[:n_r] = np.where(estimable, method[:n_r], "")
+
+    # fit mean squares (Wright & Masters, 1982): model variance of a residual s²(1 - 1/m_c)
+    dof = float(np.sum(m[m >= 2] - 1)) - float(np.trace(inverse @ normal))
+    s2 = float(resid @ resid) / dof if dof > 0 else np.nan
+    w = np.where(shared, s2 * (1.0 - 1.0 / m[cell]), 0.0)
+    sq = resid**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        outfit = np.bincount(rater, weights=np.where(shared, sq / w, 0.0), minlength=n_r) / n_compared
+        infit = np.bincount(rater, weights=sq, minlength=n_r) / np.bincount(rater, weights=w, minlength=n_r)
+    outfit, infit = np.where(estimable, outfit, np.nan), np.where(estimable, infit, np.nan)
+
+    # a model-based SE pools σ²_e and σ²_h over every rater: its df are those of the pooled rater × unit level
+    pooled_df = max(len(pairs) - int(estimable.sum()), 1)
+    df = np.where(method[:n_r] == "model", pooled_df, np.maximum(n_units - 1, 1))
+    return SeverityFit(
+        raters, severity, se_all[:n_r], df, method[:n_r],
+        np.bincount(rater, minlength=n_r), n_compared.astype(int), n_units, component, component_size,
+        visit_split, infit, outfit,
+        float(beta[n_r]) if has_visit else np.nan, float(se_all[n_r]) if has_visit else np.nan,
+        float(max(clusters - 1, 1)) if has_visit else np.nan, var_e, var_h,
+    )
+
+
+def _constrained_inverse(normal, n_r, estimable, component, n_compared):
+    """Constrained generalized inverse of the normal equations (`fit_severity`).
+
+    Each component's severities, weighted by their compared scores, average 0.
+    When the visit effect is confounded with the raters (open and covert visits by
+    different raters), each further null direction of the normal matrix gets the
+    constraint that its raters, weighted alike, average 0 along it: the raters of
+    each visit type are then, on average, fair. Returns the inverse (zero outside the
+    estimable parameters) and which raters sit in a component split by visit type.
+    """
+    n_p = normal.shape[0]
+    idx = np.flatnonzero(np.append(estimable, np.ones(n_p - n_r, dtype=bool)))
+    sub = normal[np.ix_(idx, idx)]
+    comp = np.append(component, np.zeros(n_p - n_r, dtype=int))[idx]
+    weight = np.append(n_compared, np.zeros(n_p - n_r))[idx]
+    labels = np.unique(comp[comp > 0])
+    member = (comp[:, None] == labels[None, :]).astype(float)
+    constraints = member * weight[:, None]
+    visit_split = np.zeros(n_r, dtype=bool)
+    if n_p > n_r:
+        values, vectors = np.linalg.eigh(sub)
+        null = vectors[:, values <= _RANK_TOL * max(values.max(initial=0.0), 1.0)]
+        # the null directions beyond the components' constants
+        rest = null - member @ np.linalg.lstsq(member, null, rcond=None)[0]
+        left, singular, _ = np.linalg.svd(rest, full_matrices=False)
+        extra = left[:, singular > np.sqrt(_RANK_TOL)]
+        if extra.shape[1]:
+            # orthogonal to the constants in the weighted metric, so that each constraint fixes one direction
+            mean = (member * weight[:, None]).T @ extra / np.maximum(member.T @ weight, 1e-300)[:, None]
+            extra = extra - member @ mean
+            constraints = np.hstack([constraints, extra * weight[:, None]])
+            touched = np.abs(extra[comp > 0]).max(axis=1) > np.sqrt(_RANK_TOL)
+            split_labels = np.unique(comp[comp > 0][touched])
+            visit_split = np.isin(component, split_labels) & (component > 0)
+    k = constraints.shape[1]
+    bordered = np.zeros((len(idx) + k, len(idx) + k))
+    bordered[:len(idx), :len(idx)] = sub
+    bordered[:len(idx), len(idx):] = constraints
+    bordered[len(idx):, :len(idx)] = constraints.T
+    inverse = np.zeros((n_p, n_p))
+    inverse[np.ix_(idx, idx)] = np.linalg.inv(bordered)[:len(idx), :len(idx)]
+    return inverse, visit_split
+
+
+def _model_variance(normal, inverse, resid, shared, cell, n_cells, m, unit, rater, n_r, xdev, in_cell, per_cell):
+    """Model-based variance of the parameters with a rater × unit (halo) term.
+
+    Σ = σ²_e I + σ²_h Z Zᵀ, Z the incidence of (rater, unit) pairs; σ²_e and σ²_h by
+    the method of moments (Henderson's Method III form) from rᵀr and ‖Zᵀr‖², with
+    M the residual maker and B = ZᵀMZ: E rᵀr = σ²_e tr M + σ²_h tr B and
+    E ‖Zᵀr‖² = σ²_e tr B + σ²_h ‖B‖²_F. Returns the diagonal of
+    σ²_e G A G + σ²_h G HᵀH G (H = ZᵀQX), σ²_e and σ²_h; all NaN where σ²_h is
+    not identified (every rater seen at one unit: B = 0).
+    """
+    sh = np.flatnonzero(shared)
+    n_p = normal.shape[0]
+    if len(sh) == 0:
+        return np.full(n_p, np.nan), np.nan, np.nan
+    pairs, pair = np.unique(unit[sh].astype(np.int64) * n_r + rater[sh], return_inverse=True)
+    n_pairs = len(pairs)
+    cell_pair = sparse.csr_matrix((np.ones(len(sh)), (cell[sh], pair)), shape=(n_cells, n_pairs))
+    pair_rater = sparse.csr_matrix((np.ones(len(sh)), (pair, rater[sh])), shape=(n_pairs, n_r))
+    h = (pair_rater - cell_pair.T @ per_cell @ in_cell).toarray()
+    if xdev is not None:
+        h = np.hstack([h, np.bincount(pair, weights=xdev[sh], minlength=n_pairs)[:, None]])
+    s = sparse.diags(np.bincount(pair, minlength=n_pairs).astype(float)) - cell_pair.T @ per_cell @ cell_pair
+    hth = h.T @ h
+    hsh = h.T @ (s @ h)
+    tr_m = float(np.sum(m[m >= 2] - 1)) - float(np.trace(inverse @ normal))
+    tr_b = float(s.diagonal().sum()) - float(np.sum(inverse * hth))
+    gh = inverse @ hth
+    b2 = float(s.multiply(s).sum()) - 2.0 * float(np.sum(inverse * hsh)) + float(np.sum(gh * gh.T))
+    rr = float(resid @ resid)
+    zr = np.bincount(pair, weights=resid[sh], minlength=n_pairs)
+    zz = float(zr @ zr)
+    det = tr_m * b2 - tr_b**2
+    if not (tr_m > 0 and tr_b > _RANK_TOL * tr_m and det > _RANK_TOL * tr_m * b2):
+        return np.full(n_p, np.nan), (rr / tr_m if tr_m > 0 else np.nan), np.nan
+    var_e, var_h = np.linalg.solve([[tr_m, tr_b], [tr_b, b2]], [rr, zz])
+    if var_h < 0:
+        var_e, var_h = rr / tr_m, 0.0
+    var_e = max(var_e, 0.0)
+    gag = np.einsum("ij,jk,ik->i", inverse, normal, inverse)
+    ghhg = np.einsum("ij,jk,ik->i", inverse, hth, inverse)
+    return var_e * gag + var_h * ghhg, float(var_e), float(var_h)
 
 
 def rater_severity(scores: pd.DataFrame, indicators: pd.DataFrame, params: Params) -> pd.DataFrame:
@@ -287,10 +474,12 @@ def rater_severity(scores: pd.DataFrame, indicators: pd.DataFrame, params: Param
     ----------
     scores : DataFrame
         Score rows; normally one round's (`fairness_tables` uses the report round).
+        With ``visit`` (open | covert), the model has a visit effect.
     indicators : DataFrame
         ``indicator_id``, ``category``, ``max_points``.
     params : Params
-        ``fairness.severity_scale``, ``fairness.severity_min``, ``fairness.confidence_level``.
+        ``fairness.severity_scale``, ``fairness.severity_min``,
+        ``fairness.severity_min_units``, ``fairness.confidence_level``.
 
     Returns
     -------
@@ -300,10 +489,17 @@ def rater_severity(scores: pd.DataFrame, indicators: pd.DataFrame, params: Param
         ``n_scores``, ``n_compared`` (scores in cells another rater also scored),
         ``n_units`` (units among those), ``severity`` (points fewer than the consensus
         on an indicator worth ``scale`` points: positive = harsh, negative = lenient),
-        ``se``, ``ci_low``, ``ci_high``, ``ci_level``, ``scale``, ``flagged``,
-        ``direction`` (``harsh`` | ``lenient`` | empty), ``component`` (connected set
-        of raters, 1 = largest; 0 = shares no cell with anyone), ``component_size``
-        and ``note``.
+        ``se``, ``ci_low``, ``ci_high``, ``ci_level``, ``scale``, ``flagged`` (status
+        harsh or lenient), ``direction`` (``harsh`` | ``lenient`` | empty),
+        ``component`` (connected set of raters, 1 = largest; 0 = shares no cell with
+        anyone), ``component_size``, ``note`` (why a rater is not estimable, how its
+        SE was obtained, what its severity is relative to); then ``status``
+        (``harsh`` | ``lenient`` | ``fair`` | ``cannot_tell`` | ``not_estimable``),
+        ``p_value`` (one-sided test that |severity| exceeds ``severity_min``),
+        ``q_value`` (Benjamini–Hochberg over the estimable raters), ``severity_eb``
+        and ``se_eb`` (empirical-Bayes severity and its posterior SE), ``tau``
+        (between-rater SD of the component, points) and ``infit`` / ``outfit``
+        (mean squares; 1 = as noisy as the typical rater).
 
     Notes
     -----
@@ -311,62 +507,129 @@ def rater_severity(scores: pd.DataFrame, indicators: pd.DataFrame, params: Param
     than Rasch because the points are near-continuous: for score *o* of rater *r* in
     cell *c* (round, unit, indicator, source),
 
-    .. math:: y_o = \\alpha_c - \\delta_r + e_o, \\qquad y = \\text{points}/\\text{max\\_points} \\times 100,
+    .. math:: y_o = \\alpha_c - \\delta_r + \\gamma\\,\\mathrm{covert}_o + e_o,
+              \\qquad y = \\text{points}/\\text{max\\_points} \\times 100,
 
-    where α_c is the consensus of the cell and δ_r the rater's severity. The cell
-    effects are absorbed (Frisch-Waugh-Lovell): with Q the within-cell centring and D
-    the score × rater incidence, δ solves the normal equations L δ = -Dᵀ Q y with
-    L = Dᵀ Q D = Σ_c (diag(n_c) - n_c n_cᵀ / m_c), a weighted graph Laplacian of the
-    raters (m_c raters in cell c). This is the least-squares solution that
-    alternating means converge to, in one dense R × R solve: a city has tens to
-    hundreds of raters, and the scores enter only through sparse sums.
+    where α_c is the consensus of the cell, δ_r the rater's severity and γ the
+    city-wide covert − open effect (present when some cell has both visit types), so
+    that an open-visit advantage is not booked as the severity of covert
+    inspectors. The cell effects are absorbed (Frisch-Waugh-Lovell): with Q the
+    within-cell centring and X = [D, x] (score × rater incidence, covert indicator),
+    β = (−δ, γ) solves Xᵀ Q X β = Xᵀ Q y; the rater block of XᵀQX is a weighted
+    graph Laplacian of the raters, solved densely (a city has tens to hundreds of
+    raters; the scores enter only through sparse sums).
 
-    *Connectedness.* Two raters are linked when they scored the same cell; δ is
-    identified only within a connected component of that graph (Linacre's
-    "disconnected subsets"), so each component gets its own origin: the severities of
-    its raters, weighted by their compared scores, average 0, and the consensus is
-    the typical rater of the component. Severities of different components cannot be
-    compared, and a rater in no shared cell (every source with one rater per cell)
-    has none.
+    *Connectedness and origin.* Two raters are linked when they scored the same
+    cell; δ is identified only within a connected component of that graph (Linacre's
+    "disconnected subsets"): each component's severities, weighted by compared
+    scores, average 0, and severities of different components cannot be compared.
+    When open and covert visits are made by different raters, γ is confounded with
+    the two groups' severities; the convention is then that each visit type's
+    raters are on average fair, and the note says so.
 
-    *Confidence interval.* Scores of one rater at one unit are not independent (a
-    rater who likes a unit likes most of its indicators), so the variance is the
-    cluster-robust sandwich with units as clusters (Liang & Zeger, 1986 [2]_):
-    V = G (Σ_u h_u h_uᵀ) Gᵀ · U / (U - 1), G the constrained inverse of L, h_u the
-    rater sums of the unit's within-cell residuals, U the units. It is wide for an
-    erratic rater, whose noise is not mistaken for bias. The interval is
-    δ ± t_{n_u - 1} · se with n_u the units the rater compared.
+    *Standard error.* For a rater compared at ≥ ``severity_min_units`` units, the
+    unit-clustered sandwich (Liang & Zeger, 1986 [2]_; CR1 factor U/(U-1)). With
+    fewer units the sandwich is biased down (exactly 0 for a rater seen at one unit),
+    so the SE is the larger of it and the model-based SE under
+    Σ = σ²_e I + σ²_h Z Zᵀ, Z the (rater, unit) incidence: σ²_h, the rater × unit
+    (halo) variance, is a rater's shared view of one unit, estimated by the method
+    of moments from all raters (`_model_variance`). A rater compared at one unit
+    only is 'not_estimable': its severity is confounded with its view of that unit
+    (every unit's own team of two raters is such a design). The interval is
+    δ ± t_df · se, df = n_u - 1 (n_u the units compared) for the sandwich and the
+    pooled df of the rater × unit level (pairs - raters) for the model-based SE.
 
-    *Scale and flag.* δ is in percent of max_points; the table reports
-    δ × ``scale`` / 100, points on an indicator worth ``scale`` points. A rater is
-    flagged when the interval excludes 0 *and* |severity| ≥ ``severity_min``: a
-    difference must be both real and large enough to matter.
+    *Flag and status.* H0: |δ| ≤ ``severity_min`` against |δ| > ``severity_min``
+    (a minimum-effect test): p = P(T_{n_u-1} > (|δ̂| - severity_min)/se); the
+    p-values of all estimable raters get Benjamini–Hochberg q-values [3]_ and a
+    rater is flagged harsh / lenient where q ≤ (1 - confidence_level)/2, which
+    implies that its interval lies entirely beyond ±``severity_min``: the rate of
+    false flags among flagged raters is controlled, and a severity smaller than
+    ``severity_min`` is not flagged however precise. 'fair' is an interval within
+    ±``severity_min``; 'cannot_tell' is everything else.
+
+    *Shrinkage.* The between-rater variance τ² of each component by
+    DerSimonian & Laird's moment estimator [4]_ on the estimates and their SEs;
+    severity_eb = δ̂ τ²/(τ² + se²), shrunk towards the consensus (0), with posterior
+    SE se·√(τ²/(τ² + se²)) (Efron & Morris, 1975 [5]_). Raters flagged for being far
+    from 0 are the ones whose raw estimates overstate their severity most (the
+    winner's curse); `adjust_rater_severity` uses the shrunken values.
+
+    *Fit.* Standardized residuals z_o = r_o / √W_o, W_o = s² (1 - 1/m_c) with s² the
+    residual variance and m_c the raters of the cell (the leverage of the rater
+    parameters, of order 1/n_compared, is ignored); outfit = mean z², infit =
+    Σ r² / Σ W, as Wright & Masters (1982) [6]_ define them for FACETS and Winsteps.
+    Values well above 1 are an erratic rater; well below 1, one who copies the
+    consensus.
 
     References
     ----------
     .. [1] Linacre, J. M. (1989). Many-facet Rasch measurement. Chicago: MESA Press.
     .. [2] Liang, K.-Y., & Zeger, S. L. (1986). Longitudinal data analysis using
            generalized linear models. Biometrika, 73(1), 13-22.
+    .. [3] Benjamini, Y., & Hochberg, Y. (1995). Controlling the false discovery rate:
+           a practical and powerful approach to multiple testing. Journal of the Royal
+           Statistical Society B, 57(1), 289-300.
+    .. [4] DerSimonian, R., & Laird, N. (1986). Meta-analysis in clinical trials.
+           Controlled Clinical Trials, 7(3), 177-188.
+    .. [5] Efron, B., & Morris, C. (1975). Data analysis using Stein's estimator and
+           its generalizations. Journal of the American Statistical Association,
+           70(350), 311-319.
+    .. [6] Wright, B. D., & Masters, G. N. (1982). Rating scale analysis. Chicago:
+           MESA Press.
     """
     check_params(params)
     fp = params.fairness
     s = rescaled(scores, indicators)
     if s.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in RATER_COLUMNS})
-    fit = fit_severity(s)
+    fit = fit_severity(s, min_units=fp.severity_min_units)
     scale = fp.severity_scale / 100.0
     severity = fit.severity * scale
     se = fit.se * scale
     low, high = t_interval(severity, se, fit.df, fp.confidence_level)
-    with np.errstate(invalid="ignore"):
-        flagged = ((low > 0) | (high < 0)) & (np.abs(severity) >= fp.severity_min)
+    testable = np.isfinite(se) & np.isfinite(severity)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        excess = np.where(se > 0, (np.abs(severity) - fp.severity_min) / se,
+                          np.where(np.abs(severity) > fp.severity_min, np.inf, -np.inf))
+    p_value = np.where(testable, sps.t.sf(excess, fit.df), np.nan)
+    q_value = np.full(len(se), np.nan)
+    if testable.any():
+        q_value[testable] = sps.false_discovery_control(p_value[testable], method="bh")
+    flagged = testable & (q_value <= (1 - fp.confidence_level) / 2)
+    fair = testable & ~flagged & (low >= -fp.severity_min) & (high <= fp.severity_min)
+    status = np.select([~testable, flagged & (severity > 0), flagged & (severity < 0), fair],
+                       ["not_estimable", "harsh", "lenient", "fair"], "cannot_tell")
+    eb, se_eb, tau = _shrunken(severity, se, fit.component, testable)
+
     # the sources of each rater, joined (the distinct pairs first: the join is then per rater, not per row)
     pairs = s[["rater_id", "source"]].drop_duplicates()
     source = pairs.groupby("rater_id")["source"].agg(lambda v: ";".join(sorted(set(map(str, v)))))
     n_components = int(fit.component.max(initial=0))
-    notes = np.where(fit.component == 0, "shares no unit × indicator with another rater: not estimable",
-                     np.where(n_components > 1,
-                              "severities are comparable only within the same component", ""))
+    notes = []
+    for k in range(len(fit.raters)):
+        why = []
+        if fit.component[k] == 0:
+            why.append("shares no unit × indicator with another rater: not estimable")
+        elif fit.n_units[k] < 2:
+            why.append("all comparisons at one unit: severity cannot be told apart from the rater's view of "
+                       "that unit; not estimable")
+        elif not testable[k]:
+            why.append(f"compared at only {fit.n_units[k]} units and no rater × unit variance to judge them by; "
+                       "not estimable")
+        elif fit.se_method[k] == "model":
+            why.append(f"compared at only {fit.n_units[k]} units: model-based SE with a rater × unit term")
+        if n_components > 1 and fit.component[k] > 0:
+            why.append("severities are comparable only within the same component")
+        if fit.visit_split[k]:
+            why.append("open and covert visits by different raters: severity relative to raters of the same "
+                       "visit type")
+        if testable[k] and not flagged[k] and p_value[k] <= (1 - fp.confidence_level) / 2:
+            why.append(f"beyond ±{fp.severity_min:g} on its own, not after the false-discovery control over "
+                       f"{int(testable.sum())} raters")
+        if fit.component[k] > 0 and testable[k] and not np.isfinite(eb[k]):
+            why.append("too few estimable raters in the component to shrink")
+        notes.append("; ".join(why))
     out = pd.DataFrame({
         "round_id": ";".join(sorted(s["round_id"].astype(str).unique())),
         "rater_id": fit.raters,
@@ -381,8 +644,92 @@ def rater_severity(scores: pd.DataFrame, indicators: pd.DataFrame, params: Param
         "component": fit.component.astype("int64"),
         "component_size": fit.component_size.astype("int64"),
         "note": notes,
+        "status": status, "p_value": p_value, "q_value": q_value,
+        "severity_eb": eb, "se_eb": se_eb, "tau": tau,
+        "infit": fit.infit, "outfit": fit.outfit,
     })
     return out[list(RATER_COLUMNS)].sort_values("rater_id", kind="stable").reset_index(drop=True)
+
+
+def _shrunken(severity, se, component, testable):
+    """Empirical-Bayes severities, their posterior SE and τ per rater (`rater_severity`, Notes)."""
+    eb, se_eb, tau = (np.full(len(severity), np.nan) for _ in range(3))
+    for c in np.unique(component[component > 0]):
+        k = np.flatnonzero((component == c) & testable)
+        if len(k) < 2:
+            continue
+        d, v = severity[k], se[k] ** 2
+        precise = v > 0
+        if precise.sum() >= 2:
+            w = 1.0 / v[precise]
+            mean = np.sum(w * d[precise]) / w.sum()
+            q = np.sum(w * (d[precise] - mean) ** 2)
+            tau2 = max(0.0, (q - (precise.sum() - 1)) / (w.sum() - np.sum(w**2) / w.sum()))
+        else:
+            # estimates without error (an exact fit): their spread is the spread of severities
+            tau2 = float(np.mean(d**2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            factor = np.where(precise, tau2 / (tau2 + v), 1.0)
+        eb[k], se_eb[k], tau[k] = d * factor, np.sqrt(factor * v), np.sqrt(tau2)
+    return eb, se_eb, tau
+
+
+def rater_separation(raters: pd.DataFrame, scores: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """Separation of the rater facet, per component, as FACETS reports it.
+
+    Parameters
+    ----------
+    raters : DataFrame
+        `rater_severity` output.
+    scores : DataFrame
+        The score rows it was estimated on (for the units counted).
+    params : Params
+        ``fairness.confidence_level`` (recorded only).
+
+    Returns
+    -------
+    DataFrame
+        Columns `RELIABILITY_COLUMNS`, scope ``raters``, key ``component <k>``, one
+        row per statistic of each component with at least two estimable raters:
+        ``separation_reliability``, ``separation_index``, ``strata`` and
+        ``between_rater_sd`` (τ of the shrinkage, points). ``n_raters`` counts the
+        estimable raters, ``n_units`` the units they scored.
+
+    Notes
+    -----
+    Linacre's rater separation (Wright & Masters, 1982, ch. 5): with SD² the
+    observed variance of the severities (divisor n - 1) and MSE the mean of their
+    squared SEs, the true variance is SD² - MSE, the reliability
+    R = (SD² - MSE) / SD², the separation index G = √(SD² - MSE) / √MSE (both 0
+    when SD² ≤ MSE) and the strata (4G + 1)/3. For raters, high separation means
+    the raters differ reliably in severity, which is not wanted.
+
+    References
+    ----------
+    .. [1] Wright, B. D., & Masters, G. N. (1982). Rating scale analysis. Chicago:
+           MESA Press.
+    """
+    check_params(params)
+    require(raters, "raters", ["round_id", "rater_id", "severity", "se", "component", "status", "tau"])
+    rows = []
+    usable = raters[(raters["status"] != "not_estimable") & (raters["component"] > 0)]
+    for c, part in usable.groupby("component", sort=True):
+        if len(part) < 2:
+            continue
+        sd2 = float(part["severity"].var(ddof=1))
+        mse = float(np.mean(part["se"] ** 2))
+        true = max(sd2 - mse, 0.0)
+        reliability = true / sd2 if sd2 > 0 else np.nan
+        index = np.sqrt(true / mse) if mse > 0 else np.nan
+        n_units = scores.loc[scores["rater_id"].astype(str).isin(part["rater_id"].astype(str)), "unit_id"].nunique()
+        base = {"round_id": str(part["round_id"].iloc[0]), "scope": "raters", "key": f"component {c}",
+                "ci_low": np.nan, "ci_high": np.nan, "ci_level": np.nan, "p_value": np.nan,
+                "n_units": int(n_units), "n_raters": len(part), "seed": ""}
+        note = "rater severities, points per indicator worth `scale`; SD² with divisor n - 1"
+        for name, value in (("separation_reliability", reliability), ("separation_index", index),
+                            ("strata", (4 * index + 1) / 3), ("between_rater_sd", float(part["tau"].iloc[0]))):
+            rows.append({**base, "statistic": name, "value": value, "note": note})
+    return pd.DataFrame(rows, columns=list(RELIABILITY_COLUMNS))
 
 
 def adjust_rater_severity(
@@ -402,7 +749,9 @@ def adjust_rater_severity(
         pass the rounds the severity was estimated on).
     severity : DataFrame
         `rater_severity` output: ``rater_id``, ``severity`` (points per ``scale``),
-        ``flagged``.
+        ``flagged``; with ``severity_eb``, the shrunken severities are added back
+        instead of the raw ones (raters flagged for a large estimate would otherwise
+        be over-corrected), and a rater without one (not estimable) is unchanged.
     indicators : DataFrame
         ``indicator_id``, ``max_points``.
     params : Params
@@ -415,7 +764,7 @@ def adjust_rater_severity(
     -------
     DataFrame
         A copy of ``scores``, same rows and order, with ``points`` replaced by
-        min(max(points + severity × max_points / scale, 0), max_points) and a column
+        min(max(points + severity_eb × max_points / scale, 0), max_points) and a column
         ``adjustment`` (the change made, after the clamp). Raters without an estimate
         are unchanged.
 
@@ -430,7 +779,8 @@ def adjust_rater_severity(
         raise InputError(f"flagged_only must be True or False; got {flagged_only!r}")
     s = rescaled(scores, indicators)
     table = severity.drop_duplicates("rater_id").set_index("rater_id")
-    per_rater = table["severity"].astype("float64").where(table["flagged"].astype(bool) | (not flagged_only))
+    estimate = table["severity_eb" if "severity_eb" in table.columns else "severity"].astype("float64")
+    per_rater = estimate.where(table["flagged"].astype(bool) | (not flagged_only))
     shift = s["rater_id"].map(per_rater).astype("float64").fillna(0.0).to_numpy()
     max_points = s["max_points"].to_numpy()
     points = s["points"].to_numpy(dtype="float64")

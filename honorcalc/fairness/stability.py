@@ -1,4 +1,4 @@
-"""Would the list change with other raters or other weights? (RULES.md §3)"""
+"""Would the list change with other raters, other weights, or within rounding? (RULES.md §3)"""
 
 from __future__ import annotations
 
@@ -11,28 +11,27 @@ from scipy import sparse
 from ..errors import InputError
 from ..params import SOURCES, Params
 from ..rules import round_half_up
-from ..scoring import (
-    row_key,
-)
-from .base import (
-    CELL,
-    cap_array,
-    cell_codes,
-    check_params,
-    rank_in_groups,
-    require,
-    rescaled,
-    seeded_rng,
-)
+from ..scoring import row_key
+from .base import cap_array, check_params, rank_in_groups, require, seeded_rng
+from .measurement import _ErrorModel, _Layout, _model_of
+from .ranks import rank_confidence_sets
+from .variance import variance_components
 
-__all__ = ["STABILITY_COLUMNS", "Replicates", "list_replicates", "list_stability"]
+__all__ = ["STABILITY_COLUMNS", "WEIGHT_COLUMNS", "Replicates", "list_replicates", "list_stability",
+           "weight_sensitivity"]
 
 STABILITY_COLUMNS = (
     "round_id", "unit_id", "name", "group", "score", "rank", "list", "rank_low", "rank_high",
-    "p_red", "p_black", "uncertain", "n_replicates", "seed",
+    "p_red", "p_black", "uncertain", "n_replicates", "seed", "se", "rank_level", "rank_method",
+    "rank_low_simul", "rank_high_simul", "status", "note",
 )
 
-#: Replicates of the stability analysis draw and sum this many points at a time (cache-sized).
+WEIGHT_COLUMNS = (
+    "round_id", "source", "direction", "weight", "shift", "unit_id", "name", "group", "score", "rank", "list",
+    "score_shifted", "rank_shifted", "list_shifted", "changed",
+)
+
+#: Replicates draw this many normal deviates at a time (cache-sized).
 _REPLICATE_BLOCK = 150_000
 
 _RESULT_COLUMNS = (
@@ -40,6 +39,12 @@ _RESULT_COLUMNS = (
     "year", "score", "score_rounded", "ranked", "rank", "rank_bottom", "n_ranked", "list",
     "deduction", "satisfaction", "vetoed", "excluded", "composite",
 )
+
+_LISTS = np.array(["", "red", "black"], dtype=object)
+
+#: A G-study with no rows: no source has a known error (weight scenarios draw none).
+_NO_G_STUDY = pd.DataFrame({c: pd.Series(dtype="float64") for c in (
+    "round_id", "source", "n_raters", "raters_per_cell", "var_unit", "var_rater", "var_residual")})
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,8 +74,24 @@ class Replicates:
     seed: str
 
 
-def _check_results(results: pd.DataFrame) -> None:
+def _check_call(results, params, round_ids) -> list:
+    check_params(params)
     require(results, "results", _RESULT_COLUMNS)
+    round_ids = [params.round] if round_ids is None else list(round_ids)
+    missing = sorted(set(round_ids) - set(results["round_id"].astype(str).unique()))
+    if missing:
+        raise InputError(f"round(s) {', '.join(map(repr, missing))} not in the results", file="rounds")
+    return round_ids
+
+
+def _g_study(scores, indicators, params: Params, lay: _Layout, components):
+    """Point estimates of the G-study of every round of the layout (no bootstrap: only σ² are used)."""
+    if components is not None:
+        return components
+    fp = params.fairness
+    if "gstudy_bootstrap" in type(fp).model_fields:
+        params = params.model_copy(update={"fairness": fp.model_copy(update={"gstudy_bootstrap": 0})})
+    return variance_components(scores[scores["round_id"].isin(lay.res["round_id"].unique())], indicators, params)
 
 
 def list_replicates(
@@ -81,10 +102,10 @@ def list_replicates(
     n_replicates: int,
     *,
     round_ids=None,
-    resample_raters: bool = True,
-    perturb_weights: bool = True,
+    measurement_error: bool = True,
+    components: pd.DataFrame | None = None,
 ) -> Replicates:
-    """Score, rank and list rounds again under resampled raters and perturbed weights.
+    """Score, rank and list rounds again with plausible scores drawn from the measurement model.
 
     Parameters
     ----------
@@ -97,18 +118,15 @@ def list_replicates(
         `honorcalc.rules.Evaluation.results` of the same rounds: the deductions,
         satisfaction vetoes, ranking groups and round kinds are taken from it.
     params : Params
-        The rules (``weights``, ``lists``, ``veto``, ``history``), ``seed`` and
-        ``fairness.weight_concentration``.
+        The rules (``weights``, ``lists``, ``veto``, ``history``) and ``seed``.
     n_replicates : int
         Number of replicates (≥ 1).
     round_ids : sequence of str, optional
         The rounds to replicate; defaults to ``[params.round]``.
-    resample_raters : bool, default True
-        Bootstrap the raters within each cell (round, unit, indicator, source).
-    perturb_weights : bool, default True
-        Draw the source weights from a Dirichlet distribution around the configured
-        weights (concentration ``fairness.weight_concentration``; no perturbation
-        when it is null).
+    measurement_error : bool, default True
+        Draw each source's measurement error; False reproduces the observed lists.
+    components : DataFrame, optional
+        `variance_components` of the score rows, when already computed.
 
     Returns
     -------
@@ -122,183 +140,143 @@ def list_replicates(
 
     Notes
     -----
-    Each replicate repeats DESIGN.md's scoring model and RULES.md §1.3 on arrays of
-    shape (replicates, rows), a chunk of replicates at a time:
+    Each replicate is a parametric bootstrap (Efron & Tibshirani, 1993 [1]_, ch. 6)
+    of the measurement model of `honorcalc.fairness.measurement_model` (Brennan,
+    2001 [2]_), then DESIGN.md's scoring model and RULES.md §1.3 on arrays of shape
+    (replicates, rows):
 
-    1. *raters*: in each cell of m raters, m points are drawn with replacement
-       (the nonparametric bootstrap, Efron & Tibshirani, 1993 [1]_, ch. 6); a cell
-       with one rater keeps it, so rater noise there is not represented;
-    2. *weights*: w ~ Dirichlet(c · w₀ / Σ w₀) over the sources with positive weight
-       (each w_s has mean w₀_s / Σ w₀ and sd √(p(1 − p)/(c + 1)));
-    3. the source scores Σ mean points / Σ max_points × 100 (one sparse product),
-       the composite renormalised over the sources present, minus the observed
-       deductions, clamped to 0-100, blended with the trailing composites of the
-       same work as `honorcalc.scoring.composite_scores` does;
-    4. vetoes: the satisfaction veto as observed (surveys are not resampled), the
-       prerequisite veto recomputed from the replicate's category score;
-    5. rounding half up to ``lists.precision``, competition ranks within the ranking
+    1. *errors*: every source whose error is known gets Gaussian error of its
+       G-study size: each rater's severity is drawn once per round and source and
+       shared by every unit it scored, its halo once per (rater, unit) and shared by
+       the indicators it scored there, and the residual of every score; a cell's
+       mean divides them by its raters. They are drawn on the sums of points of each
+       (unit, source) (and of the prerequisite category), mapped through the sparse
+       loadings of each rater, rather than score by score;
+    2. the source scores Σ mean points / Σ max_points × 100 plus their error, the
+       composite with the rules' weights renormalised over the sources present,
+       minus the observed deductions, clamped to 0-100, blended with the trailing
+       composites of the same work as `honorcalc.scoring.composite_scores` does;
+    3. vetoes: the satisfaction veto as observed (surveys are facts, not
+       measurements), the prerequisite veto recomputed from the replicate's category
+       score;
+    4. rounding half up to ``lists.precision``, competition ranks within the ranking
        group, and the list cut of `honorcalc.rules.apply_lists` (thresholds,
        caps, the tie policy, ``veto.action``), vectorized over the replicates.
 
-    With ``resample_raters=False`` and ``perturb_weights=False`` every replicate
-    reproduces `honorcalc.rules` exactly (tested).
+    The weights stay as the rules fix them (`weight_sensitivity` moves them). A
+    source whose error is not estimable gets none. With ``measurement_error=False``
+    every replicate reproduces `honorcalc.rules` exactly (tested).
 
     References
     ----------
     .. [1] Efron, B., & Tibshirani, R. J. (1993). An Introduction to the Bootstrap.
            New York: Chapman & Hall.
+    .. [2] Brennan, R. L. (2001). Generalizability Theory. New York: Springer.
     """
-    check_params(params)
-    _check_results(results)
+    round_ids = _check_call(results, params, round_ids)
     if isinstance(n_replicates, bool) or not isinstance(n_replicates, (int, np.integer)) or n_replicates < 1:
         raise InputError(f"n_replicates must be a positive integer; got {n_replicates!r}")
-    round_ids = [params.round] if round_ids is None else list(round_ids)
-    missing = sorted(set(round_ids) - set(results["round_id"].astype(str).unique()))
-    if missing:
-        raise InputError(f"round(s) {', '.join(map(repr, missing))} not in the results", file="rounds")
-    concentration = params.fairness.weight_concentration
-    perturb_weights = bool(perturb_weights) and concentration is not None
-    draws = bool(resample_raters) or perturb_weights
-    rng, seed = seeded_rng(params, "stability") if draws else (None, "")
+    lay = _Layout(scores, indicators, results, params, round_ids)
+    g = _g_study(scores, indicators, params, lay, components)
+    return _replicate(lay, g, params, n_replicates, measurement_error)
 
-    model = _ReplicateModel(scores, indicators, results, params, round_ids)
-    n_rows = len(model.targets)
+
+def _replicate(lay: _Layout, g: pd.DataFrame, params: Params, n_replicates: int, measurement_error: bool):
+    model = _ReplicateModel(lay, g, params)
+    draws = bool(measurement_error) and model.error.has_error
+    rng, seed = seeded_rng(params, "stability") if draws else (None, "")
+    n_rows = len(lay.targets)
     score = np.empty((n_replicates, n_rows))
     rank = np.empty((n_replicates, n_rows))
     listed = np.empty((n_replicates, n_rows), dtype=np.int8)
-    chunk = max(1, min(n_replicates, 4_000_000 // max(len(model.points), 1)))
+    chunk = max(1, min(n_replicates, _REPLICATE_BLOCK // max(model.n_deviates, 1)))
     for start in range(0, n_replicates, chunk):
-        stop = min(start + chunk, n_replicates)
-        sl = slice(start, stop)
-        score[sl], rank[sl], listed[sl] = model.run(stop - start, rng, bool(resample_raters), perturb_weights)
+        sl = slice(start, min(start + chunk, n_replicates))
+        score[sl], rank[sl], listed[sl] = model.run(sl.stop - sl.start, rng if draws else None)
     return Replicates(model.target_rows, score, rank, listed, seed)
 
 
 class _ReplicateModel:
-    """The scoring model and list rules laid out as arrays (`list_replicates`)."""
+    """The scoring model, its measurement error and the list rules laid out as arrays (`list_replicates`)."""
 
-    def __init__(self, scores, indicators, results, params: Params, round_ids):
-        self.params = params
-        res = results.reset_index(drop=True)
-        needed = set(round_ids)
-        h = params.history
-        if h.weight > 0 and h.rounds > 0:
-            target = res[res["round_id"].isin(round_ids)][["work", "seq"]].drop_duplicates()
-            info = res[["round_id", "work", "seq"]].drop_duplicates("round_id")
-            for work, seq in target.itertuples(index=False):
-                back = info[(info["work"] == work) & (info["seq"] < seq) & (info["seq"] >= seq - h.rounds)]
-                needed |= set(back["round_id"])
-        res = res[res["round_id"].isin(needed)].reset_index(drop=True)
-        s = rescaled(scores[scores["round_id"].isin(needed)], indicators)
-        cell, n_cells = cell_codes(s, CELL)
-        # rows of a cell must be contiguous: the bootstrap draws a row in [start, start + m)
-        order = np.lexsort((s["rater_id"].astype(str).to_numpy(), cell))
-        s, cell = s.iloc[order].reset_index(drop=True), cell[order]
-
-        unit_round = pd.Index(row_key(res))
-        ur = unit_round.get_indexer(row_key(s))
-        if (ur < 0).any():
-            bad = s.loc[ur < 0].iloc[0]
-            raise InputError(
-                f"scores of unit {bad['unit_id']!r} in round {bad['round_id']!r} have no row in the results "
-                "(evaluate the same dataset)", file="scores")
-        m = np.bincount(cell, minlength=n_cells)
+    def __init__(self, lay: _Layout, g: pd.DataFrame, params: Params):
+        self.params = p = params
+        self.n_ur = lay.n_ur
+        s, m, col = lay.s, lay.m, lay.col
+        self.to_source = sparse.csc_matrix((100.0 / (m * lay.total[col]), (np.arange(len(s)), col)),
+                                           shape=(len(s), lay.n_ur * len(SOURCES)))
         self.points = s["points"].to_numpy(dtype="float64")
-        self.cell_start = np.searchsorted(cell, np.arange(n_cells))[cell]
-        self.cell_size = m[cell].astype(float)  # float: multiplied by the draws, with no cast per draw
-        self.n_ur = len(res)
+        self.present = lay.present
+        self.weights = lay.weights
+        self.source = self.to_source.T @ self.points
 
-        # one entry per score row: its share of the source (or category) score
-        first = np.searchsorted(cell, np.arange(n_cells))
-        cell_ur, cell_max = ur[first], s["max_points"].to_numpy()[first]
-        src = pd.Index(SOURCES).get_indexer(s["source"])
-        cell_src = src[first]
-        total = np.bincount(cell_ur * len(SOURCES) + cell_src, weights=cell_max,
-                            minlength=self.n_ur * len(SOURCES))
-        col = ur * len(SOURCES) + src
-        self.to_source = sparse.csc_matrix(
-            (100.0 / (m[cell] * total[col]), (np.arange(len(s)), col)),
-            shape=(len(s), self.n_ur * len(SOURCES)))
-        self.present = (total > 0).reshape(self.n_ur, len(SOURCES))
-        self.weights = np.array([params.weights.as_dict()[k] for k in SOURCES])
-
+        n_cols = lay.n_ur * len(SOURCES)
         self.prerequisite = None
-        category = params.veto.prerequisite_category
+        block, n_blocks = col, n_cols
+        category = p.veto.prerequisite_category
         if category is not None:
             inside = (s["category"] == category).to_numpy()
-            cat_total = np.bincount(cell_ur[inside[first]], weights=cell_max[inside[first]], minlength=self.n_ur)
+            first = lay.first
+            cell_ur, cell_max = lay.ur[first], s["max_points"].to_numpy()[first]
+            cat_total = np.bincount(cell_ur[inside[first]], weights=cell_max[inside[first]], minlength=lay.n_ur)
             rows = np.flatnonzero(inside)
+            ur = lay.ur
             self.prerequisite = sparse.csc_matrix(
-                (100.0 / (m[cell][rows] * cat_total[ur[rows]]), (rows, ur[rows])), shape=(len(s), self.n_ur))
+                (100.0 / (m[rows] * cat_total[ur[rows]]), (rows, ur[rows])), shape=(len(s), lay.n_ur))
             self.prerequisite_seen = cat_total > 0
+            self.category = self.prerequisite.T @ self.points
+            # the category's error shares the rows of the source's: blocks split each column by category
+            block = col * 2 + inside
+            n_blocks = n_cols * 2
+        self.error = _ErrorModel(lay, g, block, n_blocks)
+        scale = np.zeros(n_cols)
+        np.divide(100.0, lay.total, out=scale, where=lay.total > 0)
+        blocks = np.arange(n_blocks)
+        block_col = blocks // (n_blocks // n_cols)
+        self.block_to_source = sparse.csr_matrix((scale[block_col], (blocks, block_col)), shape=(n_blocks, n_cols))
+        if self.prerequisite is not None:
+            in_cat = (blocks % 2 == 1)
+            bur = block_col // len(SOURCES)
+            with np.errstate(divide="ignore"):
+                cat_scale = np.where(cat_total[bur] > 0, 100.0 / np.where(cat_total[bur] > 0, cat_total[bur], 1), 0)
+            self.block_to_category = sparse.csr_matrix((np.where(in_cat, cat_scale, 0.0), (blocks, bur)),
+                                                       shape=(n_blocks, lay.n_ur))
+        self.n_deviates = len(self.error.block_sd) + len(self.error.effect_sd)
 
+        res = lay.res
         self.deduction = res["deduction"].to_numpy(dtype="float64")
-        is_target = res["round_id"].isin(round_ids).to_numpy()
-        self.target_index = np.flatnonzero(is_target)
-        targets = res.loc[is_target]
-        self.targets = targets
+        self.target_index = lay.target_index
+        targets = lay.targets
         self.target_rows = targets[["round_id", "unit_id", "name", "group", "ranking_group", "score", "rank",
                                     "list"]].reset_index(drop=True)
         self.group_codes = pd.factorize(row_key(targets, ["round_id", "ranking_group"]))[0]
         self.special = (targets["round_kind"] == "special").to_numpy()
         sat = targets["satisfaction"].to_numpy(dtype="float64", na_value=np.nan)
-        if params.veto.satisfaction_min is None:
+        if p.veto.satisfaction_min is None:
             self.sat_veto = np.zeros(len(targets), dtype=bool)
         else:
-            pct = round_half_up(sat * 100.0, params.lists.precision)
+            pct = round_half_up(sat * 100.0, p.lists.precision)
             with np.errstate(invalid="ignore"):
-                self.sat_veto = pct < params.veto.satisfaction_min * 100.0
+                self.sat_veto = pct < p.veto.satisfaction_min * 100.0
+        self.lags = lay.lags
 
-        self.lags = None
-        if h.weight > 0 and h.rounds > 0:
-            key = pd.Index(row_key(res, ["unit_id", "work", "seq"]))
-            lags = []
-            for lag in range(1, h.rounds + 1):
-                shifted = targets.assign(seq=targets["seq"] - lag)
-                lags.append(key.get_indexer(row_key(shifted, ["unit_id", "work", "seq"])))
-            self.lags = np.column_stack(lags)
-
-    def _weights(self, n: int, rng, perturb: bool) -> np.ndarray:
-        if not perturb:
-            return np.broadcast_to(self.weights, (n, len(SOURCES)))
-        positive = self.weights > 0
-        alpha = self.params.fairness.weight_concentration * self.weights[positive] / self.weights[positive].sum()
-        out = np.zeros((n, len(SOURCES)))
-        out[:, positive] = rng.dirichlet(alpha, size=n)
-        return out
-
-    def _sums(self, n: int, rng, resample: bool):
-        """Source scores, and the prerequisite category's (or None), of ``n`` replicates' points.
-
-        The points are drawn and summed a block of replicates at a time: a block's arrays
-        stay in the processor's cache through the few passes over them, and the draws and
-        each replicate's sums are the same however the replicates are split.
-        """
-        source = np.empty((n, self.to_source.shape[1]))
-        category = None if self.prerequisite is None else np.empty((n, self.n_ur))
-        block = max(1, _REPLICATE_BLOCK // max(len(self.points), 1))
-        for start in range(0, n, block):
-            rows = slice(start, min(start + block, n))
-            if resample:
-                # row start + ⌊r · m⌋ of the cell, in place (truncation is the floor of r · m ≥ 0)
-                pick = rng.random((rows.stop - rows.start, len(self.points)))
-                pick *= self.cell_size
-                pick = pick.astype(np.int64)
-                pick += self.cell_start
-                points = self.points[pick]
-            else:
-                points = np.broadcast_to(self.points, (rows.stop - rows.start, len(self.points)))
-            source[rows] = (self.to_source.T @ points.T).T
-            if category is not None:
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    category[rows] = (self.prerequisite.T @ points.T).T
+    def _sums(self, n: int, rng):
+        """Source scores, and the prerequisite category's (or None), of ``n`` replicates."""
+        source = np.broadcast_to(self.source, (n, len(self.source)))
+        category = None if self.prerequisite is None else np.broadcast_to(self.category, (n, self.n_ur))
+        if rng is None:
+            return source, category
+        error = self.error.draw(n, rng)
+        source = source + (self.block_to_source.T @ error.T).T
+        if category is not None:
+            category = category + (self.block_to_category.T @ error.T).T
         return source, category
 
-    def run(self, n: int, rng, resample: bool, perturb: bool):
-        """Score, rank and list ``n`` replicates."""
+    def run(self, n: int, rng, weights: np.ndarray | None = None):
+        """Score, rank and list ``n`` replicates (``weights``: (n, 5) source weights, default the rules')."""
         p = self.params
-        source, category = self._sums(n, rng, resample)
-        weights = self._weights(n, rng, perturb)
+        source, category = self._sums(n, rng)
+        weights = np.broadcast_to(self.weights, (n, len(SOURCES))) if weights is None else weights
         source = source.reshape(n, self.n_ur, len(SOURCES))
         present = self.present[None, :, :]
         weight_sum = (present * weights[:, None, :]).sum(axis=-1)
@@ -344,17 +322,22 @@ def list_stability(
     results: pd.DataFrame,
     params: Params,
     round_id: str | None = None,
+    *,
+    components: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """How sure is each unit's place: rank interval and list probabilities by Monte Carlo.
+    """How sure is each unit's place: its score's error, rank interval and list probabilities.
 
     Parameters
     ----------
     scores, indicators, results, params
         As for `list_replicates`; ``fairness.replicates``,
-        ``fairness.resample_raters``, ``fairness.weight_concentration``,
-        ``fairness.rank_interval`` and ``fairness.certainty`` set the analysis.
+        ``fairness.measurement_error``, ``fairness.rank_interval`` and
+        ``fairness.certainty`` set the analysis.
     round_id : str, optional
         Defaults to ``params.round``.
+    components : DataFrame, optional
+        `variance_components` of the round (and of the trailing rounds history
+        blends in), when already computed.
 
     Returns
     -------
@@ -362,42 +345,180 @@ def list_stability(
         One row per unit of the round, sorted by (group, observed rank, unit_id),
         columns `STABILITY_COLUMNS`: the observed ``score``, ``rank`` and ``list``;
         ``rank_low`` and ``rank_high`` (the central ``rank_interval`` of the
-        replicates' ranks: 5 %-95 % by default; rank 1 is best, so rank_low is the
-        best plausible rank); ``p_red`` and ``p_black`` (share of replicates on each
-        list); ``uncertain`` (p_red or p_black within ``certainty`` = [low, high]:
-        the data cannot tell whether the unit belongs on that list);
-        ``n_replicates`` and ``seed``.
+        replicates' ranks; rank 1 is best, so rank_low is the best plausible rank);
+        ``p_red`` and ``p_black`` (share of replicates on each list);
+        ``uncertain`` (True unless ``status`` is 'stable': the data cannot tell
+        whether the unit belongs on its list); ``n_replicates``; ``seed``; ``se``
+        (the measurement standard error of the score, `measurement_model`);
+        ``rank_level`` (the probability of the rank interval); ``status``:
+        'stable' (p_red and p_black each below ``certainty[0]`` or above
+        ``certainty[1]``), 'cannot_tell' (one of them within ``certainty``), or
+        'not_estimable' (a source weighing in the unit's score has an error these
+        data cannot estimate: the replicates leave it out, so they can show a list
+        is unstable but not that it is stable); and ``note``.
 
     Notes
     -----
-    See `list_replicates` for what a replicate varies. The rank quantiles are the
+    See `list_replicates` for what a replicate draws. The rank quantiles are the
     inverse empirical distribution function (``numpy.quantile``,
     ``method="inverted_cdf"``), so they are ranks that occurred; replicates in which
     the unit is not ranked (excluded by a veto) do not count.
 
-    References
-    ----------
-    .. [1] Efron, B., & Tibshirani, R. J. (1993). An Introduction to the Bootstrap.
-           New York: Chapman & Hall.
+    Checked on simulated cities with known true scores
+    (``tests/test_fairness_stability.py``): the ``se`` matches the spread of a
+    unit's score over independent re-scorings of the city, and the rank interval
+    covers the true rank at about its stated level.
     """
     check_params(params)
     fp = params.fairness
     round_id = params.round if round_id is None else round_id
-    rep = list_replicates(scores, indicators, results, params, fp.replicates, round_ids=[round_id],
-                          resample_raters=fp.resample_raters, perturb_weights=True)
+    _check_call(results, params, [round_id])
+    lay = _Layout(scores, indicators, results, params, [round_id])
+    g = _g_study(scores, indicators, params, lay, components)
+    rep = _replicate(lay, g, params, fp.replicates, fp.measurement_error)
     tail = (1 - fp.rank_interval) / 2
     low, high = _nan_quantiles(rep.rank, [tail, 1 - tail])
     p_red = (rep.list == 1).mean(axis=0)
     p_black = (rep.list == 2).mean(axis=0)
     lo, hi = fp.certainty
+    cannot_tell = ((p_red >= lo) & (p_red <= hi)) | ((p_black >= lo) & (p_black <= hi))
+    model = _model_of(lay, g, params)
+    units = model.units
+    unknown = (units["status"] == "not_estimable").to_numpy()
+    if not fp.measurement_error:
+        unknown = np.ones(len(units), dtype=bool)
+    status = np.where(cannot_tell, "cannot_tell", np.where(unknown, "not_estimable", "stable"))
+    reason = units["note"].to_numpy() if fp.measurement_error else np.full(len(units), "measurement error not drawn")
+    note = np.where(status == "not_estimable",
+                    pd.Series(reason).str.cat(
+                        ["the list's stability cannot be judged from these data"] * len(units), sep=": ").to_numpy(),
+                    np.where(cannot_tell & unknown, reason, ""))
     out = rep.rows.copy()
+    simul = np.full((2, len(out)), np.nan)
+    method = np.full(len(out), "simulated", dtype=object)
+    if fp.measurement_error and not unknown.any():
+        sets = _rank_sets(model, round_id, out, params)
+        if sets is not None:
+            at, marginal, simul_at = sets
+            low[at], high[at] = marginal
+            simul[:, at] = simul_at
+            method[at] = "confidence_set"
     out["rank_low"], out["rank_high"] = low, high
     out["p_red"], out["p_black"] = p_red, p_black
-    out["uncertain"] = ((p_red >= lo) & (p_red <= hi)) | ((p_black >= lo) & (p_black <= hi))
+    out["uncertain"] = status != "stable"
     out["n_replicates"] = fp.replicates
     out["seed"] = rep.seed
+    out["se"] = units["se"].to_numpy()
+    out["rank_level"] = fp.rank_interval
+    out["rank_method"] = method
+    out["rank_low_simul"], out["rank_high_simul"] = simul
+    out["status"], out["note"] = status, note
     out = out.sort_values(["group", "rank", "unit_id"], kind="stable", na_position="last")
     return out[list(STABILITY_COLUMNS)].reset_index(drop=True)
+
+
+def _rank_sets(model, round_id: str, rows: pd.DataFrame, params: Params):
+    """Marginal and simultaneous rank confidence sets of the ranked units, or None when undefined.
+
+    Returns the positions of the units in ``rows``, their marginal (low, high) and
+    simultaneous (low, high) bounds. The sets need every pair of units to differ in
+    error variance from zero; a round where some do not falls back to the replicates.
+    """
+    units, cov = model.covariance(round_id)
+    at = np.flatnonzero(rows["rank"].notna().to_numpy() & np.isfinite(units["score"].to_numpy(dtype=float)))
+    if len(at) == 0 or not (np.diag(cov)[at] > 0).all():
+        return None
+    rng = seeded_rng(params, "stability")[0].spawn(1)[0]
+    estimates, sub = units["score"].to_numpy(dtype=float)[at], cov[np.ix_(at, at)]
+    groups = rows["ranking_group"].astype(str).to_numpy()[at]
+    level, n_draws = params.fairness.rank_interval, params.fairness.replicates
+    try:
+        marginal = rank_confidence_sets(estimates, sub, coverage=level, groups=groups, n_draws=n_draws, rng=rng)
+        simul = rank_confidence_sets(estimates, sub, coverage=level, simultaneous=True, groups=groups,
+                                     n_draws=n_draws, rng=rng)
+    except InputError:
+        return None
+    pick = ["rank_low", "rank_high"]
+    return (at, marginal.table[pick].to_numpy(dtype=float).T, simul.table[pick].to_numpy(dtype=float).T)
+
+
+def weight_sensitivity(
+    scores: pd.DataFrame,
+    indicators: pd.DataFrame,
+    results: pd.DataFrame,
+    params: Params,
+    round_id: str | None = None,
+) -> pd.DataFrame:
+    """Would the list change if a source weight moved by ± ``fairness.weight_shift``?
+
+    Parameters
+    ----------
+    scores, indicators, results, params
+        As for `list_replicates`; ``fairness.weight_shift`` is the move.
+    round_id : str, optional
+        Defaults to ``params.round``.
+
+    Returns
+    -------
+    DataFrame
+        One row per (source, direction, unit), columns `WEIGHT_COLUMNS`, sorted by
+        the order of `honorcalc.params.SOURCES`, direction ('down' before 'up'),
+        group, observed rank and unit_id: ``source`` and ``direction``; ``weight``
+        (the source's weight moved, before renormalisation) and ``shift`` (the move
+        made: a weight stops at 0); the unit's observed ``score``, ``rank`` and
+        ``list``; ``score_shifted``, ``rank_shifted`` and ``list_shifted`` under the
+        moved weights; ``changed`` (the list differs).
+
+    Notes
+    -----
+    Deterministic: one scenario per source with a score in the round and
+    direction, the other weights as the rules fix them, the composite
+    renormalised over the sources present (DESIGN.md scoring step 3), then the
+    rules' rounding, ranking and cut (`list_replicates` with the measurement error
+    off). A move that leaves the weights as they are (a weight of 0 moved down) is
+    left out. This is a question about the policy, not about the data: it is kept
+    apart from the measurement error of `list_stability`.
+    """
+    check_params(params)
+    round_id = params.round if round_id is None else round_id
+    _check_call(results, params, [round_id])
+    lay = _Layout(scores, indicators, results, params, [round_id])
+    model = _ReplicateModel(lay, _NO_G_STUDY, params)
+    shift = params.fairness.weight_shift
+    base = lay.weights
+    scenarios = []
+    for k, source in enumerate(SOURCES):
+        if not lay.present[lay.target_index, k].any():
+            continue
+        for direction, sign in (("down", -1.0), ("up", 1.0)):
+            w = base.copy()
+            w[k] = max(base[k] + sign * shift, 0.0)
+            if w[k] == base[k] or w.sum() <= 0:
+                continue
+            scenarios.append((source, direction, w))
+    rows = model.target_rows
+    if not scenarios:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in WEIGHT_COLUMNS})
+    weights = np.array([w for _, _, w in scenarios])
+    score, rank, listed = model.run(len(scenarios), None, weights=weights)
+    k = pd.Index(SOURCES)
+    parts = []
+    for j, (source, direction, w) in enumerate(scenarios):
+        part = rows[["unit_id", "name", "group", "score", "rank", "list"]].copy()
+        part.insert(0, "round_id", rows["round_id"].to_numpy())
+        part.insert(1, "source", source)
+        part.insert(2, "direction", direction)
+        part.insert(3, "weight", w[k.get_loc(source)])
+        part.insert(4, "shift", w[k.get_loc(source)] - base[k.get_loc(source)])
+        part["score_shifted"] = score[j]
+        part["rank_shifted"] = rank[j]
+        part["list_shifted"] = _LISTS[listed[j]]
+        part["changed"] = part["list_shifted"].to_numpy() != part["list"].fillna("").to_numpy()
+        part["_order"] = j
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    out = out.sort_values(["_order", "group", "rank", "unit_id"], kind="stable", na_position="last")
+    return out[list(WEIGHT_COLUMNS)].reset_index(drop=True)
 
 
 def _nan_quantiles(values: np.ndarray, q) -> np.ndarray:

@@ -16,7 +16,6 @@ from .raters import fit_severity
 __all__ = ["visit_gap"]
 
 
-
 def visit_gap(scores: pd.DataFrame, indicators: pd.DataFrame, params: Params) -> pd.DataFrame:
     """Covert-minus-open difference of each unit's field points (RULES.md §2 明查/暗访).
 
@@ -38,7 +37,11 @@ def visit_gap(scores: pd.DataFrame, indicators: pd.DataFrame, params: Params) ->
         ``n_rounds`` (rounds with such pairs), ``n_pairs`` (round × indicator
         pairs), ``gap`` (covert − open, points of 100; negative = open visits score
         higher), ``se``, ``ci_low``, ``ci_high``, ``flagged`` (the interval lies below
-        0 and gap ≤ -``visit_gap_min``) and ``rounds`` (round_ids, ';'-joined).
+        0 and gap ≤ -``visit_gap_min``), ``rounds`` (round_ids, ';'-joined), and
+        ``city_gap`` with ``city_ci_low`` / ``city_ci_high``: the city-wide covert −
+        open effect of the severity model and its interval (the same on every row;
+        NaN when no unit × indicator had both visit types), against which a unit's
+        own gap can be read.
 
     Notes
     -----
@@ -52,19 +55,26 @@ def visit_gap(scores: pd.DataFrame, indicators: pd.DataFrame, params: Params) ->
 
     Before pairing, every field rater's severity (`rater_severity`'s model, fitted on
     the same rows) is added back to the points, so that a harsh covert inspector does
-    not make a unit look as if it performed for open visits.
+    not make a unit look as if it performed for open visits. That model carries the
+    visit effect as a term of its own, so that when covert inspectors are other
+    people than open ones a city-wide open-visit advantage stays in the gap instead
+    of being booked as the covert inspectors' severity and removed with it (the
+    convention that makes the two separable: each visit type's inspectors are on
+    average fair; see `rater_severity`).
     """
     check_params(params)
     fp = params.fairness
-    cols = ["unit_id", "n_rounds", "n_pairs", "gap", "se", "ci_low", "ci_high", "flagged", "rounds"]
+    cols = ["unit_id", "n_rounds", "n_pairs", "gap", "se", "ci_low", "ci_high", "flagged", "rounds", "city_gap",
+            "city_ci_low", "city_ci_high"]
     if "visit" not in scores.columns:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     s = rescaled(scores, indicators)
     s = s[(s["source"] == "field") & s["visit"].isin(["open", "covert"])].reset_index(drop=True)
     if s.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    fit = fit_severity(s)
+    fit = fit_severity(s, min_units=fp.severity_min_units)
     severity = pd.Series(np.nan_to_num(fit.severity), index=fit.raters)
+    city_low, city_high = t_interval(fit.visit_effect, fit.visit_se, fit.visit_df, fp.confidence_level)
     adjusted = pd.Series(s["pct"] + s["rater_id"].astype(str).map(severity).to_numpy())
     # The mean of each (unit, round, indicator) and visit, by pandas' group mean as the pivot
     # table this replaces, but on integer keys (the string keys were most of the time). The
@@ -99,6 +109,7 @@ def visit_gap(scores: pd.DataFrame, indicators: pd.DataFrame, params: Params) ->
                                         out["n_rounds"].to_numpy() - 1, fp.confidence_level)
     out.loc[out["n_rounds"] < 2, ["se", "ci_low", "ci_high"]] = np.nan
     out["flagged"] = ((out["ci_high"] < 0) & (out["gap"] <= -fp.visit_gap_min)).astype(bool)
+    out["city_gap"], out["city_ci_low"], out["city_ci_high"] = fit.visit_effect, city_low, city_high
     out["n_rounds"] = out["n_rounds"].astype("int64")
     out["n_pairs"] = out["n_pairs"].astype("int64")
     return out[cols]
