@@ -4,9 +4,11 @@ Run ``.venv/bin/python benchmarks/bench_fairness.py`` (plain ``pytest`` does not
 this folder: its testpaths is ``tests``). Each benchmark prints one line with its best
 wall time over ``--repeat`` runs:
 
-* the stability Monte Carlo, 1,000 replicates of a simulated city of 160 units and 8
-  comprehensive rounds (every round replicated at once; bootstrap raters and
-  Dirichlet weights);
+* the whole fairness analysis (`fairness_tables`, given the evaluation) of a simulated
+  city of 160 units and 8 comprehensive rounds, against its budget of 2 s, and of the
+  largest city of the province generator (600 units, 28 rounds);
+* the stability Monte Carlo, 1,000 replicates of the 160-unit city (every round
+  replicated at once; measurement errors drawn from each round's G-study);
 * `fairness_tables` on the demo city's report round (``params/demo.yaml``: C2026Q2),
   and on its last round, C2026Q4 (the laggard rules then see a whole year), each
   followed by `severity_adjusted_lists` with the raters it found; alone, as a caller
@@ -105,6 +107,32 @@ class _Dataset:
             setattr(self, name, frame)
 
 
+#: What the whole fairness analysis of the 160-unit, 8-round city may take.
+BUDGET = 2.0
+
+
+def bench_city(repeat: int) -> None:
+    city = simulated_city()
+    params = Params(dataset=".", round="C2026Q4", seed=SEED)
+    ev = evaluate_rounds(*(city[t] for t in ("units", "indicators", "rounds", "scores", "deductions",
+                                             "surveys")), params)
+    seconds, _ = best_time(lambda: fairness_tables(_Dataset(city), params, ev), repeat)
+    report("fairness_tables, 160 units × 8 rounds, given the evaluation", seconds,
+           f"{seconds / BUDGET:.2f}× the {BUDGET:g} s budget")
+    from honorcalc.province import city_sizes, make_city
+
+    sizes = city_sizes()
+    big = int(np.argmax(sizes))
+    tables = make_city(big, int(sizes[big]))
+    last = tables["rounds"].sort_values("date")["round_id"].iloc[-1]
+    params = Params(dataset=".", round=str(last), seed=SEED)
+    ev = evaluate_rounds(*(tables[t] for t in ("units", "indicators", "rounds", "scores", "deductions",
+                                               "surveys")), params)
+    seconds, _ = best_time(lambda: fairness_tables(_Dataset(tables), params, ev), repeat)
+    report(f"fairness_tables, province's largest city ({sizes[big]} units), last round", seconds,
+           f"{len(tables['scores']):,} score rows")
+
+
 def bench_stability(repeat: int) -> None:
     city = simulated_city()
     params = Params(dataset=".", round="C2026Q4", seed=SEED)
@@ -174,6 +202,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per benchmark; the best is reported")
     parser.add_argument("--mixedlm", action="store_true", help="also time statsmodels MixedLM (about 20 s)")
     args = parser.parse_args()
+    bench_city(args.repeat)
     bench_stability(args.repeat)
     bench_tables(args.repeat)
     bench_variance(args.repeat, args.mixedlm)

@@ -104,6 +104,7 @@ __all__ = [
     "plot_list_history",
     "plot_rater_severity",
     "plot_visit_gap",
+    "plot_funnel",
     "png_bytes",
     "to_html_img",
 ]
@@ -190,7 +191,12 @@ _TEXT = {
         "vetoed_note": "；空心红圈为被一票否决的单位（标注名称）",
         "vetoed_ring": "；空心红圈：一票否决",
         "intervals": "各单位得分及评分差异区间",
-        "intervals_note": "竖线：得分 ± {z:.2f} × 标准误（{level:.0%} 区间），由同一指标上评分人之间的分歧估计",
+        "intervals_note": "竖线：得分的评分误差范围（{level:.0%}），按各评价来源的评分人严宽、印象和随机误差估计",
+        "funnel": "得分与评分精度（漏斗图）",
+        "funnel_note": "每个点为一个单位；横轴越靠右，得分越精确。虚线和实线为同组正常波动范围（{inner}、{outer}），"
+                       "已计入单位之间的正常差异；落在实线以外的单位标注名称",
+        "funnel_axis": "评分精度（1 ÷ 评分误差）",
+        "funnel_centre": "组均值",
         "rank_axis": "组内名次（按得分由高到低）",
         "heatmap": "上榜单位分类得分",
         "heatmap_note": "数字为分类得分；颜色为与本行平均分之差，橙色越深越是短板。"
@@ -210,8 +216,9 @@ _TEXT = {
         "consensus": "与共识一致",
         "not_estimable": "另有 {n} 名评分人未与他人评同一单位同一指标，无法估计",
         "interval_level": "横线：置信区间",
+        "margin_band": "；灰色带：差异在 ±{m:g} 分以内视为尺度一致，区间完全落在带外才认定偏严或偏宽",
         "visit": "明查与暗访得分差距",
-        "visit_top": "明查得分高出暗访最多的 {n} 个单位；橙色：明查明显更高（区间在 0 以下且差距达 {v:g} 分）",
+        "visit_top": "明查得分高出暗访最多的 {n} 个单位；橙色：明查明显更高（比全市一般差距多出 {v:g} 分以上，且经多重比较校正后仍有把握）",
         "visit_top_plain": "明查得分高出暗访最多的 {n} 个单位",
         "visit_axis": "暗访 − 明查（百分制；负值 = 明查得分更高）",
         "visit_flag": "明查明显更高",
@@ -231,8 +238,14 @@ _TEXT = {
         "vetoed_note": "; red ring: vetoed (named)",
         "vetoed_ring": "; red ring: vetoed",
         "intervals": "Scores with their rater-disagreement intervals",
-        "intervals_note": "Bars: score ± {z:.2f} × standard error ({level:.0%} interval), "
-                          "from the disagreement of raters on the same indicator",
+        "intervals_note": "Bars: the score's measurement error ({level:.0%} interval), from each source's "
+                          "rater severity, halo and residual error",
+        "funnel": "Scores against their precision (funnel plot)",
+        "funnel_note": "One dot per unit; further right, more precisely scored. Dashed and solid lines: the "
+                       "group's normal spread ({inner}, {outer}), allowing for real differences between units; "
+                       "units beyond the solid lines are named",
+        "funnel_axis": "Precision (1 / measurement error)",
+        "funnel_centre": "group mean",
         "rank_axis": "Rank in group (highest score first)",
         "heatmap": "Category scores of the listed units",
         "heatmap_note": "Numbers: category scores; colour: difference from the row's mean, "
@@ -253,9 +266,12 @@ _TEXT = {
         "consensus": "consensus",
         "not_estimable": "{n} more raters shared no unit × indicator with another rater: not estimable",
         "interval_level": "bars: confidence interval",
+        "margin_band": "; grey band: within ±{m:g} points counts as alike; a rater is called harsh or lenient "
+                       "only when its whole interval lies outside it",
         "visit": "Open vs covert visits",
         "visit_top": "The {n} units whose open visits score most above covert ones; orange: clearly "
-                     "higher on open visits (interval below 0 and gap of {v:g} or more)",
+                     "higher on open visits ({v:g} points or more beyond the city's usual gap, real after "
+                     "correcting for testing every unit)",
         "visit_top_plain": "The {n} units whose open visits score most above covert ones",
         "visit_axis": "Covert − open (points of 100; negative = open visits score higher)",
         "visit_flag": "open visits clearly higher",
@@ -475,11 +491,13 @@ def _listed(result: RoundResult, max_units: int | None) -> tuple[pd.DataFrame, i
 
 
 def score_intervals(result, *, level: float | None = None) -> pd.DataFrame:
-    """Each unit's score with an interval from the disagreement of its raters.
+    """Each unit's score with the interval of its measurement error.
 
     Parameters
     ----------
     result : RoundResult or RoundView
+        A view carries the run's ``stability.csv``, whose ``se`` is used; for a
+        bare result the measurement model is computed from its score rows.
     level : float, optional
         Central coverage of the interval; defaults to ``params.fairness.confidence_level``.
 
@@ -492,60 +510,33 @@ def score_intervals(result, *, level: float | None = None) -> pd.DataFrame:
 
     Notes
     -----
-    The score follows DESIGN.md's scoring model: cell means p̄ (unit u, indicator
-    i, source s; m raters), source score S_us = 100 Σ_i p̄ / M_us with M_us the
-    Σ max_points, composite Σ_s w_s S_us / W_u over the sources present, minus
-    deductions, optionally blended as (1 - w) composite + w history. Only the
-    cell means are treated as random; weights, deductions and the history are
-    fixed. So
-
-    .. math:: \\mathrm{SE}_u^2 = (1 - w_b)^2 \\sum_s \\left(\\frac{w_s}{W_u}\\right)^2
-              \\frac{1}{M_{us}^2} \\sum_i \\frac{\\sigma_i^2 \\, \\mathrm{max}_i^2}{m_{uis}}
-
-    with σ²_i the pooled within-cell variance of indicator i in percent of its
-    max_points (one-way ANOVA mean square within, over the round's cells with two
-    or more raters; the pooled value over all indicators where an indicator has
-    no such cell) and w_b the history weight when the score is blended. The
-    interval is score ± z · SE with z = Φ⁻¹((1 + level) / 2) (1.96 at 95%).
-
-    A cell with one rater (daily monitoring, feedback, leaders, the public) is
-    given the error of one rater on that indicator, σ²_i: a lone rater is assumed
-    to err as much as inspectors disagree. The interval shows measurement error of
-    this round only: not the unit's round-to-round variation, and not the
-    uncertainty of the rank (``stability.csv`` has that).
+    The standard error is the one measurement model of the fairness analysis
+    (`honorcalc.fairness.measurement_model`): each source's error from its G-study
+    under the unit's own design, combined with the rules' weights. A source whose
+    error the data cannot estimate (one rater for the whole source) adds nothing,
+    so the interval is then too short, as ``stability.csv`` says. The interval is
+    score ± z · SE with z = Φ⁻¹((1 + level) / 2) (1.96 at 95%): measurement error
+    of this round only, not the uncertainty of the rank (``stability.csv`` has that).
     """
     r = _result(result)
     level = r.params.fairness.confidence_level if level is None else float(level)
     if not 0 < level < 1:
         raise ParamError(f"level ({level}) must be between 0 and 1", parameter="level")
     units = r.units
-    ratings = r.ratings
-    maxp = r.points.drop_duplicates("indicator_id").set_index("indicator_id")["max_points"].astype(float)
-    cells = ["unit_id", "indicator_id", "source"]
-    rows = ratings[cells].copy()
-    rows["pct"] = ratings["points"].astype(float).to_numpy() / rows["indicator_id"].map(maxp).to_numpy() * 100
-    g = rows.groupby(cells, sort=True, observed=True)["pct"]
-    cell = pd.DataFrame({"m": g.size(), "ss": g.var(ddof=0) * g.size()}).reset_index()
-    multi = cell[cell["m"] >= 2]
-    df_i = (multi["m"] - 1).groupby(multi["indicator_id"]).sum()
-    ss_i = multi.groupby("indicator_id")["ss"].sum()
-    pooled = ss_i.sum() / df_i.sum() if df_i.sum() > 0 else np.nan
-    sigma2 = (ss_i / df_i).reindex(cell["indicator_id"].unique()).fillna(pooled)
-    cell["var_points"] = (cell["indicator_id"].map(sigma2) * cell["indicator_id"].map(maxp) ** 2
-                          / 1e4 / cell["m"])
+    tables = getattr(result, "tables", None) or {}
+    if "stability.csv" in tables:
+        known = tables["stability.csv"].set_index("unit_id")["se"]
+    else:
+        from .fairness import measurement_model
 
-    var_s = (cell.groupby(["unit_id", "source"], sort=True)["var_points"].sum(min_count=1)
-             .rename("var_points").reset_index())
-    src = r.sources[["unit_id", "source", "max_points"]].merge(var_s, on=["unit_id", "source"], how="left")
-    weights = r.params.weights.as_dict()
-    src["w"] = src["source"].map(weights).astype(float)
-    weight_sum = units.set_index("unit_id")["weight_sum"].astype(float)
-    src["term"] = (src["w"] / src["unit_id"].map(weight_sum)) ** 2 * src["var_points"] * (100 / src["max_points"]) ** 2
-    var_u = src.groupby("unit_id")["term"].sum(min_count=1)
-
-    history_w = r.params.history.weight
-    shrink = np.where(units["blended"].to_numpy(dtype=bool), 1.0 - history_w, 1.0)
-    se = np.sqrt(units["unit_id"].map(var_u).to_numpy(dtype=float)) * shrink
+        indicators = r.points.drop_duplicates("indicator_id")[["indicator_id", "name", "category", "max_points"]]
+        params = r.params.model_copy(update={"history": r.params.history.model_copy(update={"weight": 0.0})})
+        model = measurement_model(r.ratings, indicators, units, params, round_ids=[r.round_id])
+        known = model.units.set_index("unit_id")["se"]
+    shrink = np.where(units["blended"].to_numpy(dtype=bool), 1.0 - r.params.history.weight, 1.0)
+    se = units["unit_id"].map(known).to_numpy(dtype=float)
+    if "stability.csv" not in tables:
+        se = se * shrink  # the history blend scales this round's error
     z = NormalDist().inv_cdf(0.5 + level / 2)
     score = units["score"].to_numpy(dtype=float)
     return pd.DataFrame({
@@ -1002,7 +993,8 @@ def plot_list_history(result, *, lang: str | None = None, max_units: int | None 
 _RATER_COLUMNS = ("rater_id", "severity", "ci_low", "ci_high", "flagged")
 
 
-def plot_rater_severity(raters: pd.DataFrame, *, lang: str | None = None, scale: float | None = None) -> Figure:
+def plot_rater_severity(raters: pd.DataFrame, *, lang: str | None = None, scale: float | None = None,
+                        margin: float | None = None) -> Figure:
     """Each rater's severity with its confidence interval, harsh and lenient raters labelled.
 
     Parameters
@@ -1016,6 +1008,10 @@ def plot_rater_severity(raters: pd.DataFrame, *, lang: str | None = None, scale:
         Defaults to Chinese.
     scale : float, optional
         Overrides the ``scale`` column; 10 when neither is given.
+    margin : float, optional
+        ``fairness.severity_min``: the band ± margin around the consensus is shaded,
+        since a rater is called harsh or lenient only when its interval lies
+        beyond it.
 
     Returns
     -------
@@ -1048,6 +1044,8 @@ def plot_rater_severity(raters: pd.DataFrame, *, lang: str | None = None, scale:
     colours = np.where(flagged, np.where(sev > 0, _HARSH, _LENIENT), _GREY)
     names = [_short(r) for r in frame["rater_id"]]
     note = T["interval_level"]
+    if margin:
+        note += T["margin_band"].format(m=margin)
     if missing:
         note += ("；" if T is _TEXT["zh"] else "; ") + T["not_estimable"].format(n=missing)
     with matplotlib.rc_context(RC):
@@ -1056,6 +1054,8 @@ def plot_rater_severity(raters: pd.DataFrame, *, lang: str | None = None, scale:
         xlabel = T["severity_axis"].format(scale=scale)
         _single_axes_margins(fig, band, names, above=T["consensus"], xlabel=xlabel)
         ax = fig.add_subplot()
+        if margin:
+            ax.axvspan(-margin, margin, color="#eeeeee", zorder=0)
         ax.axvline(0, color="#555555", lw=1, zorder=1)
         ax.hlines(y, lo, hi, colors=list(colours), lw=2, alpha=0.8, zorder=2)
         ax.scatter(sev, y, s=30, c=list(colours), zorder=3)
@@ -1068,13 +1068,104 @@ def plot_rater_severity(raters: pd.DataFrame, *, lang: str | None = None, scale:
                             color=_HARSH if right else _LENIENT)
         ax.set_yticks(y, names)
         ax.set_ylim(-0.8, max(len(frame), 1) - 0.2)
-        span = np.nanmax(np.abs(np.r_[lo, hi, sev, 0.5]))
+        span = np.nanmax(np.abs(np.r_[lo, hi, sev, 0.5, margin or 0.0]))
         ax.set_xlim(-span * 1.25, span * 1.25)
         ax.text(0, 1.0, T["consensus"], transform=blended_transform_factory(ax.transData, ax.transAxes),
                 ha="center", va="bottom", fontsize=9, color="#555555")
         ax.set_xlabel(xlabel)
         ax.xaxis.grid(True, zorder=0)
         ax.set_axisbelow(True)
+    return fig
+
+
+_FUNNEL_COLUMNS = ("unit_id", "name", "ranking_group", "score", "precision", "target", "tau2", "level_inner",
+                   "level_outer", "status_outer")
+
+
+def plot_funnel(funnel: pd.DataFrame, *, lang: str | None = None, ncols: int = 4) -> Figure:
+    """Funnel plot: each unit's score against its precision, with its group's overdispersed limits.
+
+    Parameters
+    ----------
+    funnel : DataFrame
+        ``funnel.csv`` (`honorcalc.fairness.fairness_tables`): ``unit_id``,
+        ``name``, ``ranking_group``, ``score``, ``precision``, ``target``, ``tau2``,
+        ``level_inner``, ``level_outer``, ``status_outer``.
+    lang : {'zh', 'en'}, optional
+    ncols : int
+        Panels per row.
+
+    Returns
+    -------
+    Figure
+        One panel per ranking group: a dot per unit at (precision, score), the
+        group's centre, and the inner (dashed) and outer (solid) limits
+        θ ± z √(1/precision² + τ²) over the precisions shown (Spiegelhalter, 2005);
+        units beyond the outer limits in the list colour of their side, named.
+    """
+    from .fairness import funnel_curve
+
+    _require(funnel, "funnel.csv", _FUNNEL_COLUMNS)
+    T = _text(lang)
+    if ncols < 1:
+        raise ParamError(f"ncols ({ncols}) must be at least 1", parameter="ncols")
+    groups = sorted(funnel["ranking_group"].astype(str).unique()) or [""]
+    ncols = min(ncols, len(groups))
+    nrows = -(-len(groups) // ncols)
+    inner = float(funnel["level_inner"].iloc[0]) if len(funnel) else 0.95
+    outer = float(funnel["level_outer"].iloc[0]) if len(funnel) else 0.998
+    pct = {lv: f"{100 * lv:.10g}%" for lv in (inner, outer)}
+    note = T["funnel_note"].format(inner=pct[inner], outer=pct[outer])
+    precision = pd.to_numeric(funnel["precision"], errors="coerce").to_numpy(dtype=float)
+    # a city whose units were all scored alike has one precision: the axis still shows the funnel's shape
+    low, high = (np.nanmin(precision), np.nanmax(precision)) if len(funnel) else (0.5, 1.0)
+    span = max(high - low, 0.3 * high)
+    x_range = (max(low - 0.5 * span, 1e-9), high + 0.5 * span)
+    with matplotlib.rc_context(RC):
+        fig = _figure(10, 1.0 + 3.4 * nrows, layout=None)
+        band = _titles(fig, T["funnel"], note)
+        titles = [_short(g, 10) for g in groups]
+        tick = _text_size(fig, ["0"], RC["xtick.labelsize"])[1] + _TICK
+        title = _text_size(fig, titles, RC["axes.titlesize"])[1] + matplotlib.rcParams["axes.titlepad"] * _PT
+        label = matplotlib.rcParams["axes.labelpad"] * _PT
+        _margins(fig, left=0.1 + label + _text_size(fig, [T["score"]], RC["axes.labelsize"], rotation=90)[0]
+                 + _text_size(fig, ["100"], RC["ytick.labelsize"])[0] + _TICK,
+                 right=0.2, top=band + title + 0.05,
+                 bottom=0.1 + tick + label + _text_size(fig, [T["funnel_axis"]], RC["axes.labelsize"])[1],
+                 wgap=0.3, hgap=tick + title + 0.15, ncols=ncols, nrows=nrows)
+        axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False)
+        for k, ax in enumerate(axes.flat):
+            if k >= len(groups):
+                ax.set_visible(False)
+                continue
+            part = funnel[funnel["ranking_group"].astype(str) == groups[k]]
+            target, tau2 = float(part["target"].iloc[0]), float(part["tau2"].iloc[0])
+            grid = np.linspace(*x_range, 60)
+            curve = funnel_curve(target, tau2, precision=grid, level=(inner, outer))
+            ax.axhline(target, color="#555555", lw=1, zorder=1)
+            for lv, style in ((inner, "--"), (outer, "-")):
+                for side in ("lower", "upper"):
+                    ax.plot(grid, curve[f"{side}_{100 * lv:.10g}"], color=_GREY, lw=1, ls=style, zorder=1)
+            status = part["status_outer"].astype(str).to_numpy()
+            colours = np.where(status == "below", _BLACK, np.where(status == "above", _RED, _LIGHT))
+            x = part["precision"].to_numpy(dtype=float)
+            y = part["score"].to_numpy(dtype=float)
+            ax.scatter(x, y, s=14, c=list(colours), edgecolor=np.where(status == "within", _GREY, "none"),
+                       lw=0.5, zorder=3)
+            for xi, yi, name, s in zip(x, y, part["name"], status):
+                if s != "within":
+                    ax.annotate(_short(name), (xi, yi), xytext=(4, 0), textcoords="offset points", va="center",
+                                fontsize=8, color=_RED if s == "above" else _BLACK)
+            ax.set_xlim(*x_range)
+            ax.set_title(titles[k])
+            ax.yaxis.grid(True, zorder=0)
+            if k % ncols == 0:
+                ax.set_ylabel(T["score"])
+            if k // ncols == nrows - 1 and k % ncols == 0:
+                ax.set_xlabel(T["funnel_axis"], loc="left")
+        if len(funnel):
+            scores = pd.to_numeric(funnel["score"], errors="coerce")
+            axes.flat[0].set_ylim(max(float(scores.min()) - 8, 0), min(float(scores.max()) + 8, 100.5))
     return fig
 
 

@@ -239,7 +239,8 @@ class Fairness(_Section):
     )
     visit_gap_min: float = Field(
         10.0, ge=0,
-        description="§2 明查/暗访: flag a unit scoring this much (of 100) higher on open visits, CI excluding 0",
+        description="§2 明查/暗访: flag a unit scoring this much (of 100) more on open visits than the city's own "
+                    "open-visit advantage, the excess real under FDR control",
     )
     laggard_k: int = Field(
         3, ge=1, description="§3 laggard rule A: black-listed or in the bottom share in at least k …"
@@ -278,6 +279,12 @@ class Fairness(_Section):
         description="§3 laggards: evidence must span this many rounds (a unit's worst rounds count as its "
                     "this-many-th worst, so one bad round never suffices)",
     )
+    laggard_min_shortfall: float = Field(
+        1.0, ge=0,
+        description="§3 laggards: a unit called must also average at least this many sd below its group over "
+                    "the window (or be below it and declining by trend_min): a real but small shortfall is "
+                    "below average, not a laggard",
+    )
     laggard_min_history: int = Field(
         4, ge=2,
         description="§3 laggards: fewer ranked rounds in the window than this: cannot tell a persistent "
@@ -298,19 +305,13 @@ class Fairness(_Section):
         0.05, gt=0, lt=1,
         description="§3 weight sensitivity: move each source weight by ± this (absolute, then renormalised)",
     )
-    rank_interval: float = Field(
-        0.9, gt=0, lt=1, description="§3 stability: central probability of the rank interval (0.9: 5%–95%)"
-    )
-    certainty: list[float] = Field(
-        default_factory=lambda: [0.2, 0.8], min_length=2, max_length=2,
-        description="§3 stability: a list probability within [low, high] marks the unit 'cannot tell'",
-    )
     permutations: int = Field(
         2000, ge=99, description="§3 group comparison: permutations of each test"
     )
     rank_coverage: float = Field(
         0.95, ge=0.5, lt=1,
-        description="§3 stability: coverage of the rank confidence sets and of 'certainly among the top/bottom τ'",
+        description="§3 stability: coverage of the rank confidence sets, of 'certainly among the top/bottom τ' "
+                    "and of the score's interval against the list thresholds; below it: cannot tell",
     )
     rank_draws: int = Field(
         1000, ge=100, description="§3 stability: Gaussian draws for the max-t critical values of the rank sets"
@@ -352,9 +353,6 @@ class Fairness(_Section):
             raise ValueError(
                 f"laggard_k ({self.laggard_k}) must be at most laggard_n ({self.laggard_n})"
             )
-        low, high = self.certainty
-        if not (0 <= low <= high <= 1):
-            raise ValueError(f"certainty must be [low, high] with 0 ≤ low ≤ high ≤ 1, got {self.certainty}")
         return self
 
 

@@ -56,6 +56,8 @@ LABELS = {
         "rows": "行数",
         "file": "文件",
         "appendix": "附录：参数与数据",
+        "fairness_methods": "公平性分析的方法与数值",
+        "fairness_methods_note": "正文每条结论所依据的统计量、区间和检验（置信水平、错误发现率控制等参数见下方运行参数 fairness 部分；数据见运行目录中的 raters.csv、reliability.csv、laggards.csv、laggard_units.csv、laggard_calibration.csv、stability.csv、weights.csv、funnel.csv、groups.csv、visits.csv）：",
         "params": "本次运行参数",
         "notices": "数据读取提示",
         "params_hash": "参数 sha256（与运行清单 manifest.json 一致）",
@@ -98,13 +100,14 @@ LABELS = {
         "n_of": "{n} 家",
         "fig_distribution": "各组得分分布与红黑榜分数线",
         "fig_intervals": "各单位得分及其不确定区间（按组排序，上榜单位突出显示）",
+        "fig_funnel": "各单位得分是否超出同组正常波动范围",
         "fig_heatmap": "上榜单位分类得分（颜色表示相对本单位平均的强弱）",
         "fig_history": "上榜单位历次得分",
         "fig_severity": "评分人宽严程度",
         "fig_visits": "明查与暗访得分差",
         "evidence": "得分依据",
         "fairness": "公平性分析",
-        "fairness_note": "评分是否公正、名单是否稳健（数据见运行目录中的 raters.csv、reliability.csv、laggards.csv、stability.csv、groups.csv、severity_adjusted.csv）：",
+        "fairness_note": "评分是否公正、名单是否稳健。每条结论注明把握程度：“有把握”指在规定的置信水平下成立；“证据不足，无法判断”指数据不足以得出结论；“现有数据无法回答”指数据的采集方式无法回答该问题。所依据的方法与数值见附录。",
         "adjusted": "若校正评分人宽严偏差，名单将有 {n} 处变化（仅供参考，不改变本期通报）：",
         "adjusted_none": "即使校正评分人宽严偏差，名单也不会变化。",
         "before": "校正前",
@@ -158,6 +161,8 @@ LABELS = {
         "rows": "Rows",
         "file": "File",
         "appendix": "Appendix: parameters and data",
+        "fairness_methods": "Fairness analysis: methods and numbers",
+        "fairness_methods_note": "The statistics, intervals and tests behind each finding of the report (confidence level, false-discovery rates and the other settings are in the parameters below, under fairness; data in the run folder: raters.csv, reliability.csv, laggards.csv, laggard_units.csv, laggard_calibration.csv, stability.csv, weights.csv, funnel.csv, groups.csv, visits.csv):",
         "params": "Parameters of this run",
         "notices": "Notices from reading the data",
         "params_hash": "Parameters' sha256 (as in the run's manifest.json)",
@@ -200,13 +205,14 @@ LABELS = {
         "n_of": "{n}",
         "fig_distribution": "Scores by group with the list thresholds",
         "fig_intervals": "Each unit's score with its uncertainty (listed units highlighted)",
+        "fig_funnel": "Is any unit's score beyond its group's normal spread?",
         "fig_heatmap": "Category scores of listed units (colour: relative to the unit's own average)",
         "fig_history": "Listed units' scores over the rounds",
         "fig_severity": "Rater severity",
         "fig_visits": "Open versus covert visits",
         "evidence": "Evidence",
         "fairness": "Fairness analysis",
-        "fairness_note": "Are the scores fair and the lists robust? (data in the run folder: raters.csv, reliability.csv, laggards.csv, stability.csv, groups.csv, severity_adjusted.csv)",
+        "fairness_note": "Are the scores fair and the lists robust? Each finding says how sure it is: \"with confidence\" holds at the run's confidence level; \"the evidence is not enough to tell\" means the data allow either answer; \"these data cannot answer\" means the way the data were collected cannot settle the question. The methods and numbers are in the appendix.",
         "adjusted": "Correcting for harsh and lenient raters would change the lists in {n} places (for reference; the notice stands):",
         "adjusted_none": "Correcting for harsh and lenient raters would not change the lists.",
         "before": "as scored",
@@ -253,6 +259,9 @@ _CSS = """
 .hc tr.black td:first-child { border-left: 4px solid #212121; }
 .hc .empty { font-size: 1.1em; color: #555; margin: 0.3em 0 0.8em; }
 .hc .rule { color: #555; font-size: 0.9em; }
+.hc li.cannot_tell, .hc li.not_estimable { color: #6d4c00; }
+.hc ol.methods li { margin-bottom: 0.5em; }
+.hc .detail { color: #444; font-size: 0.85em; font-family: "Noto Sans Mono CJK SC", monospace; }
 .hc td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .hc .warn { color: #b71c1c; font-weight: bold; }
 .hc code { font-size: 0.8em; word-break: break-all; }
@@ -272,8 +281,8 @@ class RoundView:
     result: RoundResult
     tables: dict[str, pd.DataFrame]
     run_dir: Path | None
-    #: The fairness findings in words (`honorcalc.fairness.fairness_findings`).
-    findings: tuple[str, ...] = ()
+    #: The fairness findings (`honorcalc.fairness.fairness_findings`): plain sentences, details for the appendix.
+    findings: tuple = ()
 
     @property
     def labels(self) -> dict[str, str]:
@@ -623,9 +632,9 @@ def evidence(view: RoundView) -> _Html:
 
 
 def fairness(view: RoundView) -> _Html:
-    """The fairness findings (RULES.md §3), each one plain sentence with its number."""
+    """The fairness findings (RULES.md §3), each one plain sentence that says how sure it is."""
     L = view.labels
-    items = "".join(f"<li>{_e(f)}</li>" for f in view.findings)
+    items = "".join(f"<li class='{_e(f.certainty)}'>{_e(f.text)}</li>" for f in view.findings)
     adjusted = view.tables["severity_adjusted.csv"]
     changed = adjusted[adjusted["changed"]]
     if changed.empty:
@@ -641,9 +650,12 @@ def fairness(view: RoundView) -> _Html:
             f"{L['list']}{L['open']}{L['after']}{L['close']}": changed["list_after"].map(word),
         })
         side = f"<p>{_e(L['adjusted'].format(n=len(changed)))}</p>{_table(frame)}"
-    from .figures import plot_rater_severity, plot_visit_gap
+    from .figures import plot_funnel, plot_rater_severity, plot_visit_gap
 
-    figures = _figure(L["fig_severity"], plot_rater_severity(view.tables["raters.csv"], lang=view.params.lang))
+    figures = _figure(L["fig_severity"], plot_rater_severity(view.tables["raters.csv"], lang=view.params.lang,
+                                                             margin=view.params.fairness.severity_min))
+    if len(view.tables["funnel.csv"]):
+        figures += _figure(L["fig_funnel"], plot_funnel(view.tables["funnel.csv"], lang=view.params.lang))
     visits = view.tables["visits.csv"]
     if len(visits):
         figures += _figure(L["fig_visits"], plot_visit_gap(visits, view.result, lang=view.params.lang))
@@ -691,11 +703,19 @@ def data_overview(view: RoundView) -> _Html:
 
 
 def appendix(view: RoundView) -> _Html:
+    """附录: the numbers behind the fairness findings, the parameters and the data notices."""
     L = view.labels
     notices = view.dataset.notices
     listed = "".join(f"<li>{_e(n)}</li>" for n in notices) or f"<li>{_e(L['none'])}</li>"
+    # the annual report has no fairness findings of its own; a round report words every one
+    findings = getattr(view, "findings", ())
+    methods = "".join(f"<li><b>{_e(f.text)}</b><br><span class='detail'>{_e(f.detail)}</span></li>"
+                      for f in findings)
+    if methods:
+        methods = (f"<h3>{_e(L['fairness_methods'])}</h3><p class='rule'>{_e(L['fairness_methods_note'])}</p>"
+                   f"<ol class='methods'>{methods}</ol>")
     return _section(
-        f"<h2>{_e(L['appendix'])}</h2><h3>{_e(L['params'])}</h3>"
-        f"<pre>{_e(params_to_yaml(view.params))}</pre>"
+        f"<h2>{_e(L['appendix'])}</h2>{methods}"
+        f"<h3>{_e(L['params'])}</h3><pre>{_e(params_to_yaml(view.params))}</pre>"
         f"<h3>{_e(L['notices'])}</h3><ul>{listed}</ul>"
     )

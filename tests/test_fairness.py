@@ -45,8 +45,10 @@ from honorcalc.fairness import (
 from honorcalc.fairness.base import CELL as _CELL
 from honorcalc.fairness.base import cell_codes as _codes
 from honorcalc.fairness.groups import _permutation_pvalue
+from honorcalc.fairness.laggards import CALIBRATION_COLUMNS, EVIDENCE_COLUMNS
 from honorcalc.fairness.raters import _rater_matrix
-from honorcalc.fairness.stability import _nan_quantiles
+from honorcalc.fairness.stability import WEIGHT_COLUMNS, _nan_quantiles
+from honorcalc.fairness.tables import FAIRNESS_TABLES, FUNNEL_COLUMNS
 from honorcalc.params import Params, params_from_mapping
 from honorcalc.rules import evaluate_round, evaluate_rounds
 from honorcalc.scoring import row_key
@@ -551,8 +553,9 @@ def test_group_fairness_finds_a_group_scored_by_harsh_raters(q2):
     assert kind.loc["industry", "rater_severity"] == pytest.approx(1.0)
     assert kind.loc["territorial", "rater_severity"] == pytest.approx(0.0)
     assert kind["p_severity"].iloc[0] <= 0.002
+    assert kind["status_severity"].iloc[0] == "differ"
     findings = fairness_findings({**q2, "groups.csv": table})
-    assert any(s.startswith("行业单位的评分人平均比其他单位的严 1.00 分") for s in findings)
+    assert any(f.text == "行业单位所遇评分人明显更严，有把握。" for f in findings)
 
 
 # --------------------------------------------------------------------------- 8. tables and findings
@@ -560,8 +563,10 @@ def test_group_fairness_finds_a_group_scored_by_harsh_raters(q2):
 
 def test_fairness_tables_columns_and_determinism(demo, demo_eval, q2):
     columns = {"raters.csv": RATER_COLUMNS, "reliability.csv": RELIABILITY_COLUMNS,
-               "laggards.csv": LAGGARD_COLUMNS, "stability.csv": STABILITY_COLUMNS, "groups.csv": GROUP_COLUMNS}
-    assert list(q2) == [*columns, "visits.csv"]
+               "laggards.csv": LAGGARD_COLUMNS, "laggard_units.csv": EVIDENCE_COLUMNS,
+               "laggard_calibration.csv": CALIBRATION_COLUMNS, "stability.csv": STABILITY_COLUMNS,
+               "weights.csv": WEIGHT_COLUMNS, "funnel.csv": FUNNEL_COLUMNS, "groups.csv": GROUP_COLUMNS}
+    assert list(q2) == list(FAIRNESS_TABLES)
     again = fairness_tables(demo, Params(dataset=".", round="C2026Q2"), demo_eval)
     assert_frame_equal(again["visits.csv"], q2["visits.csv"])
     assert q2["visits.csv"]["unit_id"].is_monotonic_increasing
@@ -572,8 +577,9 @@ def test_fairness_tables_columns_and_determinism(demo, demo_eval, q2):
     assert (q2["stability.csv"]["seed"] == "[20240601, 3]").all()
     assert (q2["groups.csv"]["seed"] == "[20240601, 4]").all()
     rel = q2["reliability.csv"]
-    assert list(dict.fromkeys(rel["scope"])) == ["source", "overall", "category", "indicator"]
-    assert (rel.loc[rel["scope"] != "source", "seed"] == "[20240601, 1]").all()
+    assert list(dict.fromkeys(rel["scope"])) == ["source", "overall", "category", "indicator", "raters"]
+    assert (rel.loc[rel["scope"].isin(["overall", "category", "indicator"]), "seed"] == "[20240601, 1]").all()
+    assert (rel.loc[rel["scope"] == "source", "seed"] == "[20240601, 5]").all()
 
 
 def test_fairness_tables_on_the_tiny_typed_dataset():
@@ -589,14 +595,23 @@ def test_fairness_tables_on_the_tiny_typed_dataset():
 
 def test_findings_in_chinese_and_english(q2):
     zh = fairness_findings(q2)
-    sentence = r"评分人 {} 平均比共识{} \d\.\d 分（按满分10分的指标计，95%置信区间 \d\.\d–\d\.\d），评分明显{}。"
-    assert any(re.fullmatch(sentence.format(PLANTED["harsh_rater"], "低", "偏严"), s) for s in zh)
-    assert any(re.fullmatch(sentence.format(PLANTED["lenient_rater"], "高", "偏宽"), s) for s in zh)
-    assert any(PLANTED["open_visit_unit"] in s and "明查时表现明显更好" in s for s in zh)
-    assert any(s.startswith("实地考察评分中，单位之间的真实差异占") for s in zh)
+    texts = [f.text for f in zh]
+    sentence = r"评分人 {} 评分明显{}：在满分10分的指标上，平均比其他评分人{}给约 \d\.\d 分，有把握。"
+    assert any(re.fullmatch(sentence.format(PLANTED["harsh_rater"], "偏严", "少"), s) for s in texts)
+    assert any(re.fullmatch(sentence.format(PLANTED["lenient_rater"], "偏宽", "多"), s) for s in texts)
+    assert any(PLANTED["open_visit_unit"] in f.detail and "明查时表现明显更好" in f.text for f in zh)
+    assert any(s.startswith("实地考察评分可靠程度较高") for s in texts)
+    # the public source has one rater for the whole city: its error cannot be known, and the report says so
+    assert any(f.topic == "reliability" and f.certainty == "not_estimable" and f.text.startswith("群众监督")
+               for f in zh)
+    # plain words in the body, the statistics in the detail for the appendix
+    for word in ("Φ", "ICC", "Kendall", "Krippendorff", "CUSUM", "Mann", "p =", "q =", "置信区间", "sd"):
+        assert not any(word in s for s in texts), word
+    assert all(f.detail for f in zh)
+    assert {f.certainty for f in zh} <= {"sure", "cannot_tell", "not_estimable", "none"}
     en = fairness_findings(q2, lang="en")
-    assert len(en) == len(zh)
-    assert any(s.startswith(f"Rater {PLANTED['harsh_rater']} awards on average") and "harsh" in s for s in en)
+    assert [f.topic for f in en] == [f.topic for f in zh]
+    assert any(f.text.startswith(f"Rater {PLANTED['harsh_rater']} is clearly harsh") for f in en)
     with pytest.raises(InputError, match="'fr'"):
         fairness_findings(q2, lang="fr")
     with pytest.raises(InputError, match="groups.csv"):

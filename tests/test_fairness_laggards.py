@@ -18,7 +18,9 @@ from honorcalc.fairness import LAGGARD_COLUMNS, flag_laggards
 from honorcalc.fairness.laggards import (
     CALIBRATION_COLUMNS,
     EVIDENCE_COLUMNS,
+    _blocks,
     _normal_scores,
+    _null_sources,
     _q_values,
     _serial_correlation,
     _winsorize,
@@ -230,3 +232,34 @@ def test_a_window_shorter_than_the_rounds_needed_is_not_an_error():
     res = flag_laggards(results_frame(scores), params_for(1, laggard_min_history=2))
     assert res.table.empty
     assert (res.evidence["status"] == "cannot_tell").all()
+
+
+class _TiedDraws:
+    """Normal draws rounded to one decimal, so that latent values tie within a block."""
+
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+
+    def standard_normal(self, shape):
+        return np.round(self.rng.standard_normal(shape), 1)
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.4])
+@pytest.mark.parametrize("draws", [np.random.default_rng, _TiedDraws])
+def test_null_permutations_are_those_of_one_stable_sort_by_group_and_latent_value(rho, draws):
+    rng = np.random.default_rng(5)
+    n_units, n_rounds, size = 30, 5, 4
+    u, t = np.nonzero(rng.random((n_units, n_rounds)) < 0.8)
+    group = np.unique(t * 3 + u % 3, return_inverse=True)[1].ravel()
+    z = np.round(rng.standard_normal(len(u)), 1)
+    z[group == 1] = np.nan
+    source = _null_sources(group, _blocks(group, z), u, t, n_units, n_rounds, size, rho, draws(1))
+    # the same draws, sorted row by row
+    latent = draws(1).standard_normal((size, n_units, n_rounds))
+    for k in range(1, n_rounds):
+        latent[..., k] = rho * latent[..., k - 1] + np.sqrt(1.0 - rho**2) * latent[..., k]
+    key = group + (np.arctan(latent[:, u, t]) / np.pi + 0.5) * 0.5
+    order = np.argsort(key, axis=1, kind="stable")
+    expected = np.empty_like(order)
+    np.put_along_axis(expected, order, np.broadcast_to(np.lexsort((z, group)), order.shape), axis=1)
+    np.testing.assert_array_equal(source, expected)

@@ -150,6 +150,32 @@ def test_rank_interval_covers_the_true_rank():
     assert np.concatenate(reported).mean() >= 0.85, np.concatenate(reported).mean()
 
 
+def test_a_listing_called_certain_is_true():
+    """"On the black list with 95% confidence" is wrong for at most about 5% of the units it names.
+
+    The truth of a listing is the rule applied to the true scores: ≤ 70 and among the
+    bottom 10 of the group. Units the data leave open are 'cannot_tell', and some units
+    are confirmed, so the statement is neither always silent nor always sure.
+    """
+    claims, wrong, open_units = 0, 0, 0
+    for k in range(8):
+        t = truth(300 + k)
+        c = city_tables(score_city(t, np.random.default_rng(400 + k)))
+        p = params(replicates=100)
+        st = list_stability(c.scores, c.indicators, evaluate(c, p), p)
+        true = pd.Series(true_scores(t), index=c.units["unit_id"])
+        group = c.units.set_index("unit_id")["group"]
+        bottom = true.groupby(group).rank(ascending=True, method="max")
+        truly_black = (true < 70.005) & (bottom <= 10)
+        said = st.set_index("unit_id")["black_status"]
+        claims += int((said != "cannot_tell").sum())
+        wrong += int(((said == "in") & ~truly_black.reindex(said.index)).sum()
+                     + ((said == "out") & truly_black.reindex(said.index)).sum())
+        open_units += int((said == "cannot_tell").sum())
+    assert claims > 100 and open_units > 20
+    assert wrong / claims <= 0.05, (wrong, claims)
+
+
 def test_a_city_of_final_scores_only_cannot_be_called_stable():
     """(d) One pseudo-rater and one score per unit × indicator: the error is unknown, nothing is 'stable'."""
     t = truth(3)

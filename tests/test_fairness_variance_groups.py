@@ -169,10 +169,11 @@ def test_final_scores_only_are_not_estimable():
     assert g.status == "not_estimable" and np.isnan(g.phi) and np.isnan(g.phi_low)
     assert "rater error cannot be separated from the unit's score" in g.note
     assert g.d_study == "not_estimable" and np.isnan(g.raters_needed)
-    # several raters, but one per unit: the halo is inseparable from the unit
+    # several raters, but one per unit: their severity is measured, the halo is inseparable from
+    # the unit, so Φ is given but marked approximate
     one_each = team_scores(rng, 100, 20, 5, HALO, team=1, per_cell=1)
     h = variance_components(one_each, indicators_for(one_each), P).iloc[0]
-    assert h.status == "not_estimable" and np.isnan(h.phi) and "halo" in h.note
+    assert h.status == "approximate" and 0 < h.phi < 1 and "lasting impression" in h.note
     # one rater per cell from a team: Φ is a lower bound
     lower = variance_components(*(lambda s: (s, indicators_for(s)))(team_scores(rng, 100, 20, 20, HALO, per_cell=1)),
                                 P).iloc[0]

@@ -9,6 +9,7 @@ import re
 import warnings
 from importlib import resources
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib
 import numpy as np
@@ -207,31 +208,18 @@ def test_score_intervals_bracket_the_score(result):
         figures.score_intervals(result, level=1.5)
 
 
-def test_score_interval_matches_the_formula_by_hand(result):
-    """One unit's SE recomputed cell by cell, with loops, from the docstring's formula."""
-    unit = result.units.iloc[0]
-    r = result.ratings
-    maxp = result.points.drop_duplicates("indicator_id").set_index("indicator_id")["max_points"]
-    pct = r.assign(pct=r["points"] / r["indicator_id"].map(maxp) * 100)
-    ss, df = {}, {}
-    for ind, rows in pct.groupby("indicator_id"):
-        ss[ind] = df[ind] = 0.0
-        for _, cell in rows.groupby(["unit_id", "source"]):
-            if len(cell) > 1:
-                ss[ind] += ((cell["pct"] - cell["pct"].mean()) ** 2).sum()
-                df[ind] += len(cell) - 1
-    pooled = sum(ss.values()) / sum(df.values())
-    sigma2 = {i: ss[i] / df[i] if df[i] else pooled for i in ss}
-    assert any(df[i] == 0 for i in df), "the demo has indicators no two raters scored together"
-    weights = result.params.weights.as_dict()
-    mine = pct[pct["unit_id"] == unit["unit_id"]]
-    var = 0.0
-    for source, rows in mine.groupby("source"):
-        m_us = sum(maxp[i] for i in rows["indicator_id"].unique())
-        inner = sum(sigma2[i] * maxp[i] ** 2 / 1e4 / len(cell) for i, cell in rows.groupby("indicator_id"))
-        var += (weights[source] / unit["weight_sum"]) ** 2 * inner * (100 / m_us) ** 2
-    got = figures.score_intervals(result).set_index("unit_id").loc[unit["unit_id"], "se"]
-    assert got == pytest.approx(np.sqrt(var), rel=1e-9)
+def test_score_intervals_use_the_one_measurement_model(result):
+    """The caterpillar's error is the fairness analysis' measurement model, not a model of its own."""
+    from honorcalc.fairness import measurement_model
+
+    indicators = result.points.drop_duplicates("indicator_id")[["indicator_id", "name", "category", "max_points"]]
+    model = measurement_model(result.ratings, indicators, result.units, result.params, round_ids=[result.round_id])
+    expected = result.units["unit_id"].map(model.units.set_index("unit_id")["se"]).to_numpy()
+    np.testing.assert_allclose(figures.score_intervals(result)["se"].to_numpy(), expected, rtol=1e-12)
+    # a view hands over its run's stability table: the interval is the one stability.csv reports
+    view = SimpleNamespace(result=result, tables={"stability.csv": pd.DataFrame(
+        {"unit_id": result.units["unit_id"], "se": np.linspace(0.5, 2.0, len(result.units))})})
+    np.testing.assert_allclose(figures.score_intervals(view)["se"], np.linspace(0.5, 2.0, len(result.units)))
 
 
 def test_caterpillar_has_one_panel_per_group(result):
@@ -242,7 +230,7 @@ def test_caterpillar_has_one_panel_per_group(result):
     assert [ax.get_title() for ax in panels] == [f"{g}（{sizes[g]}）" for g in groups]
     assert all(_hline_values(ax) == {90.0, 70.0} for ax in panels)
     texts = _texts(fig)
-    assert any("1.96 × 标准误" in t for t in texts) and {"红榜线 90", "黑榜线 70"} <= set(texts)
+    assert any("评分误差范围（95%）" in t for t in texts) and {"红榜线 90", "黑榜线 70"} <= set(texts)
     _assert_glyphs_and_font(fig)
 
 
@@ -459,3 +447,26 @@ def test_absurdly_long_names_are_cut_not_fatal(demo, raters):
                 figures.plot_rater_severity(wide)):
         _assert_glyphs_and_font(fig)
         assert long not in "".join(_texts(fig)) and any("…" in t for t in _texts(fig))
+
+
+def test_funnel_names_the_units_beyond_the_outer_limits():
+    """A group of twenty units around 80 with one far below: one panel per group, the outlier named."""
+    from honorcalc.fairness import funnel_limits
+
+    rng = np.random.default_rng(4)
+    score = np.r_[rng.normal(80, 2, 19), 55.0, rng.normal(75, 2, 12)]
+    se = np.r_[rng.uniform(1, 3, 20), rng.uniform(1, 3, 12)]
+    group = np.r_[["街道"] * 20, ["社区"] * 12]
+    res = funnel_limits(score, se, level=(0.95, 0.998), groups=group, winsor=0.0).table
+    table = pd.DataFrame({
+        "unit_id": [f"U{k:02d}" for k in range(32)], "name": [f"单位{k}" for k in range(32)],
+        "ranking_group": group, "score": score, "precision": res["precision"], "target": res["target"],
+        "tau2": res["tau2"], "level_inner": 0.95, "level_outer": 0.998, "status_outer": res["status_99.8"],
+    })
+    assert (table["status_outer"] == "below").sum() == 1
+    fig = figures.plot_funnel(table)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == ["社区", "街道"]
+    named = [t.get_text() for ax in panels for t in ax.texts]
+    assert named == ["单位19"]
+    _assert_glyphs_and_font(fig)

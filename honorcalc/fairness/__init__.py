@@ -7,19 +7,34 @@ frame; `fairness_tables` assembles DESIGN.md's ``raters.csv``, ``reliability.csv
 ``laggards.csv``, ``stability.csv`` and ``groups.csv`` for ``params.round``, and
 `fairness_findings` says what they show in plain sentences.
 
-=======================================  =====================================  ===========================
-question (RULES.md §3)                   function                               table
-=======================================  =====================================  ===========================
-spread real, or rater noise?             `variance_components` (G-study)        reliability.csv (source)
-do raters agree?                         `rater_consistency` (ICC, α, W)        reliability.csv
-is a rater harsh or lenient?             `rater_severity`,                      raters.csv
-                                         `adjust_rater_severity`,
-                                         `severity_adjusted_lists`
-persistent laggard, or unlucky once?     `flag_laggards` (rules A, B, C)        laggards.csv
-open visits kinder than covert ones?     `visit_gap` (RULES.md §2 明查/暗访)     laggards.csv (open_visit)
-would the list change?                   `list_replicates`, `list_stability`    stability.csv
-are groups treated alike?                `group_fairness`                       groups.csv
-=======================================  =====================================  ===========================
+=====================================  ===========================================  =============================
+question (RULES.md §3)                 module: function                             table
+=====================================  ===========================================  =============================
+spread real, or rater noise?           variance: `variance_components` (G-study,    reliability.csv (source)
+                                       halo, bootstrap intervals, D-study)
+do raters agree?                       raters: `rater_consistency` (ICC, α, W),     reliability.csv
+                                       `rater_separation`
+is a rater harsh or lenient?           raters: `rater_severity`,                    raters.csv,
+                                       `adjust_rater_severity`,                     severity_adjusted.csv
+                                       `severity_adjusted_lists`
+persistent laggard, or unlucky once?   laggards: `flag_laggards` (one calibrated    laggards.csv, laggard_units.csv,
+                                       decision per unit, FDR across units)         laggard_calibration.csv
+open visits kinder than covert ones?   visits: `visit_gap` (RULES.md §2 明查/暗访)   laggards.csv (open_visit),
+                                                                                    visits.csv
+how precise is each unit's score?      measurement: `measurement_model`             stability.csv (se)
+would the list change?                 stability: `list_stability`,                 stability.csv, weights.csv
+                                       `list_replicates`, `weight_sensitivity`;
+                                       ranks: `rank_uncertainty` (rank
+                                       confidence sets, top/bottom-τ statements)
+is a unit out of line with its peers?  ranks: `funnel_limits` (overdispersed)       funnel.csv
+are groups treated alike?              groups: `group_fairness` (within rater       groups.csv
+                                       components, TOST for "alike")
+=====================================  ===========================================  =============================
+
+Every finding states how sure it is: an interval, a q-value under false-discovery
+control, or a status ('cannot_tell', 'not_estimable') where the data cannot say.
+`tables.fairness_tables` assembles the tables of a run; `findings.fairness_findings`
+words them (the report's plain sentences, and the technical detail for its appendix).
 
 Conventions
 -----------
@@ -37,41 +52,62 @@ Conventions
 """
 
 from .base import SEED_STREAMS
-from .findings import fairness_findings
+from .findings import Finding, fairness_findings
 from .groups import GROUP_COLUMNS, group_fairness
-from .laggards import LAGGARD_COLUMNS, LaggardResult, flag_laggards
+from .laggards import (
+    CALIBRATION_COLUMNS,
+    EVIDENCE_COLUMNS,
+    LAGGARD_COLUMNS,
+    LaggardResult,
+    flag_laggards,
+)
+from .measurement import (
+    SOURCE_ERROR_COLUMNS,
+    UNIT_ERROR_COLUMNS,
+    MeasurementModel,
+    measurement_model,
+)
+from .ranks import (
+    FunnelResult,
+    RankSets,
+    TauSets,
+    bottom_set,
+    funnel_curve,
+    funnel_limits,
+    rank_confidence_sets,
+    rank_uncertainty,
+    tau_sets,
+    top_set,
+)
 from .raters import (
     RATER_COLUMNS,
     RELIABILITY_COLUMNS,
     adjust_rater_severity,
     rater_consistency,
+    rater_separation,
     rater_severity,
     severity_adjusted_lists,
 )
-from .stability import STABILITY_COLUMNS, Replicates, list_replicates, list_stability
-from .tables import fairness_tables
-from .variance import variance_components
+from .stability import (
+    STABILITY_COLUMNS,
+    WEIGHT_COLUMNS,
+    Replicates,
+    list_replicates,
+    list_stability,
+    weight_sensitivity,
+)
+from .tables import FAIRNESS_TABLES, FUNNEL_COLUMNS, fairness_tables
+from .variance import VARIANCE_COLUMNS, variance_components
 from .visits import visit_gap
 
 __all__ = [
-    "SEED_STREAMS",
-    "RATER_COLUMNS",
-    "RELIABILITY_COLUMNS",
-    "LAGGARD_COLUMNS",
-    "STABILITY_COLUMNS",
-    "GROUP_COLUMNS",
-    "LaggardResult",
-    "Replicates",
-    "variance_components",
-    "rater_consistency",
-    "rater_severity",
-    "adjust_rater_severity",
-    "severity_adjusted_lists",
-    "visit_gap",
-    "flag_laggards",
-    "list_replicates",
-    "list_stability",
-    "group_fairness",
-    "fairness_tables",
-    "fairness_findings",
+    "SEED_STREAMS", "FAIRNESS_TABLES",
+    "RATER_COLUMNS", "RELIABILITY_COLUMNS", "VARIANCE_COLUMNS", "LAGGARD_COLUMNS", "EVIDENCE_COLUMNS",
+    "CALIBRATION_COLUMNS", "STABILITY_COLUMNS", "WEIGHT_COLUMNS", "FUNNEL_COLUMNS", "GROUP_COLUMNS",
+    "SOURCE_ERROR_COLUMNS", "UNIT_ERROR_COLUMNS",
+    "Finding", "LaggardResult", "Replicates", "MeasurementModel", "RankSets", "TauSets", "FunnelResult",
+    "variance_components", "rater_consistency", "rater_separation", "rater_severity", "adjust_rater_severity",
+    "severity_adjusted_lists", "visit_gap", "flag_laggards", "measurement_model", "list_replicates",
+    "list_stability", "weight_sensitivity", "rank_confidence_sets", "tau_sets", "bottom_set", "top_set",
+    "rank_uncertainty", "funnel_limits", "funnel_curve", "group_fairness", "fairness_tables", "fairness_findings",
 ]

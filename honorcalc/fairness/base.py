@@ -8,16 +8,15 @@ from scipy import stats as sps
 
 from ..errors import InputError
 from ..params import Params
-from ..rules import competition_ranks, list_cap
 from ..scoring import (
     check_scores_and_indicators,
     require_columns,
     row_key,
 )
 
-__all__ = ["SEED_STREAMS", "CELL", "check_params", "require", "seeded_rng", "rescaled", "cell_codes", "sorted_ids", "round_order", "t_interval", "rank_in_groups", "cap_array"]
+__all__ = ["SEED_STREAMS", "CELL", "check_params", "require", "seeded_rng", "rescaled", "cell_codes", "sorted_ids", "round_order", "t_interval"]
 
-SEED_STREAMS = {"rater_slots": 1, "laggards": 2, "stability": 3, "groups": 4}
+SEED_STREAMS = {"rater_slots": 1, "laggards": 2, "stability": 3, "groups": 4, "gstudy": 5, "ranks": 6}
 
 CELL = ["round_id", "unit_id", "indicator_id", "source"]
 
@@ -101,11 +100,3 @@ def t_interval(estimate, se, df, level):
     q = sps.t.ppf(0.5 + level / 2, np.maximum(df, 1))
     with np.errstate(invalid="ignore"):
         return estimate - q * se, estimate + q * se
-
-
-def cap_array(special: np.ndarray, n_ranked: np.ndarray, params: Params) -> np.ndarray:
-    """`honorcalc.rules.list_cap` of boolean ``special`` arrays."""
-    return list_cap(special, n_ranked, params)
-
-
-rank_in_groups = competition_ranks

@@ -1,55 +1,110 @@
-"""The fairness findings in words, for the report."""
+"""The fairness findings in words: one plain sentence each for the report, the numbers for its appendix.
+
+A finding accuses a unit or a rater, or reassures a leader, so each sentence says how
+sure it is, in the words of a municipal office: 有把握 (the statement holds at the
+run's confidence level, with the false-discovery rate controlled where many units or
+raters are tested), 证据不足，无法判断 (the data allow either answer), or 现有数据无法回答
+(the design cannot separate what the question needs). The statistics behind each
+sentence — their names, values, intervals, p- and q-values — are the finding's
+``detail``, which the report prints in its technical appendix.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
 
-__all__ = ["fairness_findings"]
+__all__ = ["Finding", "fairness_findings"]
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One fairness finding.
 
-_SOURCE_NAMES = {
+    Attributes
+    ----------
+    topic : str
+        ``raters``, ``reliability``, ``agreement``, ``laggards``, ``visits``,
+        ``stability``, ``weights``, ``funnel`` or ``groups``.
+    certainty : str
+        ``sure`` (the statement holds at the stated confidence), ``cannot_tell``
+        (the data allow either answer), ``not_estimable`` (the data cannot answer
+        the question) or ``none`` (a count or a description, no claim).
+    text : str
+        The plain sentence for the report's body: no statistic's name.
+    detail : str
+        The numbers behind it, for the technical appendix.
+    """
+
+    topic: str
+    certainty: str
+    text: str
+    detail: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+_SOURCE = {
     "zh": {"field": "实地考察", "daily": "日常动态", "feedback": "上级部门反馈", "leader": "市级领导督导",
            "public": "群众监督"},
     "en": {"field": "field inspection", "daily": "day-to-day monitoring", "feedback": "feedback from higher "
            "authorities", "leader": "city leaders' supervision", "public": "public supervision"},
 }
-_GROUP_NAMES = {
-    "zh": {"industry": "行业单位", "territorial": "属地单位", "small": "小规模单位", "medium": "中等规模单位",
-           "large": "大规模单位"},
+_GROUP = {
+    "zh": {"industry": "行业单位", "territorial": "属地单位", "small": "规模较小的单位", "medium": "中等规模的单位",
+           "large": "规模较大的单位"},
     "en": {"industry": "industry units", "territorial": "territorial units", "small": "small units",
            "medium": "medium-sized units", "large": "large units"},
 }
+_STATISTIC = {
+    "zh": {"score": "的得分", "red": "上红榜的比例", "black": "上黑榜的比例", "severity": "所遇评分人的严宽程度"},
+    "en": {"score": "scores", "red": "red-list rates", "black": "black-list rates",
+           "severity": "the severity of the raters they met"},
+}
+_SURE = {"zh": "有把握", "en": "with confidence"}
+_CANNOT = {"zh": "证据不足，无法判断", "en": "the evidence is not enough to tell"}
+_UNKNOWN = {"zh": "现有数据无法回答", "en": "these data cannot answer"}
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.10g}%"
 
 
 def _p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
+def _names(values, zh: bool, limit: int = 12) -> str:
+    values = [str(v) for v in values]
+    sep = "、" if zh else ", "
+    if len(values) > limit:
+        rest = len(values) - limit
+        return sep.join(values[:limit]) + (f"等{len(values)}家" if zh else f" and {rest} more")
+    return sep.join(values)
 
 
-def fairness_findings(tables: dict[str, pd.DataFrame], lang: str = "zh") -> list[str]:
-    """The fairness tables' findings, each one plain sentence with the number behind it.
+def fairness_findings(tables: dict[str, pd.DataFrame], lang: str = "zh") -> list[Finding]:
+    """The fairness tables' findings, each a plain sentence that says how sure it is.
 
     Parameters
     ----------
     tables : dict of str to DataFrame
-        The output of `fairness_tables`.
+        The output of `honorcalc.fairness.fairness_tables`.
     lang : {'zh', 'en'}, default 'zh'
         Chinese for leadership, or English.
 
     Returns
     -------
-    list of str
-        In order: flagged raters, disconnected raters, the G-study of each source,
-        rater agreement, laggards and open-visit flags, list stability, group
-        comparisons. For example: "评分人 R05 平均比共识低 1.4 分（按满分10分的指标计，
-        95%置信区间 1.3–1.5），评分明显偏严。"
+    list of Finding
+        In order: raters, reliability of each source, agreement, laggards, open and
+        covert visits, stability of the lists, weights, the funnel, and groups. For
+        example ``Finding(topic='raters', certainty='sure', text='评分人 R05 评分明显
+        偏严：……有把握。', detail='R05: severity 1.41 points per 10 (95% CI …')``.
 
     Raises
     ------
@@ -58,126 +113,409 @@ def fairness_findings(tables: dict[str, pd.DataFrame], lang: str = "zh") -> list
     """
     if lang not in ("zh", "en"):
         raise InputError(f"lang ({lang!r}) not recognized; must be 'zh' or 'en'")
-    needed = ("raters.csv", "reliability.csv", "laggards.csv", "stability.csv", "groups.csv")
+    needed = ("raters.csv", "reliability.csv", "laggards.csv", "laggard_units.csv", "laggard_calibration.csv",
+              "stability.csv", "weights.csv", "funnel.csv", "groups.csv", "visits.csv")
     missing = [name for name in needed if name not in tables]
     if missing:
         raise InputError(f"tables lacks {', '.join(missing)} (pass the output of fairness_tables)")
-    zh = lang == "zh"
-    out: list[str] = []
-    raters = tables["raters.csv"]
-    # every interval of one run has the same level; the raters table carries it and the scale
-    scale = float(raters["scale"].iloc[0]) if len(raters) else 10.0
-    level = _pct(raters["ci_level"].iloc[0]) if len(raters) else "95%"
+    names = tables["stability.csv"].drop_duplicates("unit_id").set_index("unit_id")["name"].astype(str)
+    out: list[Finding] = []
+    for part in (_raters, _reliability, _agreement, _laggards, _visits, _stability, _weights, _funnel, _groups):
+        out += part(tables, lang, names)
+    return out
 
-    for r in raters[raters["flagged"].astype(bool)].itertuples(index=False):
+
+# --------------------------------------------------------------------------- raters
+
+
+def _raters(tables, lang, names) -> list[Finding]:
+    zh = lang == "zh"
+    raters = tables["raters.csv"]
+    if raters.empty:
+        return []
+    scale = float(raters["scale"].iloc[0])
+    level = _pct(float(raters["ci_level"].iloc[0]))
+    status = raters["status"].astype(str)
+    out = []
+    for r in raters[status.isin(["harsh", "lenient"])].itertuples(index=False):
         size = abs(r.severity)
-        low, high = sorted((abs(r.ci_low), abs(r.ci_high)))
         if zh:
-            more, word = ("低", "偏严") if r.severity > 0 else ("高", "偏宽")
-            out.append(f"评分人 {r.rater_id} 平均比共识{more} {size:.1f} 分（按满分{scale:g}分的指标计，"
-                       f"{level}置信区间 {low:.1f}–{high:.1f}），评分明显{word}。")
+            more, word = ("少", "偏严") if r.severity > 0 else ("多", "偏宽")
+            text = (f"评分人 {r.rater_id} 评分明显{word}：在满分{scale:g}分的指标上，平均比其他评分人{more}给约 "
+                    f"{size:.1f} 分，{_SURE['zh']}。")
         else:
             more, word = ("fewer", "harsh") if r.severity > 0 else ("more", "lenient")
-            out.append(f"Rater {r.rater_id} awards on average {size:.1f} points {more} than the consensus "
-                       f"(on a {scale:g}-point indicator; {level} CI {low:.1f}–{high:.1f}): clearly {word}.")
-    n_components = int(raters["component"].max()) if len(raters) else 0
+            text = (f"Rater {r.rater_id} is clearly {word}: about {size:.1f} points {more} than the other raters "
+                    f"on a {scale:g}-point indicator, {_SURE['en']}.")
+        detail = (f"{r.rater_id}: severity {r.severity:.2f} points per {scale:g} ({level} CI {r.ci_low:.2f}–"
+                  f"{r.ci_high:.2f}; shrunken {r.severity_eb:.2f} ± {r.se_eb:.2f}); one-sided test of |severity| > "
+                  f"the minimum that matters, {_p(r.p_value)}, q = {r.q_value:.3g} (Benjamini–Hochberg across "
+                  f"raters); infit {r.infit:.2f}, outfit {r.outfit:.2f}; {r.n_compared} scores compared at "
+                  f"{r.n_units} units")
+        out.append(Finding("raters", "sure", text, detail))
+    fair = raters[status == "fair"]
+    if len(fair):
+        text = (f"其余 {len(fair)} 名评分人评分尺度一致，与他人的差异在满分{scale:g}分指标上不超过规定幅度，{_SURE['zh']}。"
+                if zh else f"{len(fair)} other raters score alike: their difference from the others stays within "
+                f"the margin that matters on a {scale:g}-point indicator, {_SURE['en']}.")
+        out.append(Finding("raters", "sure", text, "fair (interval within ± severity_min): "
+                           + ", ".join(fair["rater_id"].astype(str))))
+    unsure = raters[status == "cannot_tell"]
+    if len(unsure):
+        ids = _names(unsure["rater_id"], zh)
+        text = (f"评分人 {ids} 的评分尺度是否偏严或偏宽，{_CANNOT['zh']}。" if zh else
+                f"Whether raters {ids} are harsh or lenient: {_CANNOT['en']}.")
+        detail = "; ".join(f"{r.rater_id}: severity {r.severity:.2f} ({level} CI {r.ci_low:.2f}–{r.ci_high:.2f})"
+                           for r in unsure.itertuples(index=False))
+        out.append(Finding("raters", "cannot_tell", text, detail))
+    blind = raters[status == "not_estimable"]
+    if len(blind):
+        ids = _names(blind["rater_id"], zh)
+        text = (f"评分人 {ids} 没有与其他评分人共同评过同一单位的同一指标（或只评过一个单位），其评分尺度{_UNKNOWN['zh']}。"
+                if zh else f"Raters {ids} never scored a unit and indicator that another rater scored too (or "
+                f"scored one unit only): whether they are harsh or lenient, {_UNKNOWN['en']}.")
+        detail = "; ".join(f"{r.rater_id}: {r.note}" for r in blind.itertuples(index=False))
+        out.append(Finding("raters", "not_estimable", text, detail))
+    n_components = int(pd.to_numeric(raters["component"]).max())
     if n_components > 1:
-        out.append(f"评分人分为 {n_components} 个互不相连的组（没有共同评过的单位和指标），不同组之间的严宽程度不能直接比较。"
-                   if zh else f"The raters fall into {n_components} disconnected sets (no unit and indicator in "
-                   "common); severities cannot be compared across sets.")
+        text = (f"评分人分为 {n_components} 个互不相连的组（组间没有共同评过的单位和指标），不同组之间评分尺度的比较{_UNKNOWN['zh']}。"
+                if zh else f"The raters fall into {n_components} sets that never scored the same unit and "
+                f"indicator; comparing severity across sets: {_UNKNOWN['en']}.")
+        out.append(Finding("raters", "not_estimable", text, f"{n_components} connected components of raters"))
+    return out
 
+
+# --------------------------------------------------------------------------- reliability of each source
+
+
+def _reliability(tables, lang, names) -> list[Finding]:
+    zh = lang == "zh"
     rel = tables["reliability.csv"]
-    g = rel[rel["scope"] == "source"].pivot_table(index="key", columns="statistic", values="value",
-                                                  aggfunc="first", sort=False)
-    for source, row in g.iterrows():
-        if not (np.isfinite(row.get("share_unit", np.nan)) and np.isfinite(row.get("phi", np.nan))):
+    g = rel[rel["scope"] == "source"]
+    out = []
+    for source, part in g.groupby("key", sort=False):
+        stat = part.set_index("statistic")
+        phi = stat["value"].get("phi", np.nan)
+        note = str(stat["note"].iloc[0])
+        status = next((s for s in ("not_estimable", "approximate", "lower_bound", "estimated")
+                       if f"status {s}" in note), "estimated")
+        name = _SOURCE[lang].get(source, source)
+        detail = _g_detail(source, stat)
+        if status == "not_estimable" or not np.isfinite(phi):
+            text = (f"{name}评分全部出自同一评分人（或只有最终得分），评分误差有多大，{_UNKNOWN['zh']}。" if zh else
+                    f"{name.capitalize()} scores come from one rater (or are final scores only): how large their "
+                    f"error is, {_UNKNOWN['en']}.")
+            out.append(Finding("reliability", "not_estimable", text, detail))
             continue
-        name = _SOURCE_NAMES[lang].get(source, source)
-        out.append(f"{name}评分中，单位之间的真实差异占单次评分方差的 {_pct(row['share_unit'])}，"
-                   f"按实际评分人数计算的可靠性系数 Φ = {row['phi']:.2f}。" if zh else
-                   f"In {name} scores, real differences between units are {_pct(row['share_unit'])} of the "
-                   f"variance of a single score; the dependability of the unit scores with the raters actually "
-                   f"used is Φ = {row['phi']:.2f}.")
-    overall = rel[(rel["scope"] == "overall")].set_index("statistic")
-    if "ICC(1,1)" in overall.index and np.isfinite(overall.loc["ICC(1,1)", "value"]):
-        icc1 = overall.loc["ICC(1,1)"]
-        alpha = overall["value"].get("krippendorff_alpha", np.nan)
-        w = overall["value"].get("kendall_w", np.nan)
-        level = _pct(icc1["ci_level"])
-        out.append(f"评分人之间的一致性：ICC(1,1) = {icc1['value']:.2f}（{level}置信区间 {icc1['ci_low']:.2f}–"
-                   f"{icc1['ci_high']:.2f}），Krippendorff α = {alpha:.2f}，Kendall W = {w:.2f}。" if zh else
-                   f"Agreement between raters: ICC(1,1) = {icc1['value']:.2f} ({level} CI {icc1['ci_low']:.2f}–"
-                   f"{icc1['ci_high']:.2f}), Krippendorff's alpha = {alpha:.2f}, Kendall's W = {w:.2f}.")
+        word = _phi_word(phi, zh)
+        low, high = stat["ci_low"].get("phi", np.nan), stat["ci_high"].get("phi", np.nan)
+        needed = stat["value"].get("raters_needed", np.nan)
+        if status == "approximate":
+            text = (f"{name}评分可靠程度{word}（约 {phi:.2f}），但每个单位只有一名评分人，评分人对单位的整体印象无法与单位"
+                    f"实际水平区分，实际可靠程度可能更低。" if zh else
+                    f"{name.capitalize()} scores look {word} (about {phi:.2f}), but each unit had one rater, whose "
+                    "overall impression of the unit cannot be told from the unit's own level: the true figure may "
+                    "be lower.")
+            out.append(Finding("reliability", "cannot_tell", text, detail))
+            continue
+        sure = np.isfinite(low)
+        if zh:
+            text = f"{name}评分可靠程度{word}（约 {phi:.2f}" + (f"，{_SURE['zh']}在 {low:.2f}–{high:.2f} 之间）" if sure else "）")
+            if status == "lower_bound":
+                text += "，这是下限"
+            if np.isfinite(needed) and phi < 0.8:
+                text += f"；要达到 0.8，每项指标需约 {needed:.0f} 名评分人"
+            text += "。"
+        else:
+            text = f"{name.capitalize()} scores are {word} (about {phi:.2f}" + (
+                f", {_SURE['en']} between {low:.2f} and {high:.2f})" if sure else ")")
+            if status == "lower_bound":
+                text += ", at least"
+            if np.isfinite(needed) and phi < 0.8:
+                text += f"; reaching 0.8 needs about {needed:.0f} raters per indicator"
+            text += "."
+        out.append(Finding("reliability", "sure" if sure else "none", text, detail))
+    return out
 
-    # one sentence per rule, naming every unit it flags: a leader reads a list, not forty sentences
+
+def _phi_word(phi: float, zh: bool) -> str:
+    if phi >= 0.8:
+        return "较高" if zh else "reliable"
+    if phi >= 0.7:
+        return "尚可" if zh else "acceptably reliable"
+    return "偏低" if zh else "unreliable"
+
+
+def _g_detail(source: str, stat: pd.DataFrame) -> str:
+    parts = []
+    for name in ("variance_unit", "variance_rater", "variance_unit_x_rater", "variance_indicator",
+                 "variance_unit_x_indicator", "variance_residual", "share_unit", "phi", "raters_needed"):
+        if name not in stat.index or not np.isfinite(stat.at[name, "value"]):
+            continue
+        low, high = stat.at[name, "ci_low"], stat.at[name, "ci_high"]
+        interval = f" ({_pct(stat.at[name, 'ci_level'])} CI {low:.3g}–{high:.3g})" if np.isfinite(low) else ""
+        label = {"phi": "Φ", "share_unit": "share of unit variance", "raters_needed": "raters needed for Φ ≥ target"}
+        parts.append(f"{label.get(name, name.replace('variance_', 'σ²_'))} {stat.at[name, 'value']:.3g}{interval}")
+    return f"{source}: G-study (Method I, points of 100): " + "; ".join(parts) + f" — {stat['note'].iloc[0]}"
+
+
+# --------------------------------------------------------------------------- agreement
+
+
+def _agreement(tables, lang, names) -> list[Finding]:
+    zh = lang == "zh"
+    rel = tables["reliability.csv"]
+    overall = rel[rel["scope"] == "overall"].set_index("statistic")
+    if "ICC(1,1)" not in overall.index or not np.isfinite(overall.at["ICC(1,1)", "value"]):
+        return []
+    icc1 = overall.loc["ICC(1,1)"]
+    value, low, high = icc1["value"], icc1["ci_low"], icc1["ci_high"]
+    word = ("较高" if zh else "high") if low >= 0.6 else ("一般" if zh else "moderate") if low >= 0.4 else (
+        "偏低" if zh else "low") if high < 0.4 else None
+    if word is None:
+        text = (f"不同评分人对同一单位同一指标的评分是否一致，{_CANNOT['zh']}。" if zh else
+                f"Whether raters agree on the same unit and indicator: {_CANNOT['en']}.")
+        certainty = "cannot_tell"
+    else:
+        text = (f"不同评分人对同一单位同一指标的评分一致程度{word}，{_SURE['zh']}。" if zh else
+                f"Raters agree {word}ly on the same unit and indicator, {_SURE['en']}." if word != "high" else
+                f"Raters agree well on the same unit and indicator, {_SURE['en']}.")
+        certainty = "sure"
+    alpha = overall["value"].get("krippendorff_alpha", np.nan)
+    w = overall["value"].get("kendall_w", np.nan)
+    w_rescaled = overall["value"].get("kendall_w_rescaled", np.nan)
+    detail = (f"ICC(1,1) = {value:.2f} ({_pct(icc1['ci_level'])} CI {low:.2f}–{high:.2f}, {_p(icc1['p_value'])}); "
+              f"Krippendorff's alpha (interval) = {alpha:.2f}; Kendall's W = {w:.2f} on rater slots, where no "
+              f"agreement gives 1/k, rescaled (kW − 1)/(k − 1) = {w_rescaled:.2f} (the mean Spearman ρ)")
+    sep = rel[(rel["scope"] == "raters") & (rel["statistic"] == "separation_reliability")]
+    if len(sep):
+        detail += "; rater separation reliability " + ", ".join(
+            f"{r.key} {r.value:.2f}" for r in sep.itertuples(index=False))
+    return [Finding("agreement", certainty, text, detail)]
+
+
+# --------------------------------------------------------------------------- laggards
+
+
+def _laggards(tables, lang, names) -> list[Finding]:
+    zh = lang == "zh"
     lag = tables["laggards.csv"]
-    sep = "、" if zh else ", "
-    for rule, part in lag.groupby("rule", sort=False):
-        r0 = part.iloc[0]
-        if rule == "listed_k_of_n":
-            who = sep.join(f"{r.name}（{r.evidence:.0f}/{r.n_rounds}）" if zh else
-                           f"{r.name} ({r.evidence:.0f}/{r.n_rounds})" for r in part.itertuples(index=False))
-            out.append(f"持续后进（规则A：最近 {r0.n_rounds} 轮中至少 {r0.threshold:.0f} 轮上黑榜或排本组末尾）"
-                       f"{len(part)} 个：{who}。" if zh else
-                       f"Persistent laggards (rule A: black-listed or at the bottom of the group in at least "
-                       f"{r0.threshold:.0f} of the last {r0.n_rounds} rounds), {len(part)}: {who}.")
-        elif rule == "cusum":
-            who = sep.join(f"{r.name}（{r.evidence:.1f}）" if zh else f"{r.name} ({r.evidence:.1f})"
+    units = tables["laggard_units.csv"]
+    calibration = tables["laggard_calibration.csv"].set_index("rule")
+    out = []
+    called = lag[lag["rule"] == "persistent"]
+    row = calibration.loc["persistent"] if "persistent" in calibration.index else None
+    if row is not None and str(row["status"]) == "cannot_tell":
+        text = (f"本年度参评期数太少，谁是持续后进单位，{_UNKNOWN['zh']}。" if zh else
+                f"Too few rounds this year: who is a persistent laggard, {_UNKNOWN['en']}.")
+        return [Finding("laggards", "not_estimable", text, str(row["note"]))]
+    rate = float(row["target_rate"]) if row is not None else np.nan
+    fdr = float(row["fdr"]) if row is not None else np.nan
+    if len(called):
+        who = _names(called["name"], zh)
+        text = (f"持续后进单位 {len(called)} 家：{who}。这些单位本年度多期明显落后于同组单位，不是偶然一次失利，{_SURE['zh']}。"
+                if zh else f"Persistent laggards, {len(called)}: {who}. They fell clearly behind their group in "
+                f"several rounds this year, not once by bad luck, {_SURE['en']}.")
+        detail = (f"one test per unit combining rules A (listed), B (CUSUM), C (decline) and D (mean shortfall) by "
+                  f"min-p against a null of the city's own scores permuted within each round and group (serial "
+                  f"correlation {float(row['serial_correlation']):.2f}); stated per-unit false-alarm rate "
+                  f"{_pct(rate)}, achieved {float(row['achieved_rate']):.3f}; false-discovery rate {_pct(fdr)} "
+                  f"(Benjamini–Hochberg); units: " + "; ".join(
+                      f"{r.name} ({r.unit_id}) shortfall {r.evidence:.2f} sd, {_p(r.p_value)}, q = {r.q_value:.3g}, "
+                      f"rules {r.rules}" for r in called.itertuples(index=False)))
+        out.append(Finding("laggards", "sure", text, detail))
+    else:
+        text = ("经检验，没有发现持续后进单位。" if zh else "No persistent laggard was found.")
+        out.append(Finding("laggards", "none", text, f"stated per-unit false-alarm rate {_pct(rate)}, "
+                           f"false-discovery rate {_pct(fdr)}"))
+    below = units[units["status"] == "below_average"]
+    if len(below):
+        who = _names(below["unit_id"].map(names).fillna(below["unit_id"]), zh)
+        text = (f"另有 {len(below)} 家单位本年度得分持续略低于同组平均（{who}），差距不大，不认定为后进。" if zh else
+                f"{len(below)} more units stayed somewhat below their group's average ({who}), not far enough "
+                "behind to be called laggards.")
+        out.append(Finding("laggards", "sure", text, "; ".join(
+            f"{r.unit_id} shortfall {r.shortfall:.2f} sd, q = {r.q_value:.3g}" for r in below.itertuples(index=False))))
+    thin = units[units["status"] == "cannot_tell"]
+    if len(thin):
+        who = _names(thin["unit_id"].map(names).fillna(thin["unit_id"]), zh)
+        text = (f"{who}本年度参评期数不足，是否持续后进，{_UNKNOWN['zh']}。" if zh else
+                f"{who}: too few rounds this year; whether persistently behind, {_UNKNOWN['en']}.")
+        out.append(Finding("laggards", "not_estimable", text, str(thin["note"].iloc[0])))
+    return out
+
+
+# --------------------------------------------------------------------------- visits
+
+
+def _visits(tables, lang, names) -> list[Finding]:
+    zh = lang == "zh"
+    visits = tables["visits.csv"]
+    if visits.empty:
+        return []
+    out = []
+    first = visits.iloc[0]
+    city, low, high = first["city_gap"], first["city_ci_low"], first["city_ci_high"]
+    if np.isfinite(city) and np.isfinite(low):
+        if high < 0 or low > 0:
+            more = "低" if city < 0 else "高"
+            text = (f"全市暗访得分平均比明查{more}约 {abs(city):.1f} 分（百分制），{_SURE['zh']}。" if zh else
+                    f"Across the city, covert visits score about {abs(city):.1f} points (of 100) "
+                    f"{'lower' if city < 0 else 'higher'} than open ones, {_SURE['en']}.")
+            certainty = "sure"
+        else:
+            text = (f"全市明查与暗访得分是否有差别，{_CANNOT['zh']}。" if zh else
+                    f"Whether open and covert visits score differently across the city: {_CANNOT['en']}.")
+            certainty = "cannot_tell"
+        out.append(Finding("visits", certainty, text, f"city-wide covert − open effect {city:.2f} (CI {low:.2f}–"
+                           f"{high:.2f}), from the rater-severity model with a visit term"))
+    for r in visits[visits["flagged"].astype(bool)].itertuples(index=False):
+        who = names.get(r.unit_id, r.unit_id)
+        text = (f"{who}暗访得分比明查低约 {-r.gap:.1f} 分，明显超出全市的一般差距，明查时表现明显更好，{_SURE['zh']}。"
+                if zh else f"{who} scores about {-r.gap:.1f} points lower on covert than on open visits, well beyond "
+                f"the city's usual gap: it performs for announced visits, {_SURE['en']}.")
+        detail = (f"{r.unit_id}: covert − open {r.gap:.2f} (CI {r.ci_low:.2f}–{r.ci_high:.2f}), {r.excess:.2f} beyond "
+                  f"the city's gap, one-sided {_p(r.p_value)}, q = {r.q_value:.3g} (Benjamini–Hochberg across units) "
+                  f"over {r.n_rounds} rounds")
+        out.append(Finding("visits", "sure", text, detail))
+    return out
+
+
+# --------------------------------------------------------------------------- stability, weights, funnel
+
+
+def _stability(tables, lang, names) -> list[Finding]:
+    zh = lang == "zh"
+    st = tables["stability.csv"]
+    if st.empty:
+        return []
+    level = _pct(float(st["rank_level"].iloc[0]))
+    listed = st[st["list"].isin(["red", "black"])]
+    out = []
+    status = {name: np.where(listed["list"] == name, listed[f"{name}_status"], "") for name in ("red", "black")}
+    sure = listed[(status["red"] == "in") | (status["black"] == "in")]
+    unsure = listed[~listed.index.isin(sure.index)]
+    unknown = st[st["status"] == "not_estimable"]
+    if len(sure):
+        text = (f"考虑评分误差后，{_names(sure['name'], zh)}上榜{_SURE['zh']}（名次和分数都不会因评分误差而改变上榜结果）。"
+                if zh else f"Allowing for scoring error, {_names(sure['name'], zh)} are on their lists "
+                f"{_SURE['en']}: neither their place nor their score is in doubt.")
+        out.append(Finding("stability", "sure", text, _rank_detail(sure, level)))
+    if len(unsure):
+        text = (f"{_names(unsure['name'], zh)}是否应当上榜，{_CANNOT['zh']}：其名次或分数与上榜界线的差距在评分误差范围之内。"
+                if zh else f"Whether {_names(unsure['name'], zh)} belong on their lists: {_CANNOT['en']}; their "
+                "place or score is within scoring error of the cut.")
+        out.append(Finding("stability", "cannot_tell", text, _rank_detail(unsure, level)))
+    near = st[(st["list"] == "") & ((st["red_status"] == "cannot_tell") | (st["black_status"] == "cannot_tell"))]
+    if len(near):
+        text = (f"另有 {len(near)} 家未上榜单位与上榜界线的差距在评分误差范围之内（{_names(near['name'], zh)}）。" if zh else
+                f"{len(near)} units off the lists are within scoring error of a cut ({_names(near['name'], zh)}).")
+        out.append(Finding("stability", "cannot_tell", text, _rank_detail(near, level)))
+    if len(unknown):
+        reasons = sorted(set(unknown["note"].astype(str)))
+        text = (f"部分评价来源的评分误差{_UNKNOWN['zh']}（该来源只有一名评分人或只有最终得分），以上判断只计入了可以估计的误差，"
+                "不能据此认定名单完全稳定。" if zh else
+                f"For some sources the scoring error is unknown ({_UNKNOWN['en']}: one rater, or final scores only); "
+                "the statements above count only the errors that can be measured and cannot show the lists are "
+                "wholly stable.")
+        out.append(Finding("stability", "not_estimable", text, " | ".join(reasons)))
+    elif not len(unsure) and not len(near):
+        text = ("红黑榜名单在评分误差范围内稳定。" if zh else "The lists are stable within scoring error.")
+        out.append(Finding("stability", "sure", text, f"every listing confirmed at {level}"))
+    return out
+
+
+def _rank_detail(rows: pd.DataFrame, level: str) -> str:
+    return "; ".join(
+        f"{r.name} ({r.unit_id}): score {r.score:.2f} ± {r.se:.2f} (measurement SE), rank {r.rank:.0f}, "
+        f"{level} rank set {r.rank_low:.0f}–{r.rank_high:.0f} (simultaneous {r.rank_low_simul:.0f}–"
+        f"{r.rank_high_simul:.0f}); red {r.red_status}, black {r.black_status}"
+        for r in rows.itertuples(index=False))
+
+
+def _weights(tables, lang, names) -> list[Finding]:
+    zh = lang == "zh"
+    w = tables["weights.csv"]
+    if w.empty:
+        return []
+    shift = float(w["shift"].abs().max())
+    changed = w[w["changed"].astype(bool)]
+    if changed.empty:
+        text = (f"各评价来源的权重即使上下调整 {shift:.2f}，红黑榜名单也不会改变。" if zh else
+                f"Moving any source's weight by ±{shift:.2f} would change no listing.")
+        return [Finding("weights", "none", text, "weight sensitivity: no listing changes")]
+    units = changed.drop_duplicates("unit_id")
+    text = (f"若某一评价来源的权重上下调整 {shift:.2f}，{len(units)} 家单位的上榜结果会改变（{_names(units['name'], zh)}）；"
+            "这是政策选择问题，不是评分误差。" if zh else
+            f"Moving one source's weight by ±{shift:.2f} would change the listing of {len(units)} units "
+            f"({_names(units['name'], zh)}): a question of policy, not of scoring error.")
+    detail = "; ".join(f"{r.name} ({r.unit_id}): {r.source} {r.direction} → {r.list or '-'} to {r.list_shifted or '-'}"
+                       for r in changed.itertuples(index=False))
+    return [Finding("weights", "none", text, detail)]
+
+
+def _funnel(tables, lang, names) -> list[Finding]:
+    zh = lang == "zh"
+    f = tables["funnel.csv"]
+    if f.empty:
+        return []
+    level = _pct(float(f["level_outer"].iloc[0]))
+    out = []
+    for side, word_zh, word_en in (("below", "偏低", "below"), ("above", "偏高", "above")):
+        part = f[f["status_outer"] == side]
+        if part.empty:
+            continue
+        text = (f"与同组单位相比，{_names(part['name'], zh)}得分明显{word_zh}，超出了正常波动范围，{_SURE['zh']}。" if zh else
+                f"{_names(part['name'], zh)} score clearly {word_en} their group, beyond its normal spread, "
+                f"{_SURE['en']}.")
+        detail = "; ".join(f"{r.name} ({r.unit_id}): score {r.score:.2f}, group centre {r.target:.2f}, "
+                           f"{level} limits {r.lower_outer:.2f}–{r.upper_outer:.2f} (overdispersion τ² {r.tau2:.2f})"
                            for r in part.itertuples(index=False))
-            out.append(f"累积落后量（CUSUM）超过判定线 {r0.threshold:.2f} 的单位 {len(part)} 个（判定线按无后进单位时"
-                       f"误报率 {r0.false_alarm_rate:.1%} 模拟确定）：{who}。" if zh else
-                       f"Cumulative shortfall (CUSUM) above the limit {r0.threshold:.2f} (set by simulation to a "
-                       f"false-alarm rate of {r0.false_alarm_rate:.1%} without laggards), {len(part)}: {who}.")
-        elif rule == "mann_kendall":
-            who = sep.join(f"{r.name}（降 {r.evidence:.1f} 个标准差，{_p(r.p_value)}）" if zh else
-                           f"{r.name} (−{r.evidence:.1f} sd, {_p(r.p_value)})" for r in part.itertuples(index=False))
-            out.append(f"本年度得分持续下降（Mann-Kendall 单侧检验）的单位 {len(part)} 个：{who}。" if zh else
-                       f"Steadily declining this year (one-sided Mann-Kendall), {len(part)}: {who}.")
-        elif rule == "open_visit":
-            for r in part.itertuples(index=False):
-                who = f"{r.name}（{r.unit_id}）" if zh else f"{r.name} ({r.unit_id})"
-                low, high = sorted((-r.ci_low, -r.ci_high))
-                out.append(f"{who}暗访得分比明查平均低 {-r.evidence:.1f} 分（百分制，{level}置信区间 {low:.1f}–{high:.1f}），"
-                           "明查时表现明显更好。" if zh else
-                           f"{who} scores {-r.evidence:.1f} points (of 100) lower on covert than on open visits "
-                           f"({level} CI {low:.1f}–{high:.1f}): it performs for announced visits.")
+        out.append(Finding("funnel", "sure", text, detail))
+    if not out:
+        text = ("没有单位的得分超出同组单位的正常波动范围。" if zh else
+                "No unit's score lies beyond its group's normal spread.")
+        out.append(Finding("funnel", "none", text, f"funnel plot, {level} limits with overdispersion (Spiegelhalter "
+                           "2005), per ranking group: τ² " + ", ".join(
+                               f"{g} {v:.1f}" for g, v in f.groupby("ranking_group")["tau2"].first().items())))
+    return out
 
-    stab = tables["stability.csv"]
-    if len(stab):
-        n = int(stab["n_replicates"].iloc[0])
-        uncertain = stab[stab["uncertain"].astype(bool)]
-        if uncertain.empty:
-            out.append(f"名单稳定性（{n} 次模拟）：红黑榜名单稳定，没有难以确定的单位。" if zh else
-                       f"List stability ({n} replicates): the lists are stable; no unit is uncertain.")
-        # the list a unit is uncertain about is the one whose probability is nearer one half
-        red_side = (uncertain["p_red"] - 0.5).abs() <= (uncertain["p_black"] - 0.5).abs()
-        for side, column, word_zh, word_en in ((red_side, "p_red", "红榜", "red"),
-                                               (~red_side, "p_black", "黑榜", "black")):
-            chosen = uncertain[side].sort_values([column, "unit_id"], ascending=[False, True], kind="stable")
-            if chosen.empty:
-                continue
-            listed = ("、" if zh else ", ").join(
-                f"{u}（{_pct(p)}）" if zh else f"{u} ({_pct(p)})" for u, p in zip(chosen["name"], chosen[column]))
-            out.append(f"名单稳定性（{n} 次模拟）：{len(chosen)} 个单位能否进入{word_zh}难以确定（括号内为上榜概率）：{listed}。"
-                       if zh else f"List stability ({n} replicates): for {len(chosen)} unit(s) the data cannot "
-                       f"tell whether they belong on the {word_en} list (probability in brackets): {listed}.")
 
+# --------------------------------------------------------------------------- groups
+
+
+def _groups(tables, lang, names) -> list[Finding]:
+    zh = lang == "zh"
     groups = tables["groups.csv"]
-    said = False
-    for _, part in groups.groupby("dimension", sort=False):
-        p_sev = part["p_severity"].iloc[0]
-        if np.isfinite(p_sev) and p_sev < 0.05:
-            harsh = part.loc[part["rater_severity"].idxmax()]
-            others = part[part["group"] != harsh["group"]]["rater_severity"].mean()
-            name = _GROUP_NAMES[lang].get(harsh["group"], harsh["group"])
-            diff = harsh["rater_severity"] - others
-            out.append(f"{name}的评分人平均比其他单位的严 {diff:.2f} 分（按满分{scale:g}分的指标计，置换检验 "
-                       f"{_p(p_sev)}），{name}被更严的评分人打分。" if zh else
-                       f"The raters of {name} were on average {diff:.2f} points harsher than those of the "
-                       f"others (on a {scale:g}-point indicator; permutation test {_p(p_sev)}): {name} were "
-                       "scored by harsher raters.")
-            said = True
-    if len(groups) and not said:
-        out.append("不同类型、不同规模的单位所遇评分人的严宽程度没有显著差异（置换检验 p ≥ 0.05）。" if zh else
-                   "Units of different kinds and sizes met equally severe raters (permutation tests p ≥ 0.05).")
+    if groups.empty:
+        return []
+    out = []
+    for dimension, part in groups.groupby("dimension", sort=False):
+        labels = [_GROUP[lang].get(g, g) for g in part["group"]]
+        who = ("与" if zh else " and ").join(labels) if len(labels) == 2 else _names(labels, zh)
+        for stat in ("severity", "score"):
+            status = str(part[f"status_{stat}"].iloc[0])
+            what = _STATISTIC[lang][stat]
+            detail = (f"{dimension}, {stat}: permutation {_p(float(part[f'p_{stat}'].iloc[0]))}, TOST equivalence "
+                      f"p = {float(part[f'p_equiv_{stat}'].iloc[0]):.3g}, status {status}")
+            if stat == "severity":
+                detail += "; " + ", ".join(f"{g} {d:+.2f} ({lo:+.2f}–{hi:+.2f})" for g, d, lo, hi in zip(
+                    part["group"], part["severity_diff"], part["severity_diff_low"], part["severity_diff_high"]))
+            if status == "alike":
+                text = (f"{who}{what}相当，{_SURE['zh']}。" if zh else
+                        f"{who.capitalize()} are alike in {what}, {_SURE['en']}.")
+                out.append(Finding("groups", "sure", text, detail))
+            elif status == "differ":
+                text = (f"{who}{what}存在明显差别，{_SURE['zh']}。" if zh else
+                        f"{who.capitalize()} differ in {what}, {_SURE['en']}.")
+                if stat == "severity":
+                    harsh = part.loc[part["severity_diff"].idxmax()]
+                    name = _GROUP[lang].get(harsh["group"], harsh["group"])
+                    text = (f"{name}所遇评分人明显更严，{_SURE['zh']}。" if zh else
+                            f"{name.capitalize()} met clearly harsher raters, {_SURE['en']}.")
+                out.append(Finding("groups", "sure", text, detail))
+            elif status == "cannot_tell":
+                text = (f"{who}{what}是否有差别，{_CANNOT['zh']}。" if zh else
+                        f"Whether {who} differ in {what}: {_CANNOT['en']}.")
+                out.append(Finding("groups", "cannot_tell", text, detail))
     return out

@@ -154,7 +154,8 @@ def group_fairness(
         ``score_mean`` and ``score_sd`` (of the scores ranked), ``red_rate`` and
         ``black_rate`` (share listed), ``rater_severity`` (exposure to harsh raters:
         the mean, over the group's units, of the mean severity of the raters behind
-        each unit's scores in the unit's rater component, points per ``scale``;
+        each unit's scores in the unit's rater component, points per ``scale``,
+        shrunken (``severity_eb``) where the raters table has it;
         where the units' raters fall in several components, each unit's exposure is
         taken relative to the mean of the units of its component; raters without an
         estimate do not count). ``p_score``, ``p_red``, ``p_black``, ``p_severity``:
@@ -231,7 +232,9 @@ def group_fairness(
                "black": fp.equivalence_margin_rate, "severity": fp.severity_min}
     rng, seed = seeded_rng(params, "groups")
     table = raters.drop_duplicates("rater_id").set_index("rater_id")
-    per_rater = table["severity"].astype("float64")
+    # the shrunken severities where the table has them: the raw estimates of raters seen at few
+    # units are noisy, and exposure averages them
+    per_rater = table["severity_eb" if "severity_eb" in table.columns else "severity"].astype("float64")
     notes = []
     if "component" in table.columns:
         per_component = table["component"].fillna(0).astype("int64")

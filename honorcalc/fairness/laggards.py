@@ -42,7 +42,7 @@ CALIBRATION_COLUMNS = (
 )
 
 #: Null cities of the laggard calibration are simulated this many (unit, round)s at a time.
-_NULL_CELLS = 1_000_000
+_NULL_CELLS = 250_000
 
 _TOO_FEW = "too few rounds to tell a persistent laggard from bad luck"
 
@@ -78,7 +78,9 @@ class LaggardResult:
         ``decline`` (sd over the year), ``n_rounds`` (ranked rounds in the
         window), ``shortfall``, ``p_listed``, ``p_cusum``, the combined
         ``p_value`` and its ``q_value``, ``status`` (``'laggard'``,
-        ``'no_evidence'`` or ``'cannot_tell'``), ``rules`` and ``note``.
+        ``'below_average'`` (a real shortfall smaller than
+        ``laggard_min_shortfall``), ``'no_evidence'`` or ``'cannot_tell'``),
+        ``rules`` and ``note``.
     """
 
     table: pd.DataFrame
@@ -86,21 +88,23 @@ class LaggardResult:
     evidence: pd.DataFrame
 
 
-def _cusum(z: np.ndarray, k: float, spans: bool = True):
+def _cusum(z: np.ndarray, k: float, spans: bool = True, by_time: np.ndarray | None = None):
     """One-sided CUSUM of the shortfall -z over the last axis (NaN = not evaluated).
 
     Returns the maximum of S_t = max(0, S_{t-1} - z_t - k), and the first and last
     position of the excursion that reached it (None without ``spans``: the null cities
-    need only the maximum).
+    need only the maximum). ``by_time`` is z with its last axis moved first, if at hand.
     """
     s = np.zeros(z.shape[:-1])
     best = np.zeros_like(s)
     start = np.zeros(s.shape, dtype=int)
     best_start = np.zeros(s.shape, dtype=int)
     best_end = np.full(s.shape, -1)
-    for t, zt in enumerate(np.ascontiguousarray(np.moveaxis(z, -1, 0))):
-        seen = ~np.isnan(zt)
-        new = np.maximum(0.0, s - np.where(seen, zt, 0.0) - k)
+    if by_time is None:
+        by_time = np.ascontiguousarray(np.moveaxis(z, -1, 0))
+    seen_t = ~np.isnan(by_time)
+    for t, (zt, seen) in enumerate(zip(np.where(seen_t, by_time, 0.0), seen_t)):
+        new = np.maximum(0.0, s - zt - k)
         if spans:
             start = np.where(seen & (s == 0) & (new > 0), t, start)
         s = np.where(seen, new, s)
@@ -112,18 +116,27 @@ def _cusum(z: np.ndarray, k: float, spans: bool = True):
     return (best, best_start, best_end) if spans else (best, None, None)
 
 
-def _decline(z: np.ndarray) -> np.ndarray:
-    """Least-squares decline of z over the span of its rounds (last axis; NaN skipped)."""
-    seen = ~np.isnan(z)
-    t = np.broadcast_to(np.arange(z.shape[-1], dtype=float), z.shape)
-    n = seen.sum(axis=-1)
+def _decline(z: np.ndarray, seen: np.ndarray | None = None, total: np.ndarray | None = None) -> np.ndarray:
+    """Least-squares decline of z over the span of its rounds (last axis; NaN skipped).
+
+    ``seen`` (~isnan(z), or its last two axes when every leading index shares them) and
+    ``total`` (the sum of z over its rounds) are taken when given.
+    """
+    if seen is None:
+        seen = ~np.isnan(z)
+    if total is None:
+        total = np.where(seen, z, 0.0).sum(axis=-1)
+    t = np.arange(z.shape[-1], dtype=float)
+    # sums of small whole numbers: exact in any order
+    n = seen @ np.ones_like(t)
+    first = seen.argmax(axis=-1)
+    final = z.shape[-1] - 1 - seen[..., ::-1].argmax(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        t_mean = np.where(seen, t, 0.0).sum(axis=-1) / n
-        z_mean = np.where(seen, z, 0.0).sum(axis=-1) / n
+        t_mean = (seen @ t) / n
+        z_mean = total / n
         dt = np.where(seen, t - t_mean[..., None], 0.0)
         slope = (dt * np.where(seen, z - z_mean[..., None], 0.0)).sum(axis=-1) / (dt**2).sum(axis=-1)
-        span = np.where(seen, t, -np.inf).max(axis=-1) - np.where(seen, t, np.inf).min(axis=-1)
-    return np.where(n >= 2, -slope * span, np.nan)
+    return np.where(n >= 2, -slope * (final - first), np.nan)
 
 
 def _last_n(seen: np.ndarray, n: int) -> np.ndarray:
@@ -163,48 +176,64 @@ def _unit_rows(window: pd.DataFrame, params: Params):
     return units, rounds, u, t, group, z, hit
 
 
-def _winsorize(z: np.ndarray, m: int) -> np.ndarray:
+def _winsorize(z: np.ndarray, m: int, seen: np.ndarray | None = None) -> np.ndarray:
     """Each series (last axis, NaN = not ranked) with its m - 1 lowest values raised to its m-th lowest.
 
     A unit's shortfall then needs m rounds: one catastrophic round weighs no more than
     the unit's next-worst round. Series with fewer than m values are left as they are.
+    ``seen`` is ~isnan(z), if at hand.
     """
     if m <= 1 or z.shape[-1] < m:
         return z
-    floor = np.partition(np.where(np.isnan(z), np.inf, z), m - 1, axis=-1)[..., m - 1]
+    if seen is None:
+        seen = ~np.isnan(z)
+    floor = np.partition(np.where(seen, z, np.inf), m - 1, axis=-1)[..., m - 1]
     floor = np.where(np.isfinite(floor), floor, -np.inf)
-    return np.where(np.isnan(z), np.nan, np.maximum(z, floor[..., None]))
+    return np.where(seen, np.maximum(z, floor[..., None]), np.nan)
 
 
-def _mann_kendall_s(z: np.ndarray) -> np.ndarray:
-    """Mann's (1945) S = Σ_{i<j} sign(z_j - z_i) along the last axis, NaN skipped."""
-    s = np.zeros(z.shape[:-1])
-    # time first, so that each comparison below is a pass over whole planes, not short rows
-    by_time = np.ascontiguousarray(np.moveaxis(z, -1, 0))
-    for i in range(len(by_time) - 1):
-        later = by_time[i + 1:] - by_time[i]
-        # a comparison with NaN is false
-        s += (later > 0).sum(axis=0) - (later < 0).sum(axis=0)
-    return s
+def _mann_kendall_s(z: np.ndarray, by_time: np.ndarray | None = None) -> np.ndarray:
+    """Mann's (1945) S = Σ_{i<j} sign(z_j - z_i) along the last axis, NaN skipped.
+
+    ``by_time`` is z with its last axis moved first, if at hand.
+    """
+    if by_time is None:
+        by_time = np.ascontiguousarray(np.moveaxis(z, -1, 0))
+    n = len(by_time)
+    count = np.int16 if n < 256 else np.int64
+    s = np.zeros(z.shape[:-1], dtype=count)
+    # each round against all earlier ones: passes over whole planes, not short rows; a
+    # comparison with NaN is false
+    for j in range(1, n):
+        # j comparisons: their counts fit in a byte below 128
+        partial = np.int8 if j < 128 else count
+        s += (by_time[j] > by_time[:j]).view(np.int8).sum(axis=0, dtype=partial)
+        s -= (by_time[j] < by_time[:j]).view(np.int8).sum(axis=0, dtype=partial)
+    return s.astype(float)
 
 
-def _statistics(z: np.ndarray, hit: np.ndarray, last: np.ndarray, params: Params) -> np.ndarray:
+def _statistics(z: np.ndarray, hit: np.ndarray, last: np.ndarray, params: Params,
+                seen: np.ndarray | None = None) -> np.ndarray:
     """The four rules' statistics, larger = more behind, shape (4, *z.shape[:-1]).
 
     z and hit are (..., units, rounds); the statistics are of the winsorized z (`_winsorize`):
     A the hits in the last ``laggard_n`` rounds, 0 below max(``laggard_k``,
     ``laggard_min_rounds``); B the maximum CUSUM of the shortfall; C Mann's -S where the
     least-squares decline is at least ``trend_min``, else -inf; D the mean shortfall -z̄.
+    ``seen`` (units, rounds) is ~isnan(z) when every leading index shares it.
     """
     fp = params.fairness
-    zw = _winsorize(z, fp.laggard_min_rounds)
+    seen = ~np.isnan(z) if seen is None else seen
+    zw = _winsorize(z, fp.laggard_min_rounds, seen)
+    total = np.where(seen, zw, 0.0).sum(axis=-1)
+    by_time = np.ascontiguousarray(np.moveaxis(zw, -1, 0))
     count = (hit & last).sum(axis=-1)
     listed = np.where(count >= max(fp.laggard_k, fp.laggard_min_rounds), count, 0).astype(float)
-    cusum = _cusum(zw, fp.cusum_k, spans=False)[0]
+    cusum = _cusum(zw, fp.cusum_k, spans=False, by_time=by_time)[0]
     with np.errstate(invalid="ignore"):
-        trend = np.where(_decline(zw) >= fp.trend_min, -_mann_kendall_s(zw), -np.inf)
+        trend = np.where(_decline(zw, seen, total) >= fp.trend_min, -_mann_kendall_s(zw, by_time), -np.inf)
     with np.errstate(invalid="ignore", divide="ignore"):
-        shortfall = -np.nansum(zw, axis=-1) / (~np.isnan(zw)).sum(axis=-1)
+        shortfall = -total / seen.sum(axis=-1)
     return np.stack([listed, cusum, trend, np.where(np.isnan(shortfall), -np.inf, shortfall)])
 
 
@@ -265,24 +294,58 @@ def _serial_correlation(scores: np.ndarray) -> float:
     return float(optimize.brentq(gap, 0.0, top, xtol=1e-6))
 
 
-def _null_sources(group: np.ndarray, z: np.ndarray, u: np.ndarray, t: np.ndarray, n_units: int,
-                  n_rounds: int, size: int, rho: float, rng: np.random.Generator) -> np.ndarray:
+def _blocks(group: np.ndarray, z: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The rows of each (round, group), blocks of one size stacked together.
+
+    Returns, per block size, the rows of each block in row order and the same rows in
+    the order of their z (NaN last, ties in row order), both (blocks, size).
+    """
+    sizes = np.bincount(group)
+    start = np.cumsum(sizes) - sizes
+    by_row = np.argsort(group, kind="stable")
+    by_z = np.lexsort((z, group))
+    out = []
+    for size in np.unique(sizes[sizes > 0]):
+        rows = start[sizes == size, None] + np.arange(size)
+        out.append((by_row[rows], by_z[rows]))
+    return out
+
+
+def _null_sources(group: np.ndarray, blocks: list[tuple[np.ndarray, np.ndarray]], u: np.ndarray,
+                  t: np.ndarray, n_units: int, n_rounds: int, size: int, rho: float,
+                  rng: np.random.Generator) -> np.ndarray:
     """Which observed row each row of ``size`` null cities takes: permutations within (round, group).
 
     Every unit gets a latent AR(1) series over the window's rounds (lag-1 correlation
     ``rho``; independent rounds at 0); in each (round, group) the unit with the c-th
     lowest latent value takes the c-th lowest observed z (a Gaussian copula). Each round
     keeps its own scores, so their skew and spread; no unit is lastingly behind.
-    Returns row indices, shape (size, rows).
+    ``blocks`` are the (round, group)s of `_blocks`. Returns row indices, shape (size, rows).
     """
     latent = rng.standard_normal((size, n_units, n_rounds))
+    # rounds before units, so that each step of the series is a pass over contiguous rows
+    latent = np.ascontiguousarray(latent.transpose(0, 2, 1))
     for k in range(1, n_rounds):
-        latent[..., k] = rho * latent[..., k - 1] + np.sqrt(1.0 - rho**2) * latent[..., k]
-    # group first, then the latent value squeezed into (0, ½) by a monotone map
-    key = group + (np.arctan(latent[:, u, t]) / np.pi + 0.5) * 0.5
-    order = np.argsort(key, axis=1, kind="stable")
-    source = np.empty_like(order)
-    np.put_along_axis(source, order, np.broadcast_to(np.lexsort((z, group)), order.shape), axis=1)
+        latent[:, k] = rho * latent[:, k - 1] + np.sqrt(1.0 - rho**2) * latent[:, k]
+    source = np.empty((size, len(group)), dtype=np.intp)
+    for rows, by_z in blocks:
+        # group first, then the latent value squeezed into (0, ½) by a monotone map: each
+        # block's keys lie apart from the others', so each block is sorted on its own
+        key = np.arctan(np.take(latent.reshape(size, -1), t[rows] * n_units + u[rows], axis=1))
+        key /= np.pi
+        key += 0.5
+        key *= 0.5
+        key += group[rows]
+        order = np.argsort(key, axis=-1)
+        ranked = np.sort(key, axis=-1)
+        if (ranked[..., 1:] == ranked[..., :-1]).any():
+            # equal keys keep their row order
+            order = np.argsort(key, axis=-1, kind="stable")
+        # flat positions: each block of each city is a run of rows.shape[1] keys
+        at = order + np.arange(0, key.size, rows.shape[1]).reshape(key.shape[:-1] + (1,))
+        taken = np.empty(key.shape, dtype=np.intp)
+        taken.ravel()[at.ravel()] = np.broadcast_to(by_z, key.shape).ravel()
+        source[:, rows] = taken
     return source
 
 
@@ -297,10 +360,19 @@ def _pool_pvalues(observed: np.ndarray, null: np.ndarray, pool: np.ndarray):
     p_null = np.ones(null.shape)
     for k in np.unique(pool):
         members = pool == k
-        values = np.sort(null[:, members].ravel())
+        pooled = null[:, members]
+        flat = pooled.ravel()
+        order = np.argsort(flat)
+        values = flat[order]
         n = len(values)
         p_obs[members] = (1 + n - np.searchsorted(values, observed[members], side="left")) / (1 + n)
-        p_null[:, members] = (n - np.searchsorted(values, null[:, members], side="left")) / n
+        # #null < each null value: the position of the first of its ties (NaNs, sorted last, tie)
+        tied = values[1:] == values[:-1]
+        if n and np.isnan(values[-1]):
+            tied |= np.isnan(values[1:]) & np.isnan(values[:-1])
+        below = np.empty(n, dtype=np.intp)
+        below[order] = np.maximum.accumulate(np.where(np.concatenate(([False], tied)), 0, np.arange(n)))
+        p_null[:, members] = ((n - below) / n).reshape(pooled.shape)
     return p_obs, p_null
 
 
@@ -391,9 +463,14 @@ def flag_laggards(results: pd.DataFrame, params: Params, round_id: str | None = 
     p-value is at most as small (the min-p combination of Westfall & Young, 1993
     [5]_), so the four rules together keep the level. q-values across the units
     judged are Benjamini-Hochberg's [6]_ (or Benjamini-Yekutieli's [7]_, for any
-    dependence). A unit is a persistent laggard when p ≤ ``false_alarm_rate`` and
-    q ≤ ``laggard_fdr``. A unit with fewer than ``laggard_min_history`` ranked rounds
-    is not judged ('cannot_tell').
+    dependence). A unit is a persistent laggard when p ≤ ``false_alarm_rate``,
+    q ≤ ``laggard_fdr``, and it is far enough behind to be one: a mean shortfall of
+    at least ``laggard_min_shortfall`` sd, or a shortfall and a decline that rule C
+    carried (its statistic already asks ``trend_min``; a unit declining from above
+    its group is not behind it). A real but smaller shortfall is
+    'below_average', not a laggard: the size condition only removes calls, so the
+    false-alarm rate stays within the level. A unit with fewer than
+    ``laggard_min_history`` ranked rounds is not judged ('cannot_tell').
 
     *Calibration.* The same null cities measure each rule's share of null units with
     p ≤ ``false_alarm_rate``, the combined test's (its achieved per-unit false-alarm
@@ -466,15 +543,19 @@ def flag_laggards(results: pd.DataFrame, params: Params, round_id: str | None = 
     flag_rate = np.nan
     if judged.any():
         per_chunk = max(1, _NULL_CELLS // max(z.size, 1))
+        blocks = _blocks(group, z_rows)
+        # a (round, group) whose z are all missing or none: every null city misses the same cells
+        missing = np.bincount(group, weights=np.isnan(z_rows))
+        shared = ~np.isnan(z) if np.all((missing == 0) | (missing == np.bincount(group))) else None
         null = []
         for start in range(0, fp.null_cities, per_chunk):
             size = min(per_chunk, fp.null_cities - start)
-            source = _null_sources(group, z_rows, u, t, shape[0], shape[1], size, rho, rng)
+            source = _null_sources(group, blocks, u, t, shape[0], shape[1], size, rho, rng)
             nz = np.full((size, z.size), np.nan)
             nz[:, at] = z_rows[source]
             nh = np.zeros((size, z.size), dtype=bool)
             nh[:, at] = hit_rows[source]
-            null.append(_statistics(nz.reshape(size, *shape), nh.reshape(size, *shape), last, params))
+            null.append(_statistics(nz.reshape(size, *shape), nh.reshape(size, *shape), last, params, shared))
         null = np.concatenate(null, axis=1)  # (rules, cities, units)
         p_null_rule = np.ones(null.shape)
         for r in range(len(_RULES)):
@@ -488,10 +569,14 @@ def flag_laggards(results: pd.DataFrame, params: Params, round_id: str | None = 
         flag_rate = float(((p_null[:, judged] <= alpha) & (q_null <= fp.laggard_fdr)).mean())
     q = np.full(shape[0], np.nan)
     q[judged] = _q_values(p[judged], fp.laggard_fdr_method)
-    called = judged & (p <= alpha) & (q <= fp.laggard_fdr)
-
     # the rules that carried each decision: those at the level, else the strongest
     carried = (p_rule <= alpha) | (p_rule == p_rule.min(axis=0))
+    # significance says a shortfall is real; a laggard is also far enough behind to be one, or
+    # below its group and declining by trend_min (which rule C's statistic already asks): a unit
+    # merely below average, or declining from the top, is not
+    far_behind = (shortfall >= fp.laggard_min_shortfall) | (carried[_RULES.index("mann_kendall")] & (shortfall > 0))
+    evident = judged & (p <= alpha) & (q <= fp.laggard_fdr)
+    called = evident & far_behind
     _, b_start, b_end = _cusum(zw, fp.cusum_k)
     positions = np.arange(shape[1])
     span = seen & (positions >= b_start[:, None]) & (positions <= b_end[:, None])
@@ -510,7 +595,7 @@ def flag_laggards(results: pd.DataFrame, params: Params, round_id: str | None = 
     frame = sort_rules(pd.DataFrame(table, columns=list(LAGGARD_COLUMNS)))
 
     few = f"{_TOO_FEW}: {{n}} ranked rounds in the window, {fp.laggard_min_history} needed"
-    status = np.select([~judged, called], ["cannot_tell", "laggard"], "no_evidence")
+    status = np.select([~judged, called, evident], ["cannot_tell", "laggard", "below_average"], "no_evidence")
     evidence = pd.DataFrame({
         "unit_id": units, "listed": (hit & last).sum(axis=1).astype("int64"),
         "cusum": _cusum(zw, fp.cusum_k, spans=False)[0], "trend_p": np.where(judged, p_rule[2], np.nan),

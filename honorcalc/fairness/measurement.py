@@ -49,11 +49,14 @@ class _Layout:
         self.res = res = res[res["round_id"].isin(needed)].reset_index(drop=True)
         s = rescaled(scores[scores["round_id"].isin(needed)], indicators)
         cell, n_cells = cell_codes(s, CELL)
-        order = np.lexsort((s["rater_id"].astype(str).to_numpy(), cell))
+        order = np.lexsort((_sort_codes(s["rater_id"]), cell))
         self.s, self.cell = s.iloc[order].reset_index(drop=True), cell[order]
         self.n_cells = n_cells
-        unit_round = pd.Index(row_key(res))
-        ur = unit_round.get_indexer(row_key(self.s))
+        size = np.bincount(self.cell, minlength=n_cells)
+        self.first = np.searchsorted(self.cell, np.arange(n_cells))
+        # the rows of a cell share its round and unit: look each cell up once
+        heads = self.s[["round_id", "unit_id"]].iloc[self.first]
+        ur = pd.Index(row_key(res)).get_indexer(row_key(heads))[self.cell]
         if (ur < 0).any():
             bad = self.s.loc[ur < 0].iloc[0]
             raise InputError(
@@ -61,11 +64,11 @@ class _Layout:
                 "(evaluate the same dataset)", file="scores")
         self.ur = ur
         self.n_ur = len(res)
-        size = np.bincount(self.cell, minlength=n_cells)
         self.m = size[self.cell].astype(float)
-        self.first = np.searchsorted(self.cell, np.arange(n_cells))
-        self.src = pd.Index(SOURCES).get_indexer(self.s["source"])
-        round_code, rounds = pd.factorize(self.s["round_id"].astype(str))
+        src_code, src_ids = pd.factorize(self.s["source"])
+        self.src = np.append(pd.Index(SOURCES).get_indexer(src_ids), -1)[src_code]
+        round_code, rounds = pd.factorize(heads["round_id"].astype(str))
+        round_code = round_code[self.cell]
         self.rounds = np.asarray(rounds, dtype=object)
         self.round_source = round_code.astype(np.int64) * len(SOURCES) + self.src
         rater, raters = pd.factorize(self.s["rater_id"].astype(str))
@@ -112,21 +115,36 @@ class _Layout:
                                  shape=(n_t, self.n_ur))
 
 
+def _sort_codes(ids: pd.Series) -> np.ndarray:
+    """Integer codes that sort as ``ids.astype(str)`` does (the strings themselves if an id is missing)."""
+    codes = pd.factorize(ids.astype(str), sort=True)[0]
+    if (codes < 0).any():
+        return ids.astype(str).to_numpy()
+    return codes
+
+
 def _source_status(g: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Status and note of the error of each (round, source) G-study row."""
     rpc = g["raters_per_cell"].to_numpy(dtype=float)
     n_raters = g["n_raters"].to_numpy()
     failed = ~np.isfinite(g["var_unit"].to_numpy(dtype=float)) | ~np.isfinite(g["var_residual"].to_numpy(dtype=float))
     single = (n_raters < 2) & (rpc <= 1.0)
+    approximate = np.zeros(len(g), dtype=bool)
     if "status" in g.columns:
-        # the G-study's own verdict: its 'not_estimable' covers a halo confounded with the unit
-        single |= (g["status"].astype(str) == "not_estimable").to_numpy() & ~failed
-    status = np.select([failed, single, rpc > 1.0], ["not_estimable", "not_estimable", "estimated"], "upper_bound")
+        # the G-study's own verdict: 'not_estimable' when one rater scored the whole source,
+        # 'approximate' when each unit had one rater (the halo is then part of the unit's level)
+        verdict = g["status"].astype(str).to_numpy()
+        single |= (verdict == "not_estimable") & ~failed
+        approximate = (verdict == "approximate") & ~failed & ~single
+    conditions = [failed, single, approximate, rpc > 1.0]
+    status = np.select(conditions, ["not_estimable", "not_estimable", "approximate", "estimated"], "upper_bound")
     note = np.select(
-        [failed, single, rpc > 1.0],
+        conditions,
         ["the G-study could not separate the units from the residual: the error of this source is unknown",
-         "rater error cannot be told from the units' own scores (one rater per unit, or one rater and one "
-         "score per unit × indicator: final scores only), so the error of this source is unknown",
+         "one rater scored the whole source (or one score per unit × indicator: final scores only), so rater "
+         "error cannot be told from the units' own scores: the error of this source is unknown",
+         "one rater per unit: the error counts the raters' severity and the residual (which also holds the "
+         "units' indicator-specific differences), but not a rater's lasting impression of a unit: approximate",
          ""],
         "one rater per unit × indicator: the residual, taken as error, also holds the units' "
         "indicator-specific differences (an upper bound)")
@@ -140,24 +158,30 @@ def _component(g: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def _row_components(lay: "_Layout", g: pd.DataFrame):
-    """Per score row: the status and note of its (round, source) G-study, and its components."""
+    """Per score row: the status and note of its (round, source) G-study, its components, and whether known.
+
+    Computed once per layout and G-study (the replicates and the covariance share them).
+    """
+    cached = getattr(lay, "_row_cache", None)
+    if cached is not None and cached[0] is g:
+        return cached[1]
     status, note = _source_status(g)
     g_round = pd.Index(lay.rounds).get_indexer(g["round_id"].astype(str))
     g_src = pd.Index(SOURCES).get_indexer(g["source"])
     lookup = np.full(len(lay.rounds) * len(SOURCES), -1)
     ok = (g_round >= 0) & (g_src >= 0)
     lookup[g_round[ok] * len(SOURCES) + g_src[ok]] = np.flatnonzero(ok)
+    # one entry per G-study row and a last one for rows without a G-study (index -1)
     at = lookup[lay.round_source]
-    found = at >= 0
-    take = np.where(found, at, 0)
-    row_status = np.full(len(at), "not_estimable", dtype=object)
-    row_note = np.full(len(at), "no G-study of this round and source", dtype=object)
-    comp = {name: np.zeros(len(at)) for name in ("var_rater", "var_unit_x_rater", "var_residual")}
-    if found.any():
-        row_status[found], row_note[found] = status[take[found]], note[take[found]]
-        for name in comp:
-            comp[name][found] = _component(g, name)[take[found]]
-    return row_status, row_note, comp
+    key_status = np.append(status.astype(object), "not_estimable").astype(object)
+    key_note = np.append(note.astype(object), "no G-study of this round and source").astype(object)
+    row_status, row_note = key_status[at], key_note[at]
+    comp = {name: np.append(_component(g, name), 0.0)[at]
+            for name in ("var_rater", "var_unit_x_rater", "var_residual")}
+    known = (key_status != "not_estimable")[at]
+    out = row_status, row_note, comp, known
+    lay._row_cache = (g, out)
+    return out
 
 
 class _ErrorModel:
@@ -179,8 +203,7 @@ class _ErrorModel:
     """
 
     def __init__(self, lay: _Layout, g: pd.DataFrame, block: np.ndarray, n_blocks: int):
-        row_status, _, comp = _row_components(lay, g)
-        usable = row_status != "not_estimable"
+        _, _, comp, usable = _row_components(lay, g)
         var_r = np.where(usable, comp["var_rater"], 0.0)
         var_h = np.where(usable, comp["var_unit_x_rater"], 0.0)
         var_e = np.where(usable, comp["var_residual"], 0.0)
@@ -235,7 +258,7 @@ class MeasurementModel:
         into ``var_rater`` (σ²_rater Σ_r a²_pr), ``var_halo`` (σ²_unit×rater Σ_r
         a²_pr) and ``var_residual`` (σ²_residual Σ_i w²_i / m_pi), and their sum
         ``error_var`` (points of 100, squared; NaN when not estimable); ``status``
-        ('estimated', 'upper_bound' or 'not_estimable') and ``note``.
+        ('estimated', 'upper_bound', 'approximate' or 'not_estimable') and ``note``.
     units : DataFrame
         One row per (round, unit) of the rounds asked for, columns
         `UNIT_ERROR_COLUMNS`: the ranked ``score`` (from the results), its
@@ -327,9 +350,11 @@ def measurement_model(
     A source's error is 'estimated' when some unit × indicator has two raters (the
     residual is then rater noise alone); 'upper_bound' with one rater per unit ×
     indicator but several raters, where the residual also holds the units'
-    indicator-specific differences; 'not_estimable' with one rater and one score per
-    unit × indicator (final scores only) or no G-study: nothing in the data tells
-    rater error from the units' own differences.
+    indicator-specific differences; 'approximate' when each unit had one rater of
+    several (the raters' severity and the residual are measured, but a rater's
+    lasting impression of the one unit it scored cannot be, and is left out);
+    'not_estimable' with one rater for the whole source (final scores only) or no
+    G-study: nothing in the data tells rater error from the units' own differences.
 
     References
     ----------
@@ -347,14 +372,14 @@ def measurement_model(
     return _model_of(lay, g, params)
 
 
-def _model_of(lay: _Layout, g: pd.DataFrame, params: Params) -> MeasurementModel:
+def _model_of(lay: _Layout, g: pd.DataFrame, params: Params, error: "_ErrorModel | None" = None) -> MeasurementModel:
+    """`measurement_model` of a layout; ``error``: its `_ErrorModel` by column, when already built."""
     n_cols = lay.n_ur * len(SOURCES)
-    err = _ErrorModel(lay, g, lay.col, n_cols)
+    err = _ErrorModel(lay, g, lay.col, n_cols) if error is None else error
     scale = np.zeros(n_cols)
     np.divide(100.0, lay.total, out=scale, where=lay.total > 0)
     # per column: severity, halo and residual parts of σ²_Δ from the row loadings
-    row_status, row_note, comp_of_row = _row_components(lay, g)
-    known = row_status != "not_estimable"
+    row_status, row_note, comp_of_row, known = _row_components(lay, g)
     f = lay.s["max_points"].to_numpy() / lay.m / lay.total[lay.col]  # w_i / m_pi
     rater = pd.factorize(lay.col.astype(np.int64) * lay.n_raters + lay.rater)[0]
     a = np.bincount(rater, weights=f)

@@ -39,6 +39,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from ..errors import InputError
+from ..rules import competition_ranks
 
 __all__ = [
     "RANK_SET_COLUMNS",
@@ -149,8 +150,8 @@ def _indices_mask(indices, n: int) -> np.ndarray:
 
 
 def _competition_rank(x: np.ndarray) -> np.ndarray:
-    """1 = largest; equal values share the best of their places (1, 2, 2, 4)."""
-    return sps.rankdata(-x, method="min").astype(np.int64)
+    """1 = largest; equal values share the best of their places (1, 2, 2, 4), as the lists rank."""
+    return competition_ranks(np.zeros(x.size, dtype=np.int64), x)[0].astype(np.int64)
 
 
 # ---------------------------------------------------------------------------------------
@@ -229,24 +230,24 @@ class _PairwiseDifferences:
             out[at] = np.maximum(out[at], best)
         return out
 
-    def _masked_max(self, mask: np.ndarray, upper: bool = False) -> np.ndarray:
+    def _masked_max(self, mask: np.ndarray) -> np.ndarray:
         """Per unit i and draw, max of −V_ij over the j with ``mask[i, j]`` (−inf if none).
 
-        One blocked pass over the pairs, as in ``__init__``; ``upper`` says the mask has
-        no entries below the diagonal, which halves the work.
+        A blocked pass over the rows and columns the mask touches only: a maximum does not
+        depend on the order it is taken in, so leaving out the rest changes nothing.
         """
         p, n_draws = self.z.shape
         out = np.full((p, n_draws), -np.inf)
-        rows = max(1, _BLOCK_ELEMENTS // (n_draws * p))
-        for start in range(0, p, rows):
-            stop = min(p, start + rows)
-            first = start if upper else 0
-            m = mask[start:stop, first:]
-            if not m.any():
-                continue
-            v = (self.z[None, first:, :] - self.z[start:stop, None, :]) * self.w[start:stop, first:, None]
-            v[~m] = -np.inf
-            out[start:stop] = v.max(axis=1)
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        if not rows.size:
+            return out
+        z_cols = self.z[cols]
+        step = max(1, _BLOCK_ELEMENTS // (n_draws * cols.size))
+        for start in range(0, rows.size, step):
+            block = rows[start:start + step]
+            m = mask[np.ix_(block, cols)]
+            v = (z_cols[None, :, :] - self.z[block, None, :]) * self.w[np.ix_(block, cols)][:, :, None]
+            out[block] = v.max(axis=1, initial=-np.inf, where=m[:, :, None])
         return out
 
     def marginal(self, units: np.ndarray, coverage: float, stepdown: bool) -> np.ndarray:
@@ -299,7 +300,7 @@ class _PairwiseDifferences:
                 return base
             return np.maximum(base, ((self.z[cols] - self.z[rows]) * self.w[rows, cols][:, None]).max(axis=0))
 
-        base = np.maximum(g, self._masked_max(low_band, upper=True).max(axis=0))
+        base = np.maximum(g, self._masked_max(low_band).max(axis=0))
         while True:
             c = float(np.quantile(raised(base, family & ~low_band & (self.abs_t <= c)), coverage))
             now = int((family & (self.abs_t > c)).sum())

@@ -283,11 +283,16 @@ def fit_severity(s: pd.DataFrame, *, min_units: int) -> SeverityFit:
     See `rater_severity`, Notes. ``s`` holds rescaled score rows; ``min_units`` is
     ``fairness.severity_min_units``.
     """
-    y = s["pct"].to_numpy(dtype="float64")
     cell, n_cells = cell_codes(s, CELL)
     raters, rater = sorted_ids(s["rater_id"])
-    units, unit = sorted_ids(s["unit_id"])
-    n_r = len(raters)
+    return _fit_severity(s, cell, n_cells, raters, rater, sorted_ids(s["unit_id"])[1], min_units=min_units)
+
+
+def _fit_severity(s: pd.DataFrame, cell, n_cells, raters, rater, unit, *, min_units: int) -> SeverityFit:
+    """`fit_severity` on codes already made: ``cell`` and ``n_cells`` as `cell_codes` (s, CELL)
+    gives them, ``raters``, ``rater`` and ``unit`` as `sorted_ids` of the rater and unit ids."""
+    y = s["pct"].to_numpy(dtype="float64")
+    n_r, n_u = len(raters), int(unit.max(initial=-1)) + 1
     m = np.bincount(cell, minlength=n_cells).astype(float)
 
     def centred(v):
@@ -304,9 +309,11 @@ def fit_severity(s: pd.DataFrame, *, min_units: int) -> SeverityFit:
 
     in_cell = sparse.csr_matrix((np.ones(len(y)), (cell, rater)), shape=(n_cells, n_r))
     per_cell = sparse.diags(1.0 / m)
+    # raters × raters: Σ_c n_cr n_cr' / m_c, non-zero exactly where two raters share a cell
+    shared_cells = (in_cell.T @ per_cell @ in_cell).tocsr()
     normal = np.zeros((n_p, n_p))
     normal[:n_r, :n_r] = np.diag(np.bincount(rater, minlength=n_r).astype(float))
-    normal[:n_r, :n_r] -= (in_cell.T @ per_cell @ in_cell).toarray()
+    normal[:n_r, :n_r] -= shared_cells.toarray()
     gradient = np.zeros(n_p)
     gradient[:n_r] = np.bincount(rater, weights=dev, minlength=n_r)
     if has_visit:
@@ -315,9 +322,7 @@ def fit_severity(s: pd.DataFrame, *, min_units: int) -> SeverityFit:
         gradient[n_r] = xdev @ dev
     n_compared = np.bincount(rater, weights=shared, minlength=n_r)
 
-    linked = (in_cell.T @ in_cell).tolil()
-    linked.setdiag(0)
-    _, label = connected_components(linked.tocsr(), directed=False)
+    _, label = connected_components(shared_cells, directed=False)
     estimable = n_compared > 0
     # components numbered 1, 2, … from the largest; raters sharing no cell get 0
     sizes = pd.Series(label[estimable]).value_counts()
@@ -332,19 +337,24 @@ def fit_severity(s: pd.DataFrame, *, min_units: int) -> SeverityFit:
     fitted = beta[:n_r][rater] + (beta[n_r] * covert if has_visit else 0.0)
     resid = np.where(shared, dev - centred(fitted), 0.0)
 
-    # cluster-robust (CR1) variance with units as clusters (Liang & Zeger, 1986)
-    score = sparse.csr_matrix((resid, (unit, rater)), shape=(len(units), n_r))
+    # the rater × unit pairs of the shared scores: pair_of[i] numbers the pair of the i-th of them
+    sh = np.flatnonzero(shared)
+    pairs, pair_of = _unique_codes(unit[sh].astype(np.int64) * n_r + rater[sh], n_u * n_r)
+    resid_pair = np.bincount(pair_of, weights=resid[sh], minlength=len(pairs))
+
+    # cluster-robust (CR1) variance with units as clusters (Liang & Zeger, 1986); a residual
+    # outside a shared cell is 0, so each unit's score is the sum over its pairs
+    score = np.zeros((n_u, n_p))
+    score[pairs // n_r, pairs % n_r] = resid_pair
     if has_visit:
-        visit_score = np.bincount(unit, weights=resid * xdev, minlength=len(units))
-        score = sparse.hstack([score, sparse.csr_matrix(visit_score[:, None])]).tocsr()
-    meat = (score.T @ score).toarray()
-    clusters = len(np.unique(unit[shared]))
+        score[:, n_r] = np.bincount(unit, weights=resid * xdev, minlength=n_u)
+    meat = score.T @ score
+    clusters = int(np.count_nonzero(np.bincount(unit[sh], minlength=n_u)))
     small_sample = clusters / (clusters - 1) if clusters > 1 else np.nan
     robust = np.einsum("ij,jk,ik->i", inverse, meat, inverse) * small_sample
 
-    model, var_e, var_h = _model_variance(normal, inverse, resid, shared, cell, n_cells, m, unit, rater,
-                                          n_r, xdev if has_visit else None, in_cell, per_cell)
-    pairs = np.unique(unit[shared].astype(np.int64) * n_r + rater[shared])
+    model, var_e, var_h = _model_variance(normal, inverse, resid, sh, pair_of, resid_pair, cell, n_cells, m,
+                                          rater, n_r, xdev if has_visit else None, in_cell, per_cell)
     n_units = np.bincount(pairs % n_r, minlength=n_r)
     se_robust = np.sqrt(np.maximum(robust, 0.0))
     se_model = np.sqrt(np.maximum(model, 0.0))
@@ -424,7 +434,16 @@ def _constrained_inverse(normal, n_r, estimable, component, n_compared):
     return inverse, visit_split
 
 
-def _model_variance(normal, inverse, resid, shared, cell, n_cells, m, unit, rater, n_r, xdev, in_cell, per_cell):
+def _unique_codes(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` of integer keys in [0, size), by counting when size allows."""
+    if size > 4 * len(key) + 4096:
+        return np.unique(key, return_inverse=True)
+    present = np.zeros(size, dtype=bool)
+    present[key] = True
+    return np.flatnonzero(present), (np.cumsum(present) - 1)[key]
+
+
+def _model_variance(normal, inverse, resid, sh, pair, zr, cell, n_cells, m, rater, n_r, xdev, in_cell, per_cell):
     """Model-based variance of the parameters with a rater × unit (halo) term.
 
     Σ = σ²_e I + σ²_h Z Zᵀ, Z the incidence of (rater, unit) pairs; σ²_e and σ²_h by
@@ -434,26 +453,26 @@ def _model_variance(normal, inverse, resid, shared, cell, n_cells, m, unit, rate
     σ²_e G A G + σ²_h G HᵀH G (H = ZᵀQX), σ²_e and σ²_h; all NaN where σ²_h is
     not identified (every rater seen at one unit: B = 0).
     """
-    sh = np.flatnonzero(shared)
     n_p = normal.shape[0]
     if len(sh) == 0:
         return np.full(n_p, np.nan), np.nan, np.nan
-    pairs, pair = np.unique(unit[sh].astype(np.int64) * n_r + rater[sh], return_inverse=True)
-    n_pairs = len(pairs)
+    n_pairs = len(zr)
     cell_pair = sparse.csr_matrix((np.ones(len(sh)), (cell[sh], pair)), shape=(n_cells, n_pairs))
     pair_rater = sparse.csr_matrix((np.ones(len(sh)), (pair, rater[sh])), shape=(n_pairs, n_r))
-    h = (pair_rater - cell_pair.T @ per_cell @ in_cell).toarray()
+    spread = (cell_pair.T @ per_cell).tocsr()
+    # H and B are as sparse as the pairs that share cells: kept sparse, only the small products are dense
+    h = (pair_rater - spread @ in_cell).tocsr()
     if xdev is not None:
-        h = np.hstack([h, np.bincount(pair, weights=xdev[sh], minlength=n_pairs)[:, None]])
-    s = sparse.diags(np.bincount(pair, minlength=n_pairs).astype(float)) - cell_pair.T @ per_cell @ cell_pair
-    hth = h.T @ h
-    hsh = h.T @ (s @ h)
+        visit = np.bincount(pair, weights=xdev[sh], minlength=n_pairs)
+        h = sparse.hstack([h, sparse.csr_matrix(visit[:, None])], format="csr")
+    s = (sparse.diags(np.bincount(pair, minlength=n_pairs).astype(float)) - spread @ cell_pair).tocsr()
+    hth = (h.T @ h).toarray()
+    hsh = (h.T @ (s @ h)).toarray()
     tr_m = float(np.sum(m[m >= 2] - 1)) - float(np.trace(inverse @ normal))
     tr_b = float(s.diagonal().sum()) - float(np.sum(inverse * hth))
     gh = inverse @ hth
     b2 = float(s.multiply(s).sum()) - 2.0 * float(np.sum(inverse * hsh)) + float(np.sum(gh * gh.T))
     rr = float(resid @ resid)
-    zr = np.bincount(pair, weights=resid[sh], minlength=n_pairs)
     zz = float(zr @ zr)
     det = tr_m * b2 - tr_b**2
     if not (tr_m > 0 and tr_b > _RANK_TOL * tr_m and det > _RANK_TOL * tr_m * b2):

@@ -7,14 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from scipy import stats as sps
 
 from ..errors import InputError
 from ..params import SOURCES, Params
-from ..rules import round_half_up
+from ..rules import competition_ranks, cut_list, list_cap, round_half_up
 from ..scoring import row_key
-from .base import cap_array, check_params, rank_in_groups, require, seeded_rng
+from .base import check_params, require, seeded_rng
 from .measurement import _ErrorModel, _Layout, _model_of
-from .ranks import rank_confidence_sets
+from .ranks import rank_uncertainty
 from .variance import variance_components
 
 __all__ = ["STABILITY_COLUMNS", "WEIGHT_COLUMNS", "Replicates", "list_replicates", "list_stability",
@@ -23,7 +24,8 @@ __all__ = ["STABILITY_COLUMNS", "WEIGHT_COLUMNS", "Replicates", "list_replicates
 STABILITY_COLUMNS = (
     "round_id", "unit_id", "name", "group", "score", "rank", "list", "rank_low", "rank_high",
     "p_red", "p_black", "uncertain", "n_replicates", "seed", "se", "rank_level", "rank_method",
-    "rank_low_simul", "rank_high_simul", "status", "note",
+    "rank_low_simul", "rank_high_simul", "status", "note", "red_status", "black_status", "top_status",
+    "bottom_status",
 )
 
 WEIGHT_COLUMNS = (
@@ -56,7 +58,8 @@ class Replicates:
     rows : DataFrame
         One row per (round, unit) of the rounds replicated, in the order of the
         arrays' columns: ``round_id``, ``unit_id``, ``name``, ``group``,
-        ``ranking_group``, and the observed ``score``, ``rank`` and ``list``.
+        ``ranking_group``, ``round_kind``, and the observed ``score``, ``rank``,
+        ``list`` and ``vetoed``.
     score : ndarray, shape (n_replicates, n_rows)
         Score ranked in each replicate (before rounding; NaN = no score).
     rank : ndarray, shape (n_replicates, n_rows)
@@ -181,8 +184,9 @@ def list_replicates(
     return _replicate(lay, g, params, n_replicates, measurement_error)
 
 
-def _replicate(lay: _Layout, g: pd.DataFrame, params: Params, n_replicates: int, measurement_error: bool):
-    model = _ReplicateModel(lay, g, params)
+def _replicate(lay: _Layout, g: pd.DataFrame, params: Params, n_replicates: int, measurement_error: bool,
+               model: "_ReplicateModel | None" = None):
+    model = _ReplicateModel(lay, g, params) if model is None else model
     draws = bool(measurement_error) and model.error.has_error
     rng, seed = seeded_rng(params, "stability") if draws else (None, "")
     n_rows = len(lay.targets)
@@ -229,6 +233,8 @@ class _ReplicateModel:
             block = col * 2 + inside
             n_blocks = n_cols * 2
         self.error = _ErrorModel(lay, g, block, n_blocks)
+        #: the error model by (unit-round, source) column, which `measurement_model` uses too
+        self.error_by_column = self.error if self.prerequisite is None else None
         scale = np.zeros(n_cols)
         np.divide(100.0, lay.total, out=scale, where=lay.total > 0)
         blocks = np.arange(n_blocks)
@@ -247,8 +253,8 @@ class _ReplicateModel:
         self.deduction = res["deduction"].to_numpy(dtype="float64")
         self.target_index = lay.target_index
         targets = lay.targets
-        self.target_rows = targets[["round_id", "unit_id", "name", "group", "ranking_group", "score", "rank",
-                                    "list"]].reset_index(drop=True)
+        self.target_rows = targets[["round_id", "unit_id", "name", "group", "ranking_group", "round_kind", "score",
+                                    "rank", "list", "vetoed"]].reset_index(drop=True)
         self.group_codes = pd.factorize(row_key(targets, ["round_id", "ranking_group"]))[0]
         self.special = (targets["round_kind"] == "special").to_numpy()
         sat = targets["satisfaction"].to_numpy(dtype="float64", na_value=np.nan)
@@ -303,15 +309,12 @@ class _ReplicateModel:
         rounded = round_half_up(score, p.lists.precision)
         excluded = vetoed & (p.veto.action == "exclude")
         ranked = ~np.isnan(rounded) & ~excluded
-        rank, tie, n_ranked = rank_in_groups(self.group_codes, rounded, ranked)
+        rank, tie, n_ranked = competition_ranks(self.group_codes, rounded, ranked)
         rank_bottom = n_ranked - (rank + tie - 1) + 1
-        cap = cap_array(self.special[None, :], n_ranked, p)
-        all_in = p.lists.tie_policy == "all_in"
-        with np.errstate(invalid="ignore"):
-            red = (ranked & (rounded >= p.lists.red_min) & (rank <= cap) & (all_in | (rank + tie - 1 <= cap))
-                   & ~(vetoed & (p.veto.action == "no_red")))
-            black = (ranked & (rounded <= p.lists.black_max) & (rank_bottom <= cap)
-                     & (all_in | (rank_bottom + tie - 1 <= cap)))
+        cap = list_cap(self.special[None, :], n_ranked, p)
+        no_red = vetoed & (p.veto.action == "no_red")
+        red = cut_list("red", rounded, rank, tie, cap, ranked, p, no_red).on_list
+        black = cut_list("black", rounded, rank_bottom, tie, cap, ranked, p).on_list
         listed = np.where(red, 1, np.where(black, 2, 0)).astype(np.int8)
         return score, rank, listed
 
@@ -331,8 +334,8 @@ def list_stability(
     ----------
     scores, indicators, results, params
         As for `list_replicates`; ``fairness.replicates``,
-        ``fairness.measurement_error``, ``fairness.rank_interval`` and
-        ``fairness.certainty`` set the analysis.
+        ``fairness.measurement_error``, ``fairness.rank_coverage``,
+        ``fairness.rank_draws`` and ``fairness.rank_stepdown`` set the analysis.
     round_id : str, optional
         Defaults to ``params.round``.
     components : DataFrame, optional
@@ -344,30 +347,41 @@ def list_stability(
     DataFrame
         One row per unit of the round, sorted by (group, observed rank, unit_id),
         columns `STABILITY_COLUMNS`: the observed ``score``, ``rank`` and ``list``;
-        ``rank_low`` and ``rank_high`` (the central ``rank_interval`` of the
-        replicates' ranks; rank 1 is best, so rank_low is the best plausible rank);
-        ``p_red`` and ``p_black`` (share of replicates on each list);
-        ``uncertain`` (True unless ``status`` is 'stable': the data cannot tell
-        whether the unit belongs on its list); ``n_replicates``; ``seed``; ``se``
-        (the measurement standard error of the score, `measurement_model`);
-        ``rank_level`` (the probability of the rank interval); ``status``:
-        'stable' (p_red and p_black each below ``certainty[0]`` or above
-        ``certainty[1]``), 'cannot_tell' (one of them within ``certainty``), or
-        'not_estimable' (a source weighing in the unit's score has an error these
-        data cannot estimate: the replicates leave it out, so they can show a list
-        is unstable but not that it is stable); and ``note``.
+        ``rank_low`` and ``rank_high`` (the marginal rank confidence set at
+        ``rank_coverage``, Mogstad et al. 2024; rank 1 is best, so rank_low is the
+        best plausible rank); ``p_red`` and ``p_black`` (share of the measurement
+        model's replicates on each list); ``uncertain`` (``status`` is not
+        'stable'); ``n_replicates``; ``seed`` (of the replicates; the rank sets
+        draw from stream ``ranks``); ``se`` (the measurement standard error of
+        the score, `measurement_model`); ``rank_level`` (the coverage);
+        ``rank_method`` ('confidence_set', or 'simulated' where some score carries
+        no error and the sets are undefined: then the replicates' central
+        interval); ``rank_low_simul``, ``rank_high_simul`` (the simultaneous set);
+        ``status``: 'stable' (the unit's listing is confirmed both ways: see
+        ``red_status``), 'cannot_tell' (the data cannot tell, even from the errors
+        they can measure), or 'not_estimable' (a source weighing in the unit's
+        score has an error these data cannot estimate, so stability cannot be
+        shown); ``note``; ``red_status`` and ``black_status`` ('in',
+        'out' or 'cannot_tell': on the list with confidence, off it with
+        confidence, or the data cannot tell; see `_list_statements`) and
+        ``top_status``, ``bottom_status`` (the place alone: certainly among the
+        list's τ places of the group, certainly not, or cannot tell).
 
     Notes
     -----
-    See `list_replicates` for what a replicate draws. The rank quantiles are the
-    inverse empirical distribution function (``numpy.quantile``,
-    ``method="inverted_cdf"``), so they are ranks that occurred; replicates in which
-    the unit is not ranked (excluded by a veto) do not count.
+    A listing needs a place and a score (RULES.md §1.3), so "is this unit surely on
+    the black list?" is two statements at ``rank_coverage``: the unit's
+    simultaneous rank set lies within the bottom τ of its group (τ the list cap;
+    "these units are among the bottom 10 of their group with 95% confidence"), and
+    its score's interval lies on the listed side of the threshold. Both rest on the
+    measurement model's standard errors (approximately normal scores with known
+    error covariance): a source whose error the data cannot estimate leaves the
+    unit 'not_estimable'.
 
     Checked on simulated cities with known true scores
     (``tests/test_fairness_stability.py``): the ``se`` matches the spread of a
-    unit's score over independent re-scorings of the city, and the rank interval
-    covers the true rank at about its stated level.
+    unit's score over independent re-scorings of the city, and the rank sets cover
+    the true rank at least at their stated level.
     """
     check_params(params)
     fp = params.fairness
@@ -375,71 +389,115 @@ def list_stability(
     _check_call(results, params, [round_id])
     lay = _Layout(scores, indicators, results, params, [round_id])
     g = _g_study(scores, indicators, params, lay, components)
-    rep = _replicate(lay, g, params, fp.replicates, fp.measurement_error)
-    tail = (1 - fp.rank_interval) / 2
-    low, high = _nan_quantiles(rep.rank, [tail, 1 - tail])
+    replicate_model = _ReplicateModel(lay, g, params)
+    rep = _replicate(lay, g, params, fp.replicates, fp.measurement_error, replicate_model)
+    level = fp.rank_coverage
+    low, high = _nan_quantiles(rep.rank, [(1 - level) / 2, (1 + level) / 2])
     p_red = (rep.list == 1).mean(axis=0)
     p_black = (rep.list == 2).mean(axis=0)
-    lo, hi = fp.certainty
-    cannot_tell = ((p_red >= lo) & (p_red <= hi)) | ((p_black >= lo) & (p_black <= hi))
-    model = _model_of(lay, g, params)
+    model = _model_of(lay, g, params, replicate_model.error_by_column)
     units = model.units
-    unknown = (units["status"] == "not_estimable").to_numpy()
-    if not fp.measurement_error:
-        unknown = np.ones(len(units), dtype=bool)
-    status = np.where(cannot_tell, "cannot_tell", np.where(unknown, "not_estimable", "stable"))
-    reason = units["note"].to_numpy() if fp.measurement_error else np.full(len(units), "measurement error not drawn")
-    note = np.where(status == "not_estimable",
-                    pd.Series(reason).str.cat(
-                        ["the list's stability cannot be judged from these data"] * len(units), sep=": ").to_numpy(),
-                    np.where(cannot_tell & unknown, reason, ""))
+    unknown = (units["status"] == "not_estimable").to_numpy() | (not fp.measurement_error)
     out = rep.rows.copy()
-    simul = np.full((2, len(out)), np.nan)
-    method = np.full(len(out), "simulated", dtype=object)
-    if fp.measurement_error and not unknown.any():
-        sets = _rank_sets(model, round_id, out, params)
-        if sets is not None:
-            at, marginal, simul_at = sets
-            low[at], high[at] = marginal
-            simul[:, at] = simul_at
-            method[at] = "confidence_set"
+    n = len(out)
+    simul = np.full((2, n), np.nan)
+    method = np.full(n, "simulated", dtype=object)
+    sides = {"top": np.full(n, "cannot_tell", dtype=object), "bottom": np.full(n, "cannot_tell", dtype=object)}
+    sets = _rank_sets(model, round_id, out, params) if fp.measurement_error else None
+    if sets is not None:
+        at, table = sets
+        low[at], high[at] = table["rank_low"].to_numpy(dtype=float), table["rank_high"].to_numpy(dtype=float)
+        simul[:, at] = table[["rank_low_simul", "rank_high_simul"]].to_numpy(dtype=float).T
+        method[at] = "confidence_set"
+        for side in sides:
+            sides[side][at] = table[f"{side}_status"].to_numpy()
+    se = units["se"].to_numpy(dtype=float)
+    red, black = _list_statements(out, se, sides, params)
+    settled = (red == np.where(out["list"] == "red", "in", "out")) & (
+        black == np.where(out["list"] == "black", "in", "out"))
+    ranked = out["rank"].notna().to_numpy()
+    # nothing known of a score's error: nothing can be said; an error known only in part can
+    # still show that the data cannot tell, but not that the list is stable
+    blind = unknown & ~(se > 0)
+    status = np.where(blind, "not_estimable",
+                      np.where(ranked & ~settled, "cannot_tell", np.where(unknown, "not_estimable", "stable")))
+    reason = pd.Series(units["note"].to_numpy() if fp.measurement_error else np.full(n, "measurement error not drawn"))
+    note = np.select(
+        [blind, unknown & (status == "cannot_tell"), unknown],
+        [reason.str.cat([_NOT_JUDGED] * n, sep=": ").to_numpy(),
+         reason.str.cat(["cannot tell even without that error"] * n, sep="; ").to_numpy(),
+         reason.str.cat([_PARTLY_JUDGED] * n, sep=": ").to_numpy()],
+        "")
     out["rank_low"], out["rank_high"] = low, high
     out["p_red"], out["p_black"] = p_red, p_black
     out["uncertain"] = status != "stable"
     out["n_replicates"] = fp.replicates
     out["seed"] = rep.seed
-    out["se"] = units["se"].to_numpy()
-    out["rank_level"] = fp.rank_interval
+    out["se"] = se
+    out["rank_level"] = level
     out["rank_method"] = method
     out["rank_low_simul"], out["rank_high_simul"] = simul
     out["status"], out["note"] = status, note
+    out["red_status"], out["black_status"] = red, black
+    out["top_status"], out["bottom_status"] = sides["top"], sides["bottom"]
     out = out.sort_values(["group", "rank", "unit_id"], kind="stable", na_position="last")
     return out[list(STABILITY_COLUMNS)].reset_index(drop=True)
 
 
-def _rank_sets(model, round_id: str, rows: pd.DataFrame, params: Params):
-    """Marginal and simultaneous rank confidence sets of the ranked units, or None when undefined.
+_NOT_JUDGED = "the list's stability cannot be judged from these data"
+_PARTLY_JUDGED = "stable as far as the sources with a known error go, which cannot show the list is stable"
 
-    Returns the positions of the units in ``rows``, their marginal (low, high) and
-    simultaneous (low, high) bounds. The sets need every pair of units to differ in
-    error variance from zero; a round where some do not falls back to the replicates.
+
+def _list_statements(rows: pd.DataFrame, se: np.ndarray, sides: dict, params: Params):
+    """Whether each unit is on the red and on the black list with confidence: 'in', 'out' or 'cannot_tell'.
+
+    A list needs two things (RULES.md §1.3): the place, and the score. The place is
+    certain when the unit's simultaneous rank set lies inside (or outside) the list's
+    τ places of its group (`rank_uncertainty`); the score when its
+    ``rank_coverage`` interval, score ± z·se, lies on one side of the threshold as
+    published (rounded half up). A vetoed unit is out of the red list whatever it
+    scores.
     """
+    fp, lists = params.fairness, params.lists
+    half = 0.5 * 10.0 ** -lists.precision
+    z = sps.norm.ppf(0.5 + fp.rank_coverage / 2)
+    score = rows["score"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        low, high = score - z * se, score + z * se
+        red_in = (sides["top"] == "in") & (low >= lists.red_min - half)
+        red_out = (sides["top"] == "out") | (high < lists.red_min - half)
+        black_in = (sides["bottom"] == "in") & (high < lists.black_max + half)
+        black_out = (sides["bottom"] == "out") | (low >= lists.black_max + half)
+    blocked = rows["vetoed"].to_numpy(dtype=bool) & (params.veto.action == "no_red")
+    red = np.where(blocked | red_out, "out", np.where(red_in, "in", "cannot_tell"))
+    black = np.where(black_out, "out", np.where(black_in, "in", "cannot_tell"))
+    unranked = rows["rank"].isna().to_numpy()
+    return np.where(unranked, "out", red).astype(object), np.where(unranked, "out", black).astype(object)
+
+
+def _rank_sets(model, round_id: str, rows: pd.DataFrame, params: Params):
+    """Rank confidence sets and top/bottom-τ statements of the ranked units, or None when undefined.
+
+    Returns the positions of the units in ``rows`` and `rank_uncertainty`'s table for
+    them; τ is each group's list cap. The sets need every unit's score to carry some
+    error; a round where one does not falls back to the replicates.
+    """
+    fp = params.fairness
     units, cov = model.covariance(round_id)
     at = np.flatnonzero(rows["rank"].notna().to_numpy() & np.isfinite(units["score"].to_numpy(dtype=float)))
     if len(at) == 0 or not (np.diag(cov)[at] > 0).all():
         return None
-    rng = seeded_rng(params, "stability")[0].spawn(1)[0]
+    rng = seeded_rng(params, "ranks")[0]
     estimates, sub = units["score"].to_numpy(dtype=float)[at], cov[np.ix_(at, at)]
     groups = rows["ranking_group"].astype(str).to_numpy()[at]
-    level, n_draws = params.fairness.rank_interval, params.fairness.replicates
+    n_ranked = pd.Series(groups).map(pd.Series(groups).value_counts()).to_numpy()
+    tau = list_cap(rows["round_kind"].to_numpy()[at], n_ranked, params)
     try:
-        marginal = rank_confidence_sets(estimates, sub, coverage=level, groups=groups, n_draws=n_draws, rng=rng)
-        simul = rank_confidence_sets(estimates, sub, coverage=level, simultaneous=True, groups=groups,
-                                     n_draws=n_draws, rng=rng)
+        table = rank_uncertainty(estimates, sub, tau, coverage=fp.rank_coverage, stepdown=fp.rank_stepdown,
+                                 n_draws=fp.rank_draws, groups=groups, rng=rng)
     except InputError:
         return None
-    pick = ["rank_low", "rank_high"]
-    return (at, marginal.table[pick].to_numpy(dtype=float).T, simul.table[pick].to_numpy(dtype=float).T)
+    return at, table
 
 
 def weight_sensitivity(

@@ -8,30 +8,47 @@ import pandas as pd
 from ..errors import InputError
 from ..params import Params
 from ..rules import Evaluation, _frames, evaluate_rounds
-from ..scoring import (
-    order_rounds,
-)
-from .base import (
-    check_params,
-)
+from ..scoring import order_rounds
+from .base import check_params
 from .groups import group_fairness
-from .laggards import LAGGARD_COLUMNS, flag_laggards, sort_rules, year_window
+from .laggards import (
+    CALIBRATION_COLUMNS,
+    EVIDENCE_COLUMNS,
+    LAGGARD_COLUMNS,
+    flag_laggards,
+    sort_rules,
+    year_window,
+)
+from .ranks import funnel_limits
 from .raters import (
     RATER_COLUMNS,
     RELIABILITY_COLUMNS,
     rater_consistency,
+    rater_separation,
     rater_severity,
 )
-from .stability import list_stability
+from .stability import list_stability, weight_sensitivity
 from .variance import COMPONENTS, variance_components
 from .visits import visit_gap
 
-__all__ = ["fairness_tables"]
+__all__ = ["FAIRNESS_TABLES", "FUNNEL_COLUMNS", "fairness_tables"]
 
+#: The files `fairness_tables` returns, in order.
+FAIRNESS_TABLES = (
+    "raters.csv", "reliability.csv", "laggards.csv", "laggard_units.csv", "laggard_calibration.csv",
+    "stability.csv", "weights.csv", "funnel.csv", "groups.csv", "visits.csv",
+)
+
+#: ``funnel.csv``: each ranked unit's score against its precision, with overdispersed limits.
+FUNNEL_COLUMNS = (
+    "round_id", "unit_id", "name", "ranking_group", "score", "se", "precision", "target", "tau2", "z",
+    "z_adjusted", "level_inner", "lower_inner", "upper_inner", "status_inner", "level_outer", "lower_outer",
+    "upper_outer", "status_outer", "note",
+)
 
 
 def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = None) -> dict[str, pd.DataFrame]:
-    """The fairness tables of the report round, keyed by file name.
+    """The fairness tables of the report round, keyed by file name (`FAIRNESS_TABLES`).
 
     Parameters
     ----------
@@ -46,13 +63,19 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
     Returns
     -------
     dict of str to DataFrame
-        ``raters.csv`` (`rater_severity`), ``reliability.csv`` (the G-study rows of
-        `variance_components`, scope ``source``, then `rater_consistency`),
-        ``laggards.csv`` (`flag_laggards` rows, then the ``open_visit`` rows of
-        `visit_gap`), ``stability.csv`` (`list_stability`) and ``groups.csv``
-        (`group_fairness`) and ``visits.csv`` (`visit_gap` for every unit with open
-        and covert visits), each with a fixed column order and a deterministic row
-        order.
+        ``raters.csv`` (`rater_severity`); ``reliability.csv`` (scope ``source``: the
+        G-study of `variance_components` with its bootstrap intervals, Φ and the
+        raters needed for ``phi_target``; then `rater_consistency`; then scope
+        ``raters``: `rater_separation`); ``laggards.csv`` (the units
+        `flag_laggards` calls, then the ``open_visit`` rows of `visit_gap`);
+        ``laggard_units.csv`` (every unit's laggard evidence, p and q values and
+        status) and ``laggard_calibration.csv`` (the null's achieved rates);
+        ``stability.csv`` (`list_stability`); ``weights.csv``
+        (`weight_sensitivity`); ``funnel.csv`` (`FUNNEL_COLUMNS`, from
+        `honorcalc.fairness.ranks.funnel_limits` on the scores and their
+        measurement errors); ``groups.csv`` (`group_fairness`) and ``visits.csv``
+        (`visit_gap` for every unit with open and covert visits), each with a fixed
+        column order and a deterministic row order.
 
     Raises
     ------
@@ -62,9 +85,9 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
 
     Notes
     -----
-    Raters, reliability, stability and groups are about the report round; laggards
-    and the open/covert gap look at the rounds of its calendar year up to it. The
-    seeds used are in each table's ``seed`` column.
+    Raters, reliability, stability, weights, funnel and groups are about the report
+    round; laggards and the open/covert gap look at the rounds of its calendar year up
+    to it. The seeds used are in each table's ``seed`` column.
 
     Examples
     --------
@@ -73,12 +96,10 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
     >>> from honorcalc.io import load_dataset                       # doctest: +SKIP
     >>> tables = fairness_tables(load_dataset("data/demo"),
     ...                          Params(dataset="data/demo", round="C2026Q2"))  # doctest: +SKIP
-    >>> tables["raters.csv"].query("flagged")[["rater_id", "severity", "direction"]]  # doctest: +SKIP
-      rater_id  severity direction
-    12     R05  1.412812     harsh
-    16     R09 -1.171579   lenient
-    >>> fairness_findings(tables)[0]                                  # doctest: +SKIP
-    '评分人 R05 平均比共识低 1.4 分（按满分10分的指标计，95%置信区间 1.3–1.5），评分明显偏严。'
+    >>> tables["raters.csv"].query("flagged")[["rater_id", "severity", "status"]]  # doctest: +SKIP
+      rater_id  severity   status
+    12     R05  1.412812    harsh
+    16     R09 -1.171579  lenient
     """
     check_params(params)
     frames = _frames(dataset)
@@ -100,24 +121,13 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
     this = scores[scores["round_id"] == round_id]
 
     raters = rater_severity(this, indicators, params)
-
     g = variance_components(this, indicators, params)
-    g_rows = []
-    for row in g.itertuples(index=False):
-        for stat in (*(f"var_{c}" for c in (*COMPONENTS, "residual")), "share_unit", "phi"):
-            g_rows.append({"round_id": row.round_id, "scope": "source", "key": row.source,
-                           "statistic": stat.replace("var_", "variance_"), "value": getattr(row, stat),
-                           "ci_low": np.nan, "ci_high": np.nan, "ci_level": np.nan, "p_value": np.nan,
-                           "n_units": row.n_units, "n_raters": row.n_raters,
-                           "note": "; ".join(filter(None, [
-                               f"Method I G-study on points of 100; {row.raters_per_cell:.2f} raters per "
-                               f"unit × indicator", row.note])),
-                           "seed": ""})
-    reliability = pd.concat([pd.DataFrame(g_rows, columns=list(RELIABILITY_COLUMNS)),
-                             rater_consistency(this, indicators, params)], ignore_index=True)
+    reliability = pd.concat([_g_study_rows(g), rater_consistency(this, indicators, params),
+                             rater_separation(raters, this, params)], ignore_index=True)
 
     window = year_window(results, round_id)
-    laggards = flag_laggards(results, params, round_id).table
+    lag = flag_laggards(results, params, round_id)
+    laggards = lag.table
     gap = visit_gap(scores[scores["round_id"].isin(window["round_id"].unique())], indicators, params)
     flagged = gap[gap["flagged"].astype(bool)]
     if len(flagged):
@@ -125,21 +135,78 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
         visits = pd.DataFrame({
             "round_id": round_id, "unit_id": flagged["unit_id"].to_numpy(),
             "name": flagged["unit_id"].map(names).to_numpy(), "rule": "open_visit",
-            "measure": "covert minus open (points of 100)", "evidence": flagged["gap"].to_numpy(),
-            "threshold": -params.fairness.visit_gap_min, "p_value": np.nan,
+            "measure": "covert minus open beyond the city's (points of 100)", "evidence": flagged["excess"].to_numpy(),
+            "threshold": -params.fairness.visit_gap_min, "p_value": flagged["p_value"].to_numpy(),
             "ci_low": flagged["ci_low"].to_numpy(), "ci_high": flagged["ci_high"].to_numpy(),
             "rounds": flagged["rounds"].to_numpy(), "n_rounds": flagged["n_rounds"].to_numpy(),
-            "false_alarm_rate": np.nan, "seed": "",
+            "false_alarm_rate": np.nan, "seed": "", "q_value": flagged["q_value"].to_numpy(),
+            "fdr": 1 - params.fairness.confidence_level, "rules": "open_visit",
         })
         laggards = sort_rules(pd.concat([laggards, visits], ignore_index=True))
 
-    stability = list_stability(scores, indicators, results, params, round_id)
+    # the G-study of the round serves the stability analysis too, unless history blends in
+    # earlier rounds, whose own G-studies it then needs
+    blended = params.history.weight > 0 and params.history.rounds > 0
+    stability = list_stability(scores, indicators, results, params, round_id, components=None if blended else g)
+    weights = weight_sensitivity(scores, indicators, results, params, round_id)
+    funnel = _funnel(stability, results[results["round_id"] == round_id], params)
     groups = group_fairness(frames["units"], results[results["round_id"] == round_id], this, raters, params)
     return {
         "raters.csv": raters[list(RATER_COLUMNS)],
         "reliability.csv": reliability[list(RELIABILITY_COLUMNS)],
         "laggards.csv": laggards[list(LAGGARD_COLUMNS)],
+        "laggard_units.csv": lag.evidence[list(EVIDENCE_COLUMNS)],
+        "laggard_calibration.csv": lag.calibration[list(CALIBRATION_COLUMNS)],
         "stability.csv": stability,
+        "weights.csv": weights,
+        "funnel.csv": funnel,
         "groups.csv": groups,
         "visits.csv": gap.sort_values("unit_id", kind="stable").reset_index(drop=True),
     }
+
+
+def _g_study_rows(g: pd.DataFrame) -> pd.DataFrame:
+    """``reliability.csv`` rows of the G-study: each component, the unit share, Φ and the raters needed."""
+    rows = []
+    for row in g.to_dict("records"):
+        note = "; ".join(filter(None, [
+            f"Method I G-study on points of 100; {row['raters_per_cell']:.2f} raters per unit × indicator",
+            f"status {row['status']}", row["note"]]))
+        base = {"round_id": row["round_id"], "scope": "source", "key": row["source"],
+                "ci_level": row["ci_level"] if row["n_bootstrap"] > 0 else np.nan, "p_value": np.nan,
+                "n_units": row["n_units"], "n_raters": row["n_raters"], "seed": row["seed"]}
+        for stat in (*(f"var_{c}" for c in (*COMPONENTS, "residual")), "share_unit", "phi", "raters_needed"):
+            low, high = (row.get(f"{stat}_low", np.nan), row.get(f"{stat}_high", np.nan))
+            extra = f"; D-study {row['d_study']} for Φ ≥ target" if stat == "raters_needed" else ""
+            rows.append({**base, "statistic": stat.replace("var_", "variance_"), "value": row[stat],
+                         "ci_low": low, "ci_high": high, "note": note + extra})
+    return pd.DataFrame(rows, columns=list(RELIABILITY_COLUMNS))
+
+
+def _funnel(stability: pd.DataFrame, results: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """``funnel.csv``: the ranked units whose score carries a measured error, against their group's centre."""
+    fp = params.fairness
+    groups = results.set_index("unit_id")["ranking_group"]
+    # a source whose error is unknown leaves the se short; the overdispersion τ² of the limits
+    # takes up variation the se does not explain, which is why the funnel keeps those units
+    s = stability[stability["rank"].notna() & (stability["se"] > 0)]
+    s = s.assign(ranking_group=s["unit_id"].map(groups)).sort_values(["ranking_group", "unit_id"], kind="stable")
+    if s.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in FUNNEL_COLUMNS})
+    levels = sorted(fp.funnel_levels)
+    inner, outer = levels[0], levels[-1]
+    res = funnel_limits(s["score"].to_numpy(dtype=float), s["se"].to_numpy(dtype=float), level=tuple(levels),
+                        winsor=fp.funnel_winsor, groups=s["ranking_group"].astype(str).to_numpy())
+    table = res.table
+    name = {lv: f"{100 * lv:.10g}" for lv in levels}
+    out = pd.DataFrame({
+        "round_id": s["round_id"].to_numpy(), "unit_id": s["unit_id"].to_numpy(), "name": s["name"].to_numpy(),
+        "ranking_group": s["ranking_group"].to_numpy(),
+        **{c: table[c].to_numpy() for c in ("score", "se", "precision", "target", "tau2", "z", "z_adjusted")},
+        "level_inner": inner, "lower_inner": table[f"lower_{name[inner]}"].to_numpy(),
+        "upper_inner": table[f"upper_{name[inner]}"].to_numpy(), "status_inner": table[f"status_{name[inner]}"].to_numpy(),
+        "level_outer": outer, "lower_outer": table[f"lower_{name[outer]}"].to_numpy(),
+        "upper_outer": table[f"upper_{name[outer]}"].to_numpy(), "status_outer": table[f"status_{name[outer]}"].to_numpy(),
+        "note": table["note"].to_numpy(),
+    })
+    return out[list(FUNNEL_COLUMNS)].reset_index(drop=True)

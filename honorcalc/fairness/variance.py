@@ -60,6 +60,43 @@ class _Moments:
     pair_crossed: dict
 
 
+def _dense_codes(codes: np.ndarray) -> np.ndarray:
+    """``np.unique(codes, return_inverse=True)[1]`` of non-negative integer codes, by counting."""
+    codes = np.asarray(codes)
+    if codes.size == 0 or codes.max() > 4 * codes.size + 1024:
+        return np.unique(codes, return_inverse=True)[1]
+    seen = np.zeros(int(codes.max()) + 1, dtype=bool)
+    seen[codes] = True
+    return (np.cumsum(seen) - 1)[codes]
+
+
+def _pair_counts(a: np.ndarray, b: np.ndarray, levels_a: int, levels_b: int, count_a: np.ndarray,
+                 count_b: np.ndarray):
+    """The (a, b) level pairs present and their counts, as ``np.unique(a · levels_b + b, return_counts=True)``.
+
+    Codes are 0 … q-1 with every level present. When one facet determines the other
+    (a level of unit × indicator lies in one unit) the pairs are the finer facet's
+    levels, and no sort of the rows is needed.
+    """
+    owner = np.zeros(levels_a, dtype=np.int64)
+    owner[a] = b
+    if (owner[a] == b).all():
+        return np.arange(levels_a), owner, count_a
+    owner = np.zeros(levels_b, dtype=np.int64)
+    owner[b] = a
+    if (owner[b] == a).all():
+        order = np.argsort(owner, kind="stable")
+        return owner[order], order, count_b[order]
+    key = a.astype(np.int64) * levels_b + b
+    if levels_a * levels_b <= 4 * len(key) + 1024:
+        n = np.bincount(key, minlength=levels_a * levels_b)
+        pairs = np.flatnonzero(n)
+        n = n[pairs]
+    else:
+        pairs, n = np.unique(key, return_counts=True)
+    return pairs // levels_b, pairs % levels_b, n
+
+
 def _moments(y: np.ndarray, unit: np.ndarray, n_units: int, factors: dict[str, np.ndarray]) -> _Moments:
     """The per-unit sums of `_Moments` for the facets ``factors`` (codes 0 … q-1 per facet)."""
     names = tuple(factors)
@@ -88,8 +125,7 @@ def _moments(y: np.ndarray, unit: np.ndarray, n_units: int, factors: dict[str, n
             if f == g:
                 continue
             if f in _NESTED or g in _NESTED:
-                pairs, n_fg = np.unique(factors[f].astype(np.int64) * levels[g] + factors[g], return_counts=True)
-                lf, lg = pairs // levels[g], pairs % levels[g]
+                lf, lg, n_fg = _pair_counts(factors[f], factors[g], levels[f], levels[g], count[f], count[g])
                 n_fg = n_fg.astype(float)
             if f in _NESTED:
                 # Σ_{l in p} Σ_m n_lm² / n_l
@@ -172,8 +208,11 @@ def _solve(a: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def _separable(factors: dict[str, np.ndarray], unit: np.ndarray, n: int,
-               mom: _Moments) -> tuple[list[str], list[str], set[str]]:
-    """The facets the design separates, notes on the others, and how each was lost."""
+               mom: _Moments, observed: tuple[np.ndarray, np.ndarray]) -> tuple[list[str], list[str], set[str]]:
+    """The facets the design separates, notes on the others, and how each was lost.
+
+    ``observed`` is `_method_one_system` of the data as observed (weights of one).
+    """
     notes, lost = [], set()
     kept = []
     for name, codes in factors.items():
@@ -190,7 +229,7 @@ def _separable(factors: dict[str, np.ndarray], unit: np.ndarray, n: int,
         else:
             kept.append(name)
     full = ("mu", *mom.names, "residual")
-    a = _method_one_system(mom, np.ones((1, len(mom.n))))[0][0]
+    a = observed[0][0]
     while "unit" in kept:
         idx = [0, *(full.index(f) for f in kept), len(full) - 1]
         sub = a[np.ix_(idx, idx)]
@@ -204,9 +243,12 @@ def _separable(factors: dict[str, np.ndarray], unit: np.ndarray, n: int,
     return kept, notes, lost
 
 
-def _estimates(mom: _Moments, kept: list[str], weights: np.ndarray) -> np.ndarray:
-    """Variance components (B, 6) in the order of `COMPONENTS` then residual, truncated at 0; NaN if not kept."""
-    a, t = _method_one_system(mom, weights)
+def _estimates(mom: _Moments, kept: list[str], weights: np.ndarray, system=None) -> np.ndarray:
+    """Variance components (B, 6) in the order of `COMPONENTS` then residual, truncated at 0; NaN if not kept.
+
+    ``system``: `_method_one_system` of ``weights``, when already built.
+    """
+    a, t = _method_one_system(mom, weights) if system is None else system
     full = ("mu", *mom.names, "residual")
     idx = [0, *(full.index(f) for f in kept), len(full) - 1]
     solution = _solve(a[:, idx][:, :, idx], t[:, idx])
@@ -227,7 +269,7 @@ def _coefficients(unit: np.ndarray, rater: np.ndarray, cell: np.ndarray, max_poi
     cell_points = np.zeros(n_cells)
     cell_points[cell] = max_points
     w = cell_points / np.bincount(cell_unit, weights=cell_points, minlength=n_units)[cell_unit]
-    pair = np.unique(unit.astype(np.int64) * (int(rater.max()) + 1) + rater, return_inverse=True)[1]
+    pair = _dense_codes(unit.astype(np.int64) * (int(rater.max()) + 1) + rater)
     load = np.bincount(pair, weights=(w / m)[cell])
     pair_unit = np.zeros(len(load), dtype=np.int64)
     pair_unit[pair] = unit
@@ -289,7 +331,9 @@ def variance_components(scores: pd.DataFrame, indicators: pd.DataFrame, params: 
         a rater's lasting impression of a unit, shared by the indicators the rater
         scored there), ``status`` (``estimated``; ``lower_bound``: one rater per
         cell, so unit × indicator is counted as error and Φ is at least ``phi``;
-        ``not_estimable``: rater error cannot be told from the unit's score),
+        ``approximate``: several raters but one per unit, so the halo is counted
+        as the unit's own level; ``not_estimable``: one rater in the source, rater
+        error cannot be told from the unit's score),
         ``phi_low``, ``phi_high`` and ``var_<component>_low``, ``var_<component>_high``
         for every component (bootstrap percentile interval at ``ci_level``),
         ``ci_level``, ``n_bootstrap`` (replicates with a solution), ``raters_needed``
@@ -417,20 +461,22 @@ def variance_components(scores: pd.DataFrame, indicators: pd.DataFrame, params: 
 def _g_study(y, unit, rater, ind, max_points, n_boot: int, level: float, target: float,
              rng: np.random.Generator) -> dict:
     """One row of `variance_components`."""
-    unit = np.unique(unit, return_inverse=True)[1]
-    rater = np.unique(rater, return_inverse=True)[1]
-    ind = np.unique(ind, return_inverse=True)[1]
+    unit = _dense_codes(unit)
+    rater = _dense_codes(rater)
+    ind = _dense_codes(ind)
     n_units = int(unit.max()) + 1
     factors = {
         "unit": unit,
         "rater": rater,
         "indicator": ind,
-        "unit_x_indicator": np.unique(unit.astype(np.int64) * (ind.max() + 1) + ind, return_inverse=True)[1],
-        "unit_x_rater": np.unique(unit.astype(np.int64) * (rater.max() + 1) + rater, return_inverse=True)[1],
+        "unit_x_indicator": _dense_codes(unit.astype(np.int64) * (ind.max() + 1) + ind),
+        "unit_x_rater": _dense_codes(unit.astype(np.int64) * (rater.max() + 1) + rater),
     }
     y = y - y.mean()
     mom = _moments(y, unit, n_units, factors)
-    kept, notes, lost = _separable(factors, unit, len(y), mom)
+    ones = np.ones((1, n_units))
+    observed = _method_one_system(mom, ones)
+    kept, notes, lost = _separable(factors, unit, len(y), mom, observed)
     n_levels = {name: int(codes.max()) + 1 for name, codes in factors.items()}
     names = (*COMPONENTS, "residual")
     row = {
@@ -440,7 +486,7 @@ def _g_study(y, unit, rater, ind, max_points, n_boot: int, level: float, target:
     }
     estimable = "unit" in kept
     if estimable:
-        raw = _estimates(mom, kept, np.ones((1, n_units)))
+        raw = _estimates(mom, kept, ones, observed)
         negative = [name for name, v in zip(names, raw[0]) if v < 0]
         if negative:
             notes.append(f"negative estimate set to 0: {', '.join(negative)}")
@@ -449,11 +495,17 @@ def _g_study(y, unit, rater, ind, max_points, n_boot: int, level: float, target:
         comp = np.full((1, len(names)), np.nan)
     coef = _coefficients(unit, rater, factors["unit_x_indicator"], max_points, n_units)
     phi = _dependability(comp, coef.mean(axis=0)[None, :])[0] if estimable else np.nan
-    if not estimable or "unit_x_rater:unit" in lost:
+    if not estimable or ("unit_x_rater:unit" in lost and n_levels["rater"] < 2):
         status = "not_estimable"
         if n_levels["rater"] == 1 and "unit_x_indicator:residual" in lost:
             notes.append("one score per unit and indicator: rater error cannot be separated from the unit's score")
         phi = np.nan
+    elif "unit_x_rater:unit" in lost:
+        # several raters, one per unit: their severity and the residual are measured, but a
+        # rater's lasting impression of a unit is indistinguishable from the unit's own level
+        status = "approximate"
+        notes.append("one rater per unit: a rater's lasting impression of a unit cannot be told from the unit's "
+                     "own level; Φ counts it as real difference and is approximate")
     elif "unit_x_indicator:residual" in lost:
         status = "lower_bound"
         notes.append("one rater per unit × indicator: unit × indicator counted as error, Φ is a lower bound")

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
 from ..params import Params
 from .base import (
+    CELL,
     check_params,
     rescaled,
+    sorted_ids,
     t_interval,
 )
-from .raters import fit_severity
+from .raters import SeverityFit, _fit_severity, _unique_codes, fit_severity
 
 __all__ = ["visit_gap"]
 
@@ -36,12 +39,14 @@ def visit_gap(scores: pd.DataFrame, indicators: pd.DataFrame, params: Params) ->
         both an open and a covert visit, sorted by unit_id: ``unit_id``,
         ``n_rounds`` (rounds with such pairs), ``n_pairs`` (round × indicator
         pairs), ``gap`` (covert − open, points of 100; negative = open visits score
-        higher), ``se``, ``ci_low``, ``ci_high``, ``flagged`` (the interval lies below
-        0 and gap ≤ -``visit_gap_min``), ``rounds`` (round_ids, ';'-joined), and
-        ``city_gap`` with ``city_ci_low`` / ``city_ci_high``: the city-wide covert −
-        open effect of the severity model and its interval (the same on every row;
-        NaN when no unit × indicator had both visit types), against which a unit's
-        own gap can be read.
+        higher), ``se``, ``ci_low``, ``ci_high``, ``flagged`` (see Notes),
+        ``rounds`` (round_ids, ';'-joined), ``city_gap`` with ``city_ci_low`` /
+        ``city_ci_high``: the city-wide covert − open effect of the severity model
+        and its interval (the same on every row; NaN when no unit × indicator had
+        both visit types), ``excess`` (gap − city_gap: the unit's own advantage on
+        open visits beyond the city's), ``p_value`` (one-sided t test that the
+        excess is below 0) and ``q_value`` (Benjamini–Hochberg
+        across the units tested).
 
     Notes
     -----
@@ -61,35 +66,55 @@ def visit_gap(scores: pd.DataFrame, indicators: pd.DataFrame, params: Params) ->
     of being booked as the covert inspectors' severity and removed with it (the
     convention that makes the two separable: each visit type's inspectors are on
     average fair; see `rater_severity`).
+
+    *Flag.* A unit is flagged when its open-visit advantage beyond the city's own
+    is real and large enough to matter: the one-sided p-value of H0: excess ≥ 0
+    (t on n_rounds − 1 df) has a Benjamini–Hochberg q-value ≤ 1 −
+    ``confidence_level`` across the units tested (Benjamini & Hochberg, 1995),
+    and the excess is at least ``visit_gap_min``. A city-wide advantage is a finding about the city, reported as
+    ``city_gap``, and not an accusation of every unit.
+
+    References
+    ----------
+    .. [1] Benjamini, Y., & Hochberg, Y. (1995). Controlling the false discovery rate:
+           a practical and powerful approach to multiple testing. Journal of the Royal
+           Statistical Society B, 57(1), 289-300.
     """
     check_params(params)
     fp = params.fairness
     cols = ["unit_id", "n_rounds", "n_pairs", "gap", "se", "ci_low", "ci_high", "flagged", "rounds", "city_gap",
-            "city_ci_low", "city_ci_high"]
+            "city_ci_low", "city_ci_high", "excess", "p_value", "q_value"]
     if "visit" not in scores.columns:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    s = rescaled(scores, indicators)
+    s = rescaled(scores, indicators)[[*CELL, "rater_id", "visit", "pct"]]
     s = s[(s["source"] == "field") & s["visit"].isin(["open", "covert"])].reset_index(drop=True)
     if s.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    fit = fit_severity(s, min_units=fp.severity_min_units)
-    severity = pd.Series(np.nan_to_num(fit.severity), index=fit.raters)
-    city_low, city_high = t_interval(fit.visit_effect, fit.visit_se, fit.visit_df, fp.confidence_level)
-    adjusted = pd.Series(s["pct"] + s["rater_id"].astype(str).map(severity).to_numpy())
-    # The mean of each (unit, round, indicator) and visit, by pandas' group mean as the pivot
-    # table this replaces, but on integer keys (the string keys were most of the time). The
-    # keys sort as the ids do; 2 × cell + 1 is the covert visit, 2 × cell the open one.
     unit, units = pd.factorize(s["unit_id"], sort=True)
     rnd, round_ids = pd.factorize(s["round_id"], sort=True)
-    ind = pd.factorize(s["indicator_id"], sort=True)[0]
+    ind, indicator_ids = pd.factorize(s["indicator_id"], sort=True)
+    # fit.raters are the sorted ids of s["rater_id"], so these codes index the fit's arrays
+    raters, rater = sorted_ids(s["rater_id"])
+    fit = _severity_fit(s, [(rnd, round_ids), (unit, units), (ind, indicator_ids)], raters, rater,
+                        fp.severity_min_units)
+    city_low, city_high = t_interval(fit.visit_effect, fit.visit_se, fit.visit_df, fp.confidence_level)
+    adjusted = s["pct"].to_numpy() + np.nan_to_num(fit.severity)[rater]
     # ids typed from their values, as the pivot table's index was
     units, round_ids = pd.Index(units.to_numpy(), name="unit_id"), pd.Index(round_ids.to_numpy())
     keep = (unit >= 0) & (rnd >= 0) & (ind >= 0)
     n_rounds, n_ind = len(round_ids), int(ind.max(initial=-1)) + 1
     cell = (unit.astype(np.int64) * n_rounds + rnd) * n_ind + ind
-    means = adjusted[keep].groupby(cell[keep] * 2 + (s["visit"] == "covert").to_numpy()[keep]).mean()
-    key = means.index.to_numpy()
-    visit = {v: pd.Series(means.to_numpy()[key % 2 == v], index=key[key % 2 == v] // 2) for v in (0, 1)}
+    # The mean of each (unit, round, indicator) and visit over its non-missing points, as the
+    # pivot table this replaces, on integer keys. The keys sort as the ids do; 2 × cell + 1 is
+    # the covert visit, 2 × cell the open one.
+    key, group = _unique_codes(cell[keep] * 2 + (s["visit"] == "covert").to_numpy()[keep],
+                               2 * len(units) * n_rounds * n_ind)
+    value = adjusted[keep]
+    known = ~np.isnan(value)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (np.bincount(group[known], weights=value[known], minlength=len(key))
+                 / np.bincount(group[known], minlength=len(key)))
+    visit = {v: pd.Series(means[key % 2 == v], index=key[key % 2 == v] // 2) for v in (0, 1)}
     d = (visit[1] - visit[0]).dropna()  # covert - open, where a cell had both
     per_round = d.groupby(d.index // n_ind).agg(["mean", "size"])
     unit_round = per_round.index.to_numpy()  # unit × rounds + round
@@ -108,11 +133,48 @@ def visit_gap(scores: pd.DataFrame, indicators: pd.DataFrame, params: Params) ->
     out["ci_low"], out["ci_high"] = t_interval(out["gap"].to_numpy(), out["se"].to_numpy(),
                                         out["n_rounds"].to_numpy() - 1, fp.confidence_level)
     out.loc[out["n_rounds"] < 2, ["se", "ci_low", "ci_high"]] = np.nan
-    out["flagged"] = ((out["ci_high"] < 0) & (out["gap"] <= -fp.visit_gap_min)).astype(bool)
     out["city_gap"], out["city_ci_low"], out["city_ci_high"] = fit.visit_effect, city_low, city_high
+    # a unit is accused only of an open-visit advantage beyond the city's own, of at least
+    # visit_gap_min, and real with the false-discovery rate controlled across the units tested
+    city = float(fit.visit_effect) if np.isfinite(fit.visit_effect) else 0.0
+    out["excess"] = out["gap"] - city
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t_stat = out["excess"].to_numpy() / out["se"].to_numpy()
+        p_value = sps.t.cdf(t_stat, np.maximum(out["n_rounds"].to_numpy() - 1, 1))
+    testable = np.isfinite(p_value)
+    q_value = np.full(len(out), np.nan)
+    if testable.any():
+        q_value[testable] = sps.false_discovery_control(p_value[testable], method="bh")
+    out["p_value"], out["q_value"] = np.where(testable, p_value, np.nan), q_value
+    with np.errstate(invalid="ignore"):
+        out["flagged"] = ((q_value <= 1 - fp.confidence_level)
+                          & (out["excess"].to_numpy() <= -fp.visit_gap_min)).astype(bool)
     out["n_rounds"] = out["n_rounds"].astype("int64")
     out["n_pairs"] = out["n_pairs"].astype("int64")
     return out[cols]
+
+
+def _severity_fit(s: pd.DataFrame, ids, raters, rater, min_units: int) -> SeverityFit:
+    """`fit_severity` of the field rows ``s`` (one source), on the codes of their ids already made.
+
+    ``ids`` holds ``pd.factorize(..., sort=True)`` of round_id, unit_id and indicator_id.
+    With one source, string ids, none missing and none holding a character at or below
+    U+001F, `cell_codes` numbers the cells (round, unit, indicator) in this very order,
+    so the codes give the same fit without factorizing the ids again; otherwise
+    `fit_severity` makes its own.
+    """
+    plain = all(pd.api.types.is_string_dtype(s[column]) for column in CELL)
+    plain = plain and all((code >= 0).all() and all(min(u, default="\x7f") > "\x1f" for u in uniques)
+                          for code, uniques in ids)
+    if not plain:
+        return fit_severity(s, min_units=min_units)
+    key = np.zeros(len(s), dtype=np.int64)
+    for code, uniques in ids:
+        key = key * len(uniques) + code
+    size = int(np.prod([len(uniques) for _, uniques in ids], dtype=np.int64))
+    cell = _unique_codes(key, size)[1]
+    return _fit_severity(s, cell, int(cell.max(initial=-1)) + 1, raters, rater, ids[1][0].astype(np.int64),
+                         min_units=min_units)
 
 
 def joined(values: np.ndarray, group: np.ndarray) -> list[str]:
