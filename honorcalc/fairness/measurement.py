@@ -14,7 +14,8 @@ from ..scoring import row_key
 from .base import CELL, cell_codes, check_params, require, rescaled
 from .variance import variance_components
 
-__all__ = ["SOURCE_ERROR_COLUMNS", "UNIT_ERROR_COLUMNS", "MeasurementModel", "measurement_model"]
+__all__ = ["SOURCE_ERROR_COLUMNS", "UNIT_ERROR_COLUMNS", "MeasurementModel", "Layout", "ErrorModel", "measurement_model",
+           "error_model"]
 
 SOURCE_ERROR_COLUMNS = (
     "round_id", "unit_id", "source", "n_scores", "n_indicators", "n_raters", "score", "weight",
@@ -27,7 +28,7 @@ UNIT_ERROR_COLUMNS = (
 _RESULT_COLUMNS = ("round_id", "unit_id", "work", "seq", "score", "deduction")
 
 
-class _Layout:
+class Layout:
     """Score rows of the rounds modelled and their (round, unit) rows, laid out as arrays.
 
     ``res`` holds the results of the rounds asked for and of the trailing rounds that
@@ -157,7 +158,7 @@ def _component(g: pd.DataFrame, name: str) -> np.ndarray:
     return np.nan_to_num(g[name].to_numpy(dtype=float))
 
 
-def _row_components(lay: "_Layout", g: pd.DataFrame):
+def _row_components(lay: "Layout", g: pd.DataFrame):
     """Per score row: the status and note of its (round, source) G-study, its components, and whether known.
 
     Computed once per layout and G-study (the replicates and the covariance share them).
@@ -184,7 +185,7 @@ def _row_components(lay: "_Layout", g: pd.DataFrame):
     return out
 
 
-class _ErrorModel:
+class ErrorModel:
     """The error of every score row, as independent and shared Gaussian parts.
 
     A score row of rater r on unit p and indicator i (points of 100) errs by
@@ -202,7 +203,7 @@ class _ErrorModel:
     block. Rows of a source whose error is not estimable carry no error.
     """
 
-    def __init__(self, lay: _Layout, g: pd.DataFrame, block: np.ndarray, n_blocks: int):
+    def __init__(self, lay: Layout, g: pd.DataFrame, block: np.ndarray, n_blocks: int):
         _, _, comp, usable = _row_components(lay, g)
         var_r = np.where(usable, comp["var_rater"], 0.0)
         var_h = np.where(usable, comp["var_unit_x_rater"], 0.0)
@@ -366,16 +367,16 @@ def measurement_model(
     missing = sorted(set(round_ids) - set(results["round_id"].astype(str).unique()))
     if missing:
         raise InputError(f"round(s) {', '.join(map(repr, missing))} not in the results", file="rounds")
-    lay = _Layout(scores, indicators, results, params, round_ids)
+    lay = Layout(scores, indicators, results, params, round_ids)
     g = variance_components(scores[scores["round_id"].isin(lay.res["round_id"].unique())], indicators, params) \
         if components is None else components
-    return _model_of(lay, g, params)
+    return error_model(lay, g, params)
 
 
-def _model_of(lay: _Layout, g: pd.DataFrame, params: Params, error: "_ErrorModel | None" = None) -> MeasurementModel:
-    """`measurement_model` of a layout; ``error``: its `_ErrorModel` by column, when already built."""
+def error_model(lay: Layout, g: pd.DataFrame, params: Params, error: ErrorModel | None = None) -> MeasurementModel:
+    """`measurement_model` of a layout; ``error``: its `ErrorModel` by column, when already built."""
     n_cols = lay.n_ur * len(SOURCES)
-    err = _ErrorModel(lay, g, lay.col, n_cols) if error is None else error
+    err = ErrorModel(lay, g, lay.col, n_cols) if error is None else error
     scale = np.zeros(n_cols)
     np.divide(100.0, lay.total, out=scale, where=lay.total > 0)
     # per column: severity, halo and residual parts of σ²_Δ from the row loadings

@@ -26,8 +26,9 @@ from .base import (
     t_interval,
 )
 
-__all__ = ["RATER_COLUMNS", "RELIABILITY_COLUMNS", "SeverityFit", "fit_severity", "rater_consistency", "rater_severity",
-           "rater_separation", "adjust_rater_severity", "severity_adjusted_lists"]
+__all__ = ["RATER_COLUMNS", "RELIABILITY_COLUMNS", "SeverityFit", "fit_severity", "fit_severity_coded", "unique_codes",
+           "rater_consistency", "rater_severity", "rater_separation", "adjust_rater_severity",
+           "severity_adjusted_lists"]
 
 RATER_COLUMNS = (
     "round_id", "rater_id", "source", "n_scores", "n_compared", "n_units", "severity", "se",
@@ -285,10 +286,10 @@ def fit_severity(s: pd.DataFrame, *, min_units: int) -> SeverityFit:
     """
     cell, n_cells = cell_codes(s, CELL)
     raters, rater = sorted_ids(s["rater_id"])
-    return _fit_severity(s, cell, n_cells, raters, rater, sorted_ids(s["unit_id"])[1], min_units=min_units)
+    return fit_severity_coded(s, cell, n_cells, raters, rater, sorted_ids(s["unit_id"])[1], min_units=min_units)
 
 
-def _fit_severity(s: pd.DataFrame, cell, n_cells, raters, rater, unit, *, min_units: int) -> SeverityFit:
+def fit_severity_coded(s: pd.DataFrame, cell, n_cells, raters, rater, unit, *, min_units: int) -> SeverityFit:
     """`fit_severity` on codes already made: ``cell`` and ``n_cells`` as `cell_codes` (s, CELL)
     gives them, ``raters``, ``rater`` and ``unit`` as `sorted_ids` of the rater and unit ids."""
     y = s["pct"].to_numpy(dtype="float64")
@@ -339,7 +340,7 @@ def _fit_severity(s: pd.DataFrame, cell, n_cells, raters, rater, unit, *, min_un
 
     # the rater × unit pairs of the shared scores: pair_of[i] numbers the pair of the i-th of them
     sh = np.flatnonzero(shared)
-    pairs, pair_of = _unique_codes(unit[sh].astype(np.int64) * n_r + rater[sh], n_u * n_r)
+    pairs, pair_of = unique_codes(unit[sh].astype(np.int64) * n_r + rater[sh], n_u * n_r)
     resid_pair = np.bincount(pair_of, weights=resid[sh], minlength=len(pairs))
 
     # cluster-robust (CR1) variance with units as clusters (Liang & Zeger, 1986); a residual
@@ -434,7 +435,7 @@ def _constrained_inverse(normal, n_r, estimable, component, n_compared):
     return inverse, visit_split
 
 
-def _unique_codes(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+def unique_codes(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(key, return_inverse=True)`` of integer keys in [0, size), by counting when size allows."""
     if size > 4 * len(key) + 4096:
         return np.unique(key, return_inverse=True)

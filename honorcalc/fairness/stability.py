@@ -14,7 +14,7 @@ from ..params import SOURCES, Params
 from ..rules import competition_ranks, cut_list, list_cap, round_half_up
 from ..scoring import row_key
 from .base import check_params, require, seeded_rng
-from .measurement import _ErrorModel, _Layout, _model_of
+from .measurement import ErrorModel, Layout, error_model
 from .ranks import rank_uncertainty
 from .variance import variance_components
 
@@ -87,7 +87,7 @@ def _check_call(results, params, round_ids) -> list:
     return round_ids
 
 
-def _g_study(scores, indicators, params: Params, lay: _Layout, components):
+def _g_study(scores, indicators, params: Params, lay: Layout, components):
     """Point estimates of the G-study of every round of the layout (no bootstrap: only σ² are used)."""
     if components is not None:
         return components
@@ -179,12 +179,12 @@ def list_replicates(
     round_ids = _check_call(results, params, round_ids)
     if isinstance(n_replicates, bool) or not isinstance(n_replicates, (int, np.integer)) or n_replicates < 1:
         raise InputError(f"n_replicates must be a positive integer; got {n_replicates!r}")
-    lay = _Layout(scores, indicators, results, params, round_ids)
+    lay = Layout(scores, indicators, results, params, round_ids)
     g = _g_study(scores, indicators, params, lay, components)
     return _replicate(lay, g, params, n_replicates, measurement_error)
 
 
-def _replicate(lay: _Layout, g: pd.DataFrame, params: Params, n_replicates: int, measurement_error: bool,
+def _replicate(lay: Layout, g: pd.DataFrame, params: Params, n_replicates: int, measurement_error: bool,
                model: "_ReplicateModel | None" = None):
     model = _ReplicateModel(lay, g, params) if model is None else model
     draws = bool(measurement_error) and model.error.has_error
@@ -203,7 +203,7 @@ def _replicate(lay: _Layout, g: pd.DataFrame, params: Params, n_replicates: int,
 class _ReplicateModel:
     """The scoring model, its measurement error and the list rules laid out as arrays (`list_replicates`)."""
 
-    def __init__(self, lay: _Layout, g: pd.DataFrame, params: Params):
+    def __init__(self, lay: Layout, g: pd.DataFrame, params: Params):
         self.params = p = params
         self.n_ur = lay.n_ur
         s, m, col = lay.s, lay.m, lay.col
@@ -232,7 +232,7 @@ class _ReplicateModel:
             # the category's error shares the rows of the source's: blocks split each column by category
             block = col * 2 + inside
             n_blocks = n_cols * 2
-        self.error = _ErrorModel(lay, g, block, n_blocks)
+        self.error = ErrorModel(lay, g, block, n_blocks)
         #: the error model by (unit-round, source) column, which `measurement_model` uses too
         self.error_by_column = self.error if self.prerequisite is None else None
         scale = np.zeros(n_cols)
@@ -387,7 +387,7 @@ def list_stability(
     fp = params.fairness
     round_id = params.round if round_id is None else round_id
     _check_call(results, params, [round_id])
-    lay = _Layout(scores, indicators, results, params, [round_id])
+    lay = Layout(scores, indicators, results, params, [round_id])
     g = _g_study(scores, indicators, params, lay, components)
     replicate_model = _ReplicateModel(lay, g, params)
     rep = _replicate(lay, g, params, fp.replicates, fp.measurement_error, replicate_model)
@@ -395,7 +395,7 @@ def list_stability(
     low, high = _nan_quantiles(rep.rank, [(1 - level) / 2, (1 + level) / 2])
     p_red = (rep.list == 1).mean(axis=0)
     p_black = (rep.list == 2).mean(axis=0)
-    model = _model_of(lay, g, params, replicate_model.error_by_column)
+    model = error_model(lay, g, params, replicate_model.error_by_column)
     units = model.units
     unknown = (units["status"] == "not_estimable").to_numpy() | (not fp.measurement_error)
     out = rep.rows.copy()
@@ -540,7 +540,7 @@ def weight_sensitivity(
     check_params(params)
     round_id = params.round if round_id is None else round_id
     _check_call(results, params, [round_id])
-    lay = _Layout(scores, indicators, results, params, [round_id])
+    lay = Layout(scores, indicators, results, params, [round_id])
     model = _ReplicateModel(lay, _NO_G_STUDY, params)
     shift = params.fairness.weight_shift
     base = lay.weights
