@@ -643,6 +643,21 @@ def plot_score_distribution(result, *, lang: str | None = None) -> Figure:
     return fig
 
 
+def _score_panels(fig: Figure, T: dict, band: float, titles, xlabel: str, *, right: float, ncols: int, nrows: int,
+                  width_ratios=None):
+    """A grid of panels sharing a score axis, its margins measured from the labels it will carry."""
+    tick = _text_size(fig, ["0"], RC["xtick.labelsize"])[1] + _TICK
+    title = _text_size(fig, titles, RC["axes.titlesize"])[1] + matplotlib.rcParams["axes.titlepad"] * _PT
+    label = matplotlib.rcParams["axes.labelpad"] * _PT
+    # the x tick labels at a panel's edges reach into the gap from both sides
+    _margins(fig, left=0.1 + label + _text_size(fig, [T["score"]], RC["axes.labelsize"], rotation=90)[0]
+             + _text_size(fig, ["100"], RC["ytick.labelsize"])[0] + _TICK,
+             right=right, top=band + title + 0.05,
+             bottom=0.1 + tick + label + _text_size(fig, [xlabel], RC["axes.labelsize"])[1],
+             wgap=0.3, hgap=tick + title + 0.15, ncols=ncols, nrows=nrows)
+    return fig.subplots(nrows, ncols, sharey=True, squeeze=False, width_ratios=width_ratios)
+
+
 def plot_score_intervals(result, *, lang: str | None = None, level: float | None = None,
                          ncols: int = 4) -> Figure:
     """Caterpillar plot: every unit by rank in its group, with its score interval.
@@ -695,17 +710,9 @@ def plot_score_intervals(result, *, lang: str | None = None, level: float | None
         fig = _figure(10, 1.0 + 4.0 * nrows, layout=None)
         band = _titles(fig, f"{T['intervals']} · {_round_label(r)}", note)
         titles = [f"{_short(g, 10)}（{n}）" if T is _TEXT["zh"] else f"{_short(g, 10)} ({n})" for g, n in zip(groups, sizes)]
-        tick = _text_size(fig, ["0"], RC["xtick.labelsize"])[1] + _TICK
-        title = _text_size(fig, titles, RC["axes.titlesize"])[1] + matplotlib.rcParams["axes.titlepad"] * _PT
-        label = matplotlib.rcParams["axes.labelpad"] * _PT
         lines = [T["red_line"].format(v=params.lists.red_min), T["black_line"].format(v=params.lists.black_max)]
-        # the x tick labels at a panel's edges reach into the gap from both sides
-        _margins(fig, left=0.1 + label + _text_size(fig, [T["score"]], RC["axes.labelsize"], rotation=90)[0]
-                 + _text_size(fig, ["100"], RC["ytick.labelsize"])[0] + _TICK,
-                 right=0.12 + _text_size(fig, lines, 9)[0], top=band + title + 0.05,
-                 bottom=0.1 + tick + label + _text_size(fig, [T["rank_axis"]], RC["axes.labelsize"])[1],
-                 wgap=0.3, hgap=tick + title + 0.15, ncols=ncols, nrows=nrows)
-        axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False, width_ratios=widths)
+        axes = _score_panels(fig, T, band, titles, T["rank_axis"], right=0.12 + _text_size(fig, lines, 9)[0],
+                             ncols=ncols, nrows=nrows, width_ratios=widths)
         for k, ax in enumerate(axes.flat):
             if k >= len(groups):
                 ax.set_visible(False)
@@ -1125,15 +1132,7 @@ def plot_funnel(funnel: pd.DataFrame, *, lang: str | None = None, ncols: int = 4
         fig = _figure(10, 1.0 + 3.4 * nrows, layout=None)
         band = _titles(fig, T["funnel"], note)
         titles = [_short(g, 10) for g in groups]
-        tick = _text_size(fig, ["0"], RC["xtick.labelsize"])[1] + _TICK
-        title = _text_size(fig, titles, RC["axes.titlesize"])[1] + matplotlib.rcParams["axes.titlepad"] * _PT
-        label = matplotlib.rcParams["axes.labelpad"] * _PT
-        _margins(fig, left=0.1 + label + _text_size(fig, [T["score"]], RC["axes.labelsize"], rotation=90)[0]
-                 + _text_size(fig, ["100"], RC["ytick.labelsize"])[0] + _TICK,
-                 right=0.2, top=band + title + 0.05,
-                 bottom=0.1 + tick + label + _text_size(fig, [T["funnel_axis"]], RC["axes.labelsize"])[1],
-                 wgap=0.3, hgap=tick + title + 0.15, ncols=ncols, nrows=nrows)
-        axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False)
+        axes = _score_panels(fig, T, band, titles, T["funnel_axis"], right=0.2, ncols=ncols, nrows=nrows)
         for k, ax in enumerate(axes.flat):
             if k >= len(groups):
                 ax.set_visible(False)

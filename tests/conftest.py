@@ -107,3 +107,30 @@ def tiny_params(tmp_path, tiny_dir) -> Path:
     path = tmp_path / "tiny.yaml"
     path.write_text("dataset: tiny\nround: C2026Q1\ncity: 测试市\n", encoding="utf-8")
     return path
+
+
+def ems_components(y):
+    """Variance components of a balanced p × i × r array by expected mean squares (Brennan, 2001, ch. 3).
+
+    The model has the p × i and p × r (halo) interactions; i × r is pooled with the residual.
+    MS_p = σ²_e + n_r σ²_pi + n_i σ²_pr + n_i n_r σ²_p, and so on for the other facets.
+    """
+    n_p, n_i, n_r = y.shape
+    m = y.mean()
+    mp, mi, mr = y.mean((1, 2)), y.mean((0, 2)), y.mean((0, 1))
+    mpi, mpr = y.mean(2), y.mean(1)
+    ms_p = n_i * n_r * ((mp - m) ** 2).sum() / (n_p - 1)
+    ms_i = n_p * n_r * ((mi - m) ** 2).sum() / (n_i - 1)
+    ms_r = n_p * n_i * ((mr - m) ** 2).sum() / (n_r - 1)
+    ms_pi = n_r * ((mpi - mp[:, None] - mi[None, :] + m) ** 2).sum() / ((n_p - 1) * (n_i - 1))
+    ms_pr = n_i * ((mpr - mp[:, None] - mr[None, :] + m) ** 2).sum() / ((n_p - 1) * (n_r - 1))
+    resid = y - mpi[:, :, None] - mpr[:, None, :] + mp[:, None, None]
+    ms_e = (resid**2).sum() / (n_p * (n_i - 1) * (n_r - 1))
+    return {
+        "residual": ms_e,
+        "unit_x_indicator": (ms_pi - ms_e) / n_r,
+        "unit_x_rater": (ms_pr - ms_e) / n_i,
+        "unit": (ms_p - ms_pi - ms_pr + ms_e) / (n_i * n_r),
+        "indicator": (ms_i - ms_pi) / (n_p * n_r),
+        "rater": (ms_r - ms_pr) / (n_p * n_i),
+    }

@@ -54,7 +54,7 @@ from honorcalc.rules import evaluate_round, evaluate_rounds
 from honorcalc.scoring import row_key
 from honorcalc.validation import validate_tables
 
-from .conftest import tiny_tables
+from .conftest import ems_components, tiny_tables
 
 TABLES = ("units", "indicators", "rounds", "scores", "deductions", "surveys")
 
@@ -166,25 +166,7 @@ def test_variance_components_equal_the_anova_solution_on_a_balanced_design():
     scores = crossed_scores(rng, n_p, n_i, n_r, {**TRUE, "unit_x_rater": 10.0})
     g = variance_components(scores, indicators_for(scores), P).iloc[0]
 
-    y = (scores["points"] * 10).to_numpy().reshape(n_p, n_i, n_r)
-    m = y.mean()
-    mp, mi, mr = y.mean((1, 2)), y.mean((0, 2)), y.mean((0, 1))
-    mpi, mpr = y.mean(2), y.mean(1)
-    ms_p = n_i * n_r * ((mp - m) ** 2).sum() / (n_p - 1)
-    ms_i = n_p * n_r * ((mi - m) ** 2).sum() / (n_i - 1)
-    ms_r = n_p * n_i * ((mr - m) ** 2).sum() / (n_r - 1)
-    ms_pi = n_r * ((mpi - mp[:, None] - mi[None, :] + m) ** 2).sum() / ((n_p - 1) * (n_i - 1))
-    ms_pr = n_i * ((mpr - mp[:, None] - mr[None, :] + m) ** 2).sum() / ((n_p - 1) * (n_r - 1))
-    resid = y - mpi[:, :, None] - mpr[:, None, :] + mp[:, None, None]
-    ms_e = (resid**2).sum() / (n_p * (n_i - 1) * (n_r - 1))
-    expected = {
-        "residual": ms_e,
-        "unit_x_indicator": (ms_pi - ms_e) / n_r,
-        "unit_x_rater": (ms_pr - ms_e) / n_i,
-        "unit": (ms_p - ms_pi - ms_pr + ms_e) / (n_i * n_r),
-        "indicator": (ms_i - ms_pi) / (n_p * n_r),
-        "rater": (ms_r - ms_pr) / (n_p * n_i),
-    }
+    expected = ems_components((scores["points"] * 10).to_numpy().reshape(n_p, n_i, n_r))
     for name, value in expected.items():
         assert value > 0
         assert g[f"var_{name}"] == pytest.approx(value, rel=1e-8)

@@ -15,6 +15,8 @@ from honorcalc.fairness import GROUP_COLUMNS, group_fairness, variance_component
 from honorcalc.fairness.variance import VARIANCE_COLUMNS
 from honorcalc.params import params_from_mapping
 
+from .conftest import ems_components
+
 P = params_from_mapping({"dataset": ".", "round": "R1"})
 QUICK = P.model_copy(update={"fairness": P.fairness.model_copy(update={"gstudy_bootstrap": 0})})
 
@@ -83,19 +85,7 @@ def test_balanced_crossed_design_equals_the_anova_solution_with_the_halo_term():
                            "source": "field", "points": y.ravel() / 10})
     g = variance_components(scores, indicators_for(scores), P).iloc[0]
 
-    m = y.mean()
-    mp, mi, mr = y.mean((1, 2)), y.mean((0, 2)), y.mean((0, 1))
-    mpi, mpr = y.mean(2), y.mean(1)
-    ms_p = n_i * n_r * ((mp - m) ** 2).sum() / (n_p - 1)
-    ms_i = n_p * n_r * ((mi - m) ** 2).sum() / (n_i - 1)
-    ms_r = n_p * n_i * ((mr - m) ** 2).sum() / (n_r - 1)
-    ms_pi = n_r * ((mpi - mp[:, None] - mi + m) ** 2).sum() / ((n_p - 1) * (n_i - 1))
-    ms_pr = n_i * ((mpr - mp[:, None] - mr + m) ** 2).sum() / ((n_p - 1) * (n_r - 1))
-    ms_e = ((y - mpi[:, :, None] - mpr[:, None, :] + mp[:, None, None]) ** 2).sum() / (n_p * (n_i - 1) * (n_r - 1))
-    # expected mean squares: MS_p = σ²_e + n_r σ²_pi + n_i σ²_pr + n_i n_r σ²_p, and so on
-    expected = {"residual": ms_e, "unit_x_indicator": (ms_pi - ms_e) / n_r, "unit_x_rater": (ms_pr - ms_e) / n_i,
-                "unit": (ms_p - ms_pi - ms_pr + ms_e) / (n_i * n_r), "indicator": (ms_i - ms_pi) / (n_p * n_r),
-                "rater": (ms_r - ms_pr) / (n_p * n_i)}
+    expected = ems_components(y)
     for name, value in expected.items():
         assert value > 0, name
         assert g[f"var_{name}"] == pytest.approx(value, rel=1e-8), name

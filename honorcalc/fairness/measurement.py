@@ -15,7 +15,7 @@ from .base import CELL, cell_codes, check_params, require, rescaled
 from .variance import variance_components
 
 __all__ = ["SOURCE_ERROR_COLUMNS", "UNIT_ERROR_COLUMNS", "MeasurementModel", "Layout", "ErrorModel", "measurement_model",
-           "error_model"]
+           "error_model", "check_rounds"]
 
 SOURCE_ERROR_COLUMNS = (
     "round_id", "unit_id", "source", "n_scores", "n_indicators", "n_raters", "score", "weight",
@@ -289,6 +289,17 @@ class MeasurementModel:
         return self.units.iloc[rows].reset_index(drop=True), self._covariance[np.ix_(rows, rows)]
 
 
+def check_rounds(results: pd.DataFrame, params: Params, round_ids=None, columns=_RESULT_COLUMNS) -> list:
+    """The rounds asked for (default ``[params.round]``), checked to be in ``results``, which has ``columns``."""
+    check_params(params)
+    require(results, "results", columns)
+    round_ids = [params.round] if round_ids is None else list(round_ids)
+    missing = sorted(set(round_ids) - set(results["round_id"].astype(str).unique()))
+    if missing:
+        raise InputError(f"round(s) {', '.join(map(repr, missing))} not in the results", file="rounds")
+    return round_ids
+
+
 def measurement_model(
     scores: pd.DataFrame,
     indicators: pd.DataFrame,
@@ -361,12 +372,7 @@ def measurement_model(
     ----------
     .. [1] Brennan, R. L. (2001). Generalizability Theory. New York: Springer.
     """
-    check_params(params)
-    require(results, "results", _RESULT_COLUMNS)
-    round_ids = [params.round] if round_ids is None else list(round_ids)
-    missing = sorted(set(round_ids) - set(results["round_id"].astype(str).unique()))
-    if missing:
-        raise InputError(f"round(s) {', '.join(map(repr, missing))} not in the results", file="rounds")
+    round_ids = check_rounds(results, params, round_ids)
     lay = Layout(scores, indicators, results, params, round_ids)
     g = variance_components(scores[scores["round_id"].isin(lay.res["round_id"].unique())], indicators, params) \
         if components is None else components

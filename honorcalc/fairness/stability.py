@@ -13,8 +13,8 @@ from ..errors import InputError
 from ..params import SOURCES, Params
 from ..rules import competition_ranks, cut_list, list_cap, round_half_up
 from ..scoring import row_key
-from .base import check_params, require, seeded_rng
-from .measurement import ErrorModel, Layout, error_model
+from .base import check_params, seeded_rng
+from .measurement import ErrorModel, Layout, check_rounds, error_model
 from .ranks import rank_uncertainty
 from .variance import variance_components
 
@@ -75,16 +75,6 @@ class Replicates:
     rank: np.ndarray
     list: np.ndarray
     seed: str
-
-
-def _check_call(results, params, round_ids) -> list:
-    check_params(params)
-    require(results, "results", _RESULT_COLUMNS)
-    round_ids = [params.round] if round_ids is None else list(round_ids)
-    missing = sorted(set(round_ids) - set(results["round_id"].astype(str).unique()))
-    if missing:
-        raise InputError(f"round(s) {', '.join(map(repr, missing))} not in the results", file="rounds")
-    return round_ids
 
 
 def _g_study(scores, indicators, params: Params, lay: Layout, components):
@@ -176,7 +166,7 @@ def list_replicates(
            New York: Chapman & Hall.
     .. [2] Brennan, R. L. (2001). Generalizability Theory. New York: Springer.
     """
-    round_ids = _check_call(results, params, round_ids)
+    round_ids = check_rounds(results, params, round_ids, _RESULT_COLUMNS)
     if isinstance(n_replicates, bool) or not isinstance(n_replicates, (int, np.integer)) or n_replicates < 1:
         raise InputError(f"n_replicates must be a positive integer; got {n_replicates!r}")
     lay = Layout(scores, indicators, results, params, round_ids)
@@ -386,7 +376,7 @@ def list_stability(
     check_params(params)
     fp = params.fairness
     round_id = params.round if round_id is None else round_id
-    _check_call(results, params, [round_id])
+    check_rounds(results, params, [round_id], _RESULT_COLUMNS)
     lay = Layout(scores, indicators, results, params, [round_id])
     g = _g_study(scores, indicators, params, lay, components)
     replicate_model = _ReplicateModel(lay, g, params)
@@ -539,7 +529,7 @@ def weight_sensitivity(
     """
     check_params(params)
     round_id = params.round if round_id is None else round_id
-    _check_call(results, params, [round_id])
+    check_rounds(results, params, [round_id], _RESULT_COLUMNS)
     lay = Layout(scores, indicators, results, params, [round_id])
     model = _ReplicateModel(lay, _NO_G_STUDY, params)
     shift = params.fairness.weight_shift
