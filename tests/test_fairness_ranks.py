@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from honorcalc.errors import InputError
@@ -404,3 +406,26 @@ def test_funnel_recovers_known_tau2_and_stops_flagging_the_spread():
     assert 0.3 * tau2 <= np.mean(est_w) < 0.7 * tau2
     assert alarms / (n * reps) < 0.004
     assert naive / (n * reps) > 0.05
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(40, 100), st.floats(0.2, 5.0), st.sampled_from("ab")), min_size=2, max_size=30),
+       st.integers(1, 5), st.integers(0, 2**16))
+def test_rank_sets_hold_the_estimated_rank_and_nest(units, tau, seed):
+    """Whatever the scores: each set holds the unit's own rank, lies within its group, and the
+    simultaneous set contains the marginal one; a unit certainly among the top τ is never
+    certainly outside it, and its whole simultaneous set lies within the τ."""
+    x, se, group = (np.array(v) for v in zip(*units))
+    if min(np.bincount(np.unique(group, return_inverse=True)[1])) < 2:
+        return
+    table = rank_uncertainty(x, se, tau, groups=group, n_draws=200, rng=np.random.default_rng(seed))
+    assert (table["rank_low"] <= table["rank"]).all() and (table["rank"] <= table["rank_high"]).all()
+    assert (table["rank_low"] >= 1).all() and (table["rank_high"] <= table["n_ranked"]).all()
+    assert (table["rank_low_simul"] <= table["rank_low"]).all()
+    assert (table["rank_high"] <= table["rank_high_simul"]).all()
+    for side in ("top", "bottom"):
+        certain = table[f"{side}_certain"].astype(bool)
+        assert (table.loc[certain, f"{side}_status"] == "in").all()
+        assert table.loc[certain, f"{side}_may"].astype(bool).all()
+    top = table[table["top_certain"].astype(bool)]
+    assert (top["rank_high_simul"] <= top["tau"]).all()

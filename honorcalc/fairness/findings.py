@@ -390,6 +390,13 @@ def _stability(tables, lang, names) -> list[Finding]:
     if st.empty:
         return []
     level = _pct(float(st["rank_level"].iloc[0]))
+    measured = st[st["se"] > 0]
+    if measured.empty:
+        text = (f"各评价来源的评分误差都无法从现有数据估计（只有一名评分人或只有最终得分），名单是否稳定，{_UNKNOWN['zh']}。" if zh
+                else f"No source's scoring error can be estimated from these data (one rater, or final scores only): "
+                f"whether the lists are stable, {_UNKNOWN['en']}.")
+        return [Finding("stability", "not_estimable", text, " | ".join(sorted(set(st["note"].astype(str)))))]
+    st = measured
     listed = st[st["list"].isin(["red", "black"])]
     out = []
     status = {name: np.where(listed["list"] == name, listed[f"{name}_status"], "") for name in ("red", "black")}
