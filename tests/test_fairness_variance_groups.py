@@ -244,3 +244,44 @@ def test_a_real_difference_within_a_component_is_found():
     assert kind.loc["industry", "status_severity"] == "differ"
     assert kind.loc["industry", "severity_diff"] == pytest.approx(1.0, abs=0.1)
     assert kind.loc["industry", "severity_diff_low"] > 0.5
+
+
+# Brennan (2001), Synthetic Data Set No. 4 (Table 3.2): 10 persons, 3 tasks, 4 raters within each task
+BRENNAN_4 = {
+    "t1": [[5, 9, 3, 7, 9, 3, 7, 5, 9, 4], [6, 3, 4, 5, 2, 4, 3, 8, 9, 4], [5, 7, 3, 5, 9, 3, 7, 5, 8, 4],
+           [5, 7, 3, 3, 7, 5, 7, 7, 8, 3]],
+    "t2": [[5, 7, 5, 3, 7, 3, 7, 7, 6, 3], [3, 5, 3, 1, 7, 3, 5, 5, 6, 5], [4, 5, 3, 4, 3, 6, 5, 5, 6, 6],
+           [5, 5, 5, 3, 7, 3, 7, 4, 5, 5]],
+    "t3": [[6, 7, 6, 5, 2, 4, 5, 3, 5, 5], [7, 7, 5, 3, 7, 5, 5, 2, 8, 7], [3, 5, 1, 3, 5, 1, 5, 1, 1, 1],
+           [3, 2, 6, 5, 3, 2, 4, 1, 1, 1]],
+}
+
+
+def test_brennan_synthetic_data_set_4():
+    """The published G-study estimates of Brennan's Synthetic Data Set No. 4, to four decimals.
+
+    As p × (r:t) — tasks are indicators, each scored by its own four raters — Brennan (2001,
+    ch. 3) gives σ²(p) = .4731, σ²(t) = .3252, σ²(r:t) = .6475, σ²(pt) = .5596 and
+    σ²(pr:t) = 2.3802; as p × i over the twelve rater-task columns (Table 6.2, p. 182),
+    σ²(p) = .6258, σ²(i) = .8840, σ²(pi) = 2.7872. Points are on a 100-point indicator, so
+    the rescaled points are the data as printed.
+    """
+    rows = [(f"P{p:02d}", task, f"{task}r{r}", float(v))
+            for task, raters in BRENNAN_4.items() for r, values in enumerate(raters) for p, v in enumerate(values)]
+    frame = pd.DataFrame(rows, columns=["unit_id", "task", "rater_id", "points"])
+    nested = frame.assign(round_id="R1", indicator_id=frame["task"], source="field")
+    indicators = pd.DataFrame({"indicator_id": list(BRENNAN_4), "name": "x", "category": "c", "max_points": 100.0})
+    g = variance_components(nested, indicators, QUICK).iloc[0]
+    published = {"unit": .4731, "indicator": .3252, "rater": .6475, "unit_x_indicator": .5596, "residual": 2.3802}
+    for name, value in published.items():
+        assert g[f"var_{name}"] == pytest.approx(value, abs=5e-5), name
+    assert g.status == "estimated"
+
+    crossed = frame.assign(round_id="R1", indicator_id=frame["rater_id"], rater_id="R", source="field")
+    items = pd.DataFrame({"indicator_id": crossed["indicator_id"].unique(), "name": "x", "category": "c",
+                          "max_points": 100.0})
+    g = variance_components(crossed, items, QUICK).iloc[0]
+    for name, value in {"unit": .6258, "indicator": .8840, "residual": 2.7872}.items():
+        assert g[f"var_{name}"] == pytest.approx(value, abs=5e-5), name
+    # one rater scored everything: the error of a unit's score is not the data's to tell
+    assert g.status == "not_estimable" and np.isnan(g.phi)
