@@ -479,10 +479,24 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
     return model
 
 
+#: Keys an earlier version took, and what became of them: named in the error, not merely unknown.
+_RETIRED = {
+    ("fairness", "resample_raters"): "retired: stability now draws every source's error from its G-study "
+                                     "(fairness.measurement_error)",
+    ("fairness", "weight_concentration"): "retired: other weights are a policy question, answered by weights.csv "
+                                          "(fairness.weight_shift), not mixed into stability",
+    ("fairness", "rank_interval"): "retired: rank intervals are rank confidence sets at fairness.rank_coverage",
+    ("fairness", "certainty"): "retired: 'cannot tell' now follows from the rank confidence sets and the score's "
+                               "interval at fairness.rank_coverage",
+}
+
+
 def _describe(error: dict) -> tuple[str, str]:
     loc = tuple(error["loc"])
     name = ".".join(str(p) for p in loc)
     kind = error["type"]
+    if kind == "extra_forbidden" and tuple(map(str, loc)) in _RETIRED:
+        return name, _RETIRED[tuple(map(str, loc))]
     if kind == "extra_forbidden":
         parent = _model_at(loc[:-1])
         valid = sorted(parent.model_fields) if parent else []
@@ -537,6 +551,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
         node = out
         for depth, part in enumerate(parts):
             fields = model.model_fields if model else {}
+            if tuple(parts[: depth + 1]) in _RETIRED:
+                raise ParamError(_RETIRED[tuple(parts[: depth + 1])], parameter=key)
             if part not in fields:
                 near = difflib.get_close_matches(part, sorted(fields), n=1, cutoff=0.5)
                 prefix = ".".join(parts[:depth])

@@ -129,3 +129,20 @@ def test_readme_documents_every_parameter():
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert parameters_markdown() in readme
+
+
+@pytest.mark.parametrize("key", ["resample_raters", "weight_concentration", "rank_interval", "certainty"])
+def test_a_retired_fairness_key_says_what_became_of_it(tmp_path, key):
+    """An analyst's old params file is refused with the reason, in the file and on the command line."""
+    path = tmp_path / "p.yaml"
+    path.write_text(f"dataset: .\nround: R1\nfairness:\n  {key}: 1\n", encoding="utf-8")
+    with pytest.raises(ParamError, match=rf"fairness\.{key}.*retired"):
+        load_params(path)
+    with pytest.raises(ParamError, match="retired"):
+        load_params(_plain(tmp_path), overrides=[f"fairness.{key}=1"])
+
+
+def _plain(tmp_path):
+    path = tmp_path / "plain.yaml"
+    path.write_text("dataset: .\nround: R1\n", encoding="utf-8")
+    return path
