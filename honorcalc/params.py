@@ -239,8 +239,8 @@ class Fairness(_Section):
     )
     visit_gap_min: float = Field(
         10.0, ge=0,
-        description="§2 明查/暗访: flag a unit scoring this much (of 100) more on open visits than the city's own "
-                    "open-visit advantage, the excess real under FDR control",
+        description="§2 明查/暗访: flag a unit whose open-visit advantage beyond the city's own is at least this "
+                    "(of 100): its interval beyond it, and real under FDR control",
     )
     laggard_k: int = Field(
         3, ge=1, description="§3 laggard rule A: black-listed or in the bottom share in at least k …"

@@ -39,7 +39,12 @@ def run_tables(params: Params, dataset: Dataset, result=None) -> dict[str, pd.Da
     and escalations (`honorcalc.annual.annual_tables`) and ``laggards.csv``
     (the persistent-laggard rules up to the cut-off round).
     """
-    from .fairness import LAGGARD_COLUMNS, fairness_tables, flag_laggards, severity_adjusted_lists
+    from .fairness import (
+        LAGGARD_COLUMNS,
+        fairness_tables,
+        flag_laggards,
+        severity_adjusted_lists,
+    )
 
     if result is None:
         result = evaluate(params, dataset)

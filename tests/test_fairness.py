@@ -339,12 +339,22 @@ def test_severity_adjusted_lists_given_the_evaluation_or_with_nothing_to_adjust(
 # --------------------------------------------------------------------------- 4. open vs covert visits
 
 
-def test_open_visit_gamer_is_flagged(q2):
-    lag = q2["laggards.csv"]
-    visits = lag[lag["rule"] == "open_visit"].set_index("unit_id")
-    assert list(visits.index) == [PLANTED["open_visit_unit"]]
-    row = visits.loc[PLANTED["open_visit_unit"]]
-    assert row["evidence"] <= -10 and row["ci_high"] < 0 and row["threshold"] == -10
+def test_open_visit_gamer_is_flagged(demo, q2):
+    """By the year's last round the planted unit's open-visit advantage is shown to exceed the minimum;
+    at C2026Q2, with half the rounds, it is real but its size is not yet certain, and the report
+    says exactly that."""
+    gamer = PLANTED["open_visit_unit"]
+    visits = q2["visits.csv"].set_index("unit_id")
+    assert visits.loc[gamer, "status"] == "real" and (visits["status"] == "real").sum() == 1
+    assert not visits["flagged"].any()
+    finding = [f for f in fairness_findings(q2) if f.topic == "visits" and gamer in f.detail]
+    assert len(finding) == 1 and finding[0].certainty == "cannot_tell" and "明查得分高于暗访" in finding[0].text
+    q4 = fairness_tables(demo, Params(dataset=".", round="C2026Q4"))
+    lag = q4["laggards.csv"]
+    flagged = lag[lag["rule"] == "open_visit"].set_index("unit_id")
+    assert list(flagged.index) == [gamer]
+    row = flagged.loc[gamer]
+    assert row["evidence"] <= -10 and row["ci_high"] < -10 and row["threshold"] == -10
 
 
 def test_visit_gap_pairs_within_round_and_indicator():
@@ -586,7 +596,7 @@ def test_findings_in_chinese_and_english(q2):
     sentence = r"评分人 {} 评分明显{}：在满分10分的指标上，平均比其他评分人{}给约 \d\.\d 分，有把握。"
     assert any(re.fullmatch(sentence.format(PLANTED["harsh_rater"], "偏严", "少"), s) for s in texts)
     assert any(re.fullmatch(sentence.format(PLANTED["lenient_rater"], "偏宽", "多"), s) for s in texts)
-    assert any(PLANTED["open_visit_unit"] in f.detail and "明查时表现明显更好" in f.text for f in zh)
+    assert any(PLANTED["open_visit_unit"] in f.detail and "明查得分高于暗访" in f.text for f in zh)
     assert any(s.startswith("实地考察评分可靠程度较高") for s in texts)
     # the public source has one rater for the whole city: its error cannot be known, and the report says so
     assert any(f.topic == "reliability" and f.certainty == "not_estimable" and f.text.startswith("群众监督")

@@ -263,3 +263,18 @@ def test_null_permutations_are_those_of_one_stable_sort_by_group_and_latent_valu
     expected = np.empty_like(order)
     np.put_along_axis(expected, order, np.broadcast_to(np.lexsort((z, group)), order.shape), axis=1)
     np.testing.assert_array_equal(source, expected)
+
+
+def test_a_round_where_every_unit_ties_says_nothing_of_anyone():
+    """Full marks for all in one round (a special round everyone passed): that round carries no
+    standing, so the laggards found without it are found with it, and no shortfall is NaN."""
+    rng = np.random.default_rng(41)
+    scores = planted(rng, shift=2.5)
+    base = flag_laggards(results_frame(scores), params_for(8))
+    tied = np.column_stack([scores[:, :3], np.full(len(scores), 100.0), scores[:, 3:]])
+    res = flag_laggards(results_frame(tied), params_for(9))
+    np.testing.assert_allclose(res.evidence["shortfall"], base.evidence["shortfall"], rtol=1e-12)
+    assert (res.evidence["n_rounds"] == 8).all() and (res.evidence["listed"] == base.evidence["listed"]).all()
+    # the null draws differ with the extra round, so a unit at the margin may go either way
+    assert len(set(res.table["unit_id"]) ^ set(base.table["unit_id"])) <= 1
+    assert len(res.table) >= 3

@@ -369,6 +369,17 @@ def _visits(tables, lang, names) -> list[Finding]:
             certainty = "cannot_tell"
         out.append(Finding("visits", certainty, text, f"city-wide covert − open effect {city:.2f} (CI {low:.2f}–"
                            f"{high:.2f}), from the rater-severity model with a visit term"))
+    for r in visits[visits["status"] == "real"].itertuples(index=False):
+        who = names.get(r.unit_id, r.unit_id)
+        text = (f"{who}明查得分高于暗访约 {-r.excess:.1f} 分（已扣除全市一般差距），这一差别{_SURE['zh']}；"
+                f"但差距是否达到认定标准，{_CANNOT['zh']}。" if zh else
+                f"{who} scores about {-r.excess:.1f} points more on open than on covert visits beyond the city's "
+                f"usual gap, a real difference {_SURE['en']}; whether it reaches the level that calls for action: "
+                f"{_CANNOT['en']}.")
+        detail = (f"{r.unit_id}: covert − open {r.gap:.2f} (CI {r.ci_low:.2f}–{r.ci_high:.2f}), {r.excess:.2f} beyond "
+                  f"the city's gap, one-sided {_p(r.p_value)}, q = {r.q_value:.3g}; the interval does not clear the "
+                  f"minimum of the parameters (fairness.visit_gap_min) over {r.n_rounds} rounds")
+        out.append(Finding("visits", "cannot_tell", text, detail))
     for r in visits[visits["flagged"].astype(bool)].itertuples(index=False):
         who = names.get(r.unit_id, r.unit_id)
         text = (f"{who}暗访得分比明查低约 {-r.gap:.1f} 分，明显超出全市的一般差距，明查时表现明显更好，{_SURE['zh']}。"
@@ -400,9 +411,18 @@ def _stability(tables, lang, names) -> list[Finding]:
     listed = st[st["list"].isin(["red", "black"])]
     out = []
     status = {name: np.where(listed["list"] == name, listed[f"{name}_status"], "") for name in ("red", "black")}
-    sure = listed[(status["red"] == "in") | (status["black"] == "in")]
-    unsure = listed[~listed.index.isin(sure.index)]
+    confirmed = (status["red"] == "in") | (status["black"] == "in")
+    sure = listed[confirmed & (listed["status"] == "stable").to_numpy()]
+    partly = listed[confirmed & (listed["status"] == "not_estimable").to_numpy()]
+    unsure = listed[~confirmed]
     unknown = st[st["status"] == "not_estimable"]
+    if len(partly):
+        text = (f"{_names(partly['name'], zh)}在可以估计的评分误差范围内上榜有把握，但部分评价来源的评分误差{_UNKNOWN['zh']}，"
+                "不能据此认定其上榜结果不受评分误差影响。" if zh else
+                f"{_names(partly['name'], zh)} are on their lists with confidence as far as the measured scoring "
+                f"error goes, but for some sources the error is unknown ({_UNKNOWN['en']}), so this does not show "
+                "their listing is safe from scoring error.")
+        out.append(Finding("stability", "not_estimable", text, _rank_detail(partly, level)))
     if len(sure):
         text = (f"考虑评分误差后，{_names(sure['name'], zh)}上榜{_SURE['zh']}（名次和分数都不会因评分误差而改变上榜结果）。"
                 if zh else f"Allowing for scoring error, {_names(sure['name'], zh)} are on their lists "

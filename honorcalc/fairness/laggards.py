@@ -161,13 +161,17 @@ def _unit_rows(window: pd.DataFrame, params: Params):
     rounds = round_order(window)["round_id"].to_numpy()
     units = np.sort(window["unit_id"].astype(str).unique())
     w = window[window["ranked"].astype(bool)]
-    u = np.searchsorted(units, w["unit_id"].astype(str).to_numpy())
-    t = pd.Index(rounds).get_indexer(w["round_id"])
     score = w["score"].to_numpy(dtype="float64")
     g = w.groupby(["round_id", "ranking_group"], sort=False)["score"]
     mean, sd = g.transform("mean").to_numpy(), g.transform("std").to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(sd > 0, (score - mean) / sd, np.nan)
+    # a (round, group) whose units all tie, or that has one unit, says nothing of anyone's
+    # standing: its rows are left out, as if the round had not been held for them
+    informative = np.isfinite(z)
+    w, z = w[informative], z[informative]
+    u = np.searchsorted(units, w["unit_id"].astype(str).to_numpy())
+    t = pd.Index(rounds).get_indexer(w["round_id"])
     n_ranked = w["n_ranked"].to_numpy(dtype="float64")
     bottom = w["rank_bottom"].to_numpy(dtype="float64", na_value=np.nan) <= np.ceil(
         np.round(params.fairness.bottom_share * n_ranked, 9))

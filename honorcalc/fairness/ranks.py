@@ -673,7 +673,7 @@ def top_set(estimates, cov, tau, *, coverage: float = 0.95, stepdown: bool = Tru
 
 def rank_uncertainty(
     estimates, cov, tau, *, coverage: float = 0.95, stepdown: bool = True, n_draws: int = 1000,
-    groups=None, rng: np.random.Generator,
+    groups=None, rng: np.random.Generator, tau_coverage: float | None = None,
 ) -> pd.DataFrame:
     """Marginal and simultaneous rank sets and top/bottom-τ statements from one set of draws.
 
@@ -683,6 +683,10 @@ def rank_uncertainty(
         As in `rank_confidence_sets`.
     tau : int or array_like of int
         As in `tau_sets` (the list size of each group).
+    tau_coverage : float, optional
+        Coverage of the simultaneous sets behind the top/bottom-τ statements, when
+        it differs from ``coverage`` (a statement that joins them with another
+        claim spends part of its error there); from the same draws.
 
     Returns
     -------
@@ -705,18 +709,25 @@ def rank_uncertainty(
     t = _tau_per_unit(tau, codes, x.size)
     rows = np.arange(x.size)
     out = {k: np.empty(x.size, dtype=np.int64) for k in ("low", "high", "low_s", "high_s")}
+    tau_coverage = coverage if tau_coverage is None else _check_level("tau_coverage", tau_coverage)
+    out["low_t"], out["high_t"] = np.empty(x.size, dtype=np.int64), np.empty(x.size, dtype=np.int64)
     for members, engine in _by_group(x, c, codes, n_draws, rng, np.unique(codes)).values():
         local = np.arange(members.size)
         out["low"][members], out["high"][members] = engine.bounds(local, engine.marginal(local, coverage, stepdown))
         out["low_s"][members], out["high_s"][members] = engine.bounds(
             local, engine.simultaneous(local, coverage, stepdown))
+        if tau_coverage == coverage:
+            out["low_t"][members], out["high_t"][members] = out["low_s"][members], out["high_s"][members]
+        else:
+            out["low_t"][members], out["high_t"][members] = engine.bounds(
+                local, engine.simultaneous(local, tau_coverage, stepdown))
     table = _base_frame(x, c, codes, labels, rows)
     table["rank_low"], table["rank_high"] = out["low"], out["high"]
     table["rank_low_simul"], table["rank_high_simul"] = out["low_s"], out["high_s"]
     table["tau"] = t
     rank, n_ranked = table["rank"].to_numpy(), table["n_ranked"].to_numpy()
     for side in ("top", "bottom"):
-        _, may, certain, status, note = _tau_columns(side, t, rank, out["low_s"], out["high_s"], n_ranked)
+        _, may, certain, status, note = _tau_columns(side, t, rank, out["low_t"], out["high_t"], n_ranked)
         table[f"{side}_may"], table[f"{side}_certain"], table[f"{side}_status"] = may, certain, status
     table["coverage"] = coverage
     table["note"] = note

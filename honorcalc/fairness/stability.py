@@ -442,11 +442,14 @@ def _list_statements(rows: pd.DataFrame, se: np.ndarray, sides: dict, params: Pa
     """Whether each unit is on the red and on the black list with confidence: 'in', 'out' or 'cannot_tell'.
 
     A list needs two things (RULES.md §1.3): the place, and the score. The place is
-    certain when the unit's simultaneous rank set lies inside (or outside) the list's
-    τ places of its group (`rank_uncertainty`); the score when its
-    ``rank_coverage`` interval, score ± z·se, lies on one side of the threshold as
-    published (rounded half up). A vetoed unit is out of the red list whatever it
-    scores.
+    certain when the unit's simultaneous rank set at 1 − α/2 lies inside (or outside)
+    the list's τ places of its group (`rank_uncertainty`, α = 1 − ``rank_coverage``);
+    the score when score ∓ z·se lies on the listed side of the threshold as published
+    (rounded half up), z = Φ⁻¹(1 − α/2), an error of at most α/2 on that side. By the
+    union bound a statement 'in' or 'out' is wrong with probability at most α. A
+    vetoed unit is out of the red list whatever it scores. The errors are those the
+    measurement model knows: where a source's error is unknown (``status``
+    'not_estimable'), 'in' and 'out' hold only as far as the measured sources go.
     """
     fp, lists = params.fairness, params.lists
     half = 0.5 * 10.0 ** -lists.precision
@@ -483,8 +486,10 @@ def _rank_sets(model, round_id: str, rows: pd.DataFrame, params: Params):
     n_ranked = pd.Series(groups).map(pd.Series(groups).value_counts()).to_numpy()
     tau = list_cap(rows["round_kind"].to_numpy()[at], n_ranked, params)
     try:
+        # a listing joins the place with the score: each spends half of the error the statement may make
         table = rank_uncertainty(estimates, sub, tau, coverage=fp.rank_coverage, stepdown=fp.rank_stepdown,
-                                 n_draws=fp.rank_draws, groups=groups, rng=rng)
+                                 n_draws=fp.rank_draws, groups=groups, rng=rng,
+                                 tau_coverage=1 - (1 - fp.rank_coverage) / 2)
     except InputError:
         return None
     return at, table

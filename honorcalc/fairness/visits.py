@@ -45,8 +45,11 @@ def visit_gap(scores: pd.DataFrame, indicators: pd.DataFrame, params: Params) ->
         and its interval (the same on every row; NaN when no unit × indicator had
         both visit types), ``excess`` (gap − city_gap: the unit's own advantage on
         open visits beyond the city's), ``p_value`` (one-sided t test that the
-        excess is below 0) and ``q_value`` (Benjamini–Hochberg
-        across the units tested).
+        excess is below 0), ``q_value`` (Benjamini–Hochberg
+        across the units tested) and ``status``: 'beyond_min' (flagged), 'real'
+        (a real excess whose estimate reaches ``visit_gap_min`` but whose interval
+        does not: the size is not certain), 'real_small' (real, below the minimum)
+        or 'none'.
 
     Notes
     -----
@@ -70,9 +73,12 @@ def visit_gap(scores: pd.DataFrame, indicators: pd.DataFrame, params: Params) ->
     *Flag.* A unit is flagged when its open-visit advantage beyond the city's own
     is real and large enough to matter: the one-sided p-value of H0: excess ≥ 0
     (t on n_rounds − 1 df) has a Benjamini–Hochberg q-value ≤ 1 −
-    ``confidence_level`` across the units tested (Benjamini & Hochberg, 1995),
-    and the excess is at least ``visit_gap_min``. A city-wide advantage is a finding about the city, reported as
-    ``city_gap``, and not an accusation of every unit.
+    ``confidence_level`` across the units tested (Benjamini & Hochberg, 1995), and
+    the whole ``confidence_level`` interval of the excess lies beyond
+    −``visit_gap_min`` (a unit whose true excess is smaller is flagged with
+    probability at most (1 − ``confidence_level``)/2). A city-wide advantage is a
+    finding about the city, reported as ``city_gap``, and not an accusation of every
+    unit.
 
     References
     ----------
@@ -83,7 +89,7 @@ def visit_gap(scores: pd.DataFrame, indicators: pd.DataFrame, params: Params) ->
     check_params(params)
     fp = params.fairness
     cols = ["unit_id", "n_rounds", "n_pairs", "gap", "se", "ci_low", "ci_high", "flagged", "rounds", "city_gap",
-            "city_ci_low", "city_ci_high", "excess", "p_value", "q_value"]
+            "city_ci_low", "city_ci_high", "excess", "p_value", "q_value", "status"]
     if "visit" not in scores.columns:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     s = rescaled(scores, indicators)[[*CELL, "rater_id", "visit", "pct"]]
@@ -147,8 +153,13 @@ def visit_gap(scores: pd.DataFrame, indicators: pd.DataFrame, params: Params) ->
         q_value[testable] = sps.false_discovery_control(p_value[testable], method="bh")
     out["p_value"], out["q_value"] = np.where(testable, p_value, np.nan), q_value
     with np.errstate(invalid="ignore"):
-        out["flagged"] = ((q_value <= 1 - fp.confidence_level)
-                          & (out["excess"].to_numpy() <= -fp.visit_gap_min)).astype(bool)
+        # the excess's interval, not its estimate, must clear the minimum that matters
+        excess_high = out["ci_high"].to_numpy() - city
+        real = q_value <= 1 - fp.confidence_level
+        out["flagged"] = (real & (excess_high < -fp.visit_gap_min)).astype(bool)
+        large = out["excess"].to_numpy() <= -fp.visit_gap_min
+    out["status"] = np.select([out["flagged"].to_numpy(dtype=bool), real & large, real], ["beyond_min", "real",
+                              "real_small"], "none")
     out["n_rounds"] = out["n_rounds"].astype("int64")
     out["n_pairs"] = out["n_pairs"].astype("int64")
     return out[cols]
