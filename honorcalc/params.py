@@ -49,7 +49,8 @@ SOURCES = ("field", "daily", "feedback", "leader", "public")
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # NaN and ±inf compare False with every bound, so they would pass as any threshold or weight
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Weights(_Section):
@@ -262,7 +263,7 @@ class Fairness(_Section):
         description="§3 laggard rule C: the decline over the year must also be at least this many sd of the group",
     )
     null_cities: int = Field(
-        400, ge=20,
+        400, ge=20, le=100_000,
         description="§3 laggards: null cities (the city's own scores permuted within each round and group) "
                     "that calibrate every unit's p-value",
     )
@@ -295,7 +296,7 @@ class Fairness(_Section):
         description="§3 laggards: lag-1 correlation of a unit's round-to-round luck kept by the null; "
                     "null = estimated from the city's within-unit residuals",
     )
-    replicates: int = Field(1000, ge=10, description="§3 stability: Monte Carlo replicates")
+    replicates: int = Field(1000, ge=10, le=100_000, description="§3 stability: Monte Carlo replicates")
     measurement_error: bool = Field(
         True,
         description="§3 stability: draw every source's measurement error from its G-study (rater severity, "
@@ -306,7 +307,7 @@ class Fairness(_Section):
         description="§3 weight sensitivity: move each source weight by ± this (absolute, then renormalised)",
     )
     permutations: int = Field(
-        2000, ge=99, description="§3 group comparison: permutations of each test"
+        2000, ge=99, le=1_000_000, description="§3 group comparison: permutations of each test"
     )
     rank_coverage: float = Field(
         0.95, ge=0.5, lt=1,
@@ -314,7 +315,8 @@ class Fairness(_Section):
                     "and of the score's interval against the list thresholds; below it: cannot tell",
     )
     rank_draws: int = Field(
-        1000, ge=100, description="§3 stability: Gaussian draws for the max-t critical values of the rank sets"
+        1000, ge=100, le=100_000,
+        description="§3 stability: Gaussian draws for the max-t critical values of the rank sets"
     )
     rank_stepdown: bool = Field(True, description="§3 stability: step-down refinement of the rank sets")
     funnel_levels: list[float] = Field(
@@ -337,7 +339,7 @@ class Fairness(_Section):
                     "± this share (equivalence test); rater severity uses ± severity_min",
     )
     gstudy_bootstrap: int = Field(
-        200, ge=0,
+        200, ge=0, le=10_000,
         description="§3 variance decomposition: bootstrap replicates (units resampled) for the intervals of Φ "
                     "and the variance components; 0 = no intervals",
     )

@@ -146,3 +146,12 @@ def _plain(tmp_path):
     path = tmp_path / "plain.yaml"
     path.write_text("dataset: .\nround: R1\n", encoding="utf-8")
     return path
+
+
+@pytest.mark.parametrize("key, value", [("lists.red_min", ".nan"), ("weights.field", ".inf"),
+                                        ("fairness.severity_min", "-.inf"), ("fairness.replicates", "1000000000"),
+                                        ("fairness.null_cities", "10000000"), ("fairness.rank_draws", "10000000")])
+def test_numbers_that_make_no_sense_are_refused(tmp_path, key, value):
+    """NaN and ±inf pass every comparison silently; simulation sizes past their bound would exhaust memory."""
+    with pytest.raises(ParamError, match=key.replace(".", r"\.")):
+        load_params(_plain(tmp_path), overrides=[f"{key}={value}"])
