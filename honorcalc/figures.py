@@ -658,6 +658,18 @@ def _score_panels(fig: Figure, T: dict, band: float, titles, xlabel: str, *, rig
     return fig.subplots(nrows, ncols, sharey=True, squeeze=False, width_ratios=width_ratios)
 
 
+def _label_panel(ax, k: int, ncols: int, nrows: int, title: str, ylabel: str, xlabel: str) -> None:
+    """Title and grid of panel k of a `_score_panels` grid; the y label on the first column, the x label
+    under the first panel of the last row."""
+    ax.set_title(title)
+    ax.yaxis.grid(True, zorder=0)
+    if k % ncols == 0:
+        ax.set_ylabel(ylabel)
+    if k // ncols == nrows - 1 and k % ncols == 0:
+        # from the panel's left edge: the first panel may be narrower than the words
+        ax.set_xlabel(xlabel, loc="left")
+
+
 def plot_score_intervals(result, *, lang: str | None = None, level: float | None = None,
                          ncols: int = 4) -> Figure:
     """Caterpillar plot: every unit by rank in its group, with its score interval.
@@ -738,14 +750,8 @@ def plot_score_intervals(result, *, lang: str | None = None, level: float | None
             ax.scatter(x[vetoed], y[vetoed], s=30, facecolor="white", edgecolor=_RED, lw=1.2, zorder=5)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5, min_n_ticks=2))
             _threshold_lines(ax, params, T, label=(k % ncols == ncols - 1 or k == len(groups) - 1))
-            ax.set_title(titles[k])
             ax.set_xlim(0, len(part) + 1)
-            ax.yaxis.grid(True, zorder=0)
-            if k % ncols == 0:
-                ax.set_ylabel(T["score"])
-            if k // ncols == nrows - 1 and k % ncols == 0:
-                # from the panel's left edge: the first panel may be narrower than the words
-                ax.set_xlabel(T["rank_axis"], loc="left")
+            _label_panel(ax, k, ncols, nrows, titles[k], T["score"], T["rank_axis"])
         if len(iv):
             low = np.nanmin(np.r_[iv["ci_low"].to_numpy(dtype=float), iv["score_rounded"].to_numpy(dtype=float)])
             axes.flat[0].set_ylim(min(low, params.lists.black_max) - 2, 100.5)
@@ -1156,12 +1162,7 @@ def plot_funnel(funnel: pd.DataFrame, *, lang: str | None = None, ncols: int = 4
                     ax.annotate(_short(name), (xi, yi), xytext=(4, 0), textcoords="offset points", va="center",
                                 fontsize=8, color=_RED if s == "above" else _BLACK)
             ax.set_xlim(*x_range)
-            ax.set_title(titles[k])
-            ax.yaxis.grid(True, zorder=0)
-            if k % ncols == 0:
-                ax.set_ylabel(T["score"])
-            if k // ncols == nrows - 1 and k % ncols == 0:
-                ax.set_xlabel(T["funnel_axis"], loc="left")
+            _label_panel(ax, k, ncols, nrows, titles[k], T["score"], T["funnel_axis"])
         if len(funnel):
             scores = pd.to_numeric(funnel["score"], errors="coerce")
             axes.flat[0].set_ylim(max(float(scores.min()) - 8, 0), min(float(scores.max()) + 8, 100.5))
