@@ -319,6 +319,11 @@ class Fairness(_Section):
         description="§3 stability: Gaussian draws for the max-t critical values of the rank sets"
     )
     rank_stepdown: bool = Field(True, description="§3 stability: step-down refinement of the rank sets")
+    rank_max_units: int = Field(
+        3000, ge=2, le=20_000,
+        description="§3 stability: rank confidence sets for ranking groups of up to this many units (their memory "
+                    "grows with its square); a larger group keeps the replicates' rank intervals",
+    )
     funnel_levels: list[float] = Field(
         default_factory=lambda: [0.95, 0.998], min_length=1,
         description="§3 funnel plot: two-sided levels of the control limits",

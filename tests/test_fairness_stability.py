@@ -240,3 +240,17 @@ def test_stability_draws_are_seeded_and_rules_are_kept():
     assert (st["rank_low"] == observed.loc[st.index, "rank"]).all()
     assert (st["rank_high"] == observed.loc[st.index, "rank"]).all()
     assert (st["status"] != "stable").all()  # no error drawn: stability not judged
+
+
+def test_a_group_too_large_for_rank_sets_keeps_the_replicates_intervals():
+    """Rank sets hold a units × units covariance per group in memory; past ``rank_max_units`` a group
+    keeps the replicates' interval, said in ``rank_method``, and the other groups are unaffected."""
+    t = truth(5)
+    c = city_tables(score_city(t, np.random.default_rng(6)))
+    p = params(replicates=100)
+    full = list_stability(c.scores, c.indicators, evaluate(c, p), p)
+    assert (full["rank_method"] == "confidence_set").all()
+    capped = params(replicates=100, rank_max_units=10)
+    st = list_stability(c.scores, c.indicators, evaluate(c, capped), capped)
+    assert (st["rank_method"] == "simulated").all()
+    assert st["rank_low"].notna().all() and (st["rank_low"] <= st["rank_high"]).all()

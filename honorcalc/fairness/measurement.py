@@ -246,6 +246,27 @@ class ErrorModel:
 
 
 @dataclass(frozen=True, eq=False)
+class _Covariance:
+    """The error covariance of the ranked scores, kept in factors: B diag(indep) Bᵀ + S diag(v) Sᵀ.
+
+    B maps unit-rounds to ranked scores (the history blend), ``indep`` is each
+    unit-round's own error variance, S the loading of each shared effect (a rater's
+    severity) on the ranked scores and v its variance.
+    """
+
+    blend: sparse.csr_matrix
+    indep: np.ndarray
+    shared: sparse.csr_matrix
+    effect_var: np.ndarray
+
+    def of(self, rows: np.ndarray) -> np.ndarray:
+        """The dense covariance of the ranked scores ``rows``."""
+        b, s = self.blend[rows], self.shared[rows]
+        out = (b @ sparse.diags(self.indep) @ b.T + s @ sparse.diags(self.effect_var) @ s.T)
+        return np.asarray(out.toarray() if sparse.issparse(out) else out)
+
+
+@dataclass(frozen=True, eq=False)
 class MeasurementModel:
     """The measurement error of every unit's score in every source of the rounds modelled.
 
@@ -276,17 +297,20 @@ class MeasurementModel:
     sources: pd.DataFrame
     units: pd.DataFrame
     components: pd.DataFrame
-    _covariance: np.ndarray
+    _covariance: _Covariance
     _round_of_row: np.ndarray
 
-    def covariance(self, round_id: str) -> tuple[pd.DataFrame, np.ndarray]:
+    def covariance(self, round_id: str, positions=None) -> tuple[pd.DataFrame, np.ndarray]:
         """Rows of ``units`` for one round and the error covariance matrix of their scores.
 
         Units that share a rater covary through its severity; sources with an
-        unknown error contribute nothing (see ``units['status']``).
+        unknown error contribute nothing (see ``units['status']``). The matrix is
+        dense and built when asked for: of the round's units, or of those at
+        ``positions`` among them (a ranking group), so its memory is that group's.
         """
         rows = np.flatnonzero(self._round_of_row == round_id)
-        return self.units.iloc[rows].reset_index(drop=True), self._covariance[np.ix_(rows, rows)]
+        chosen = rows if positions is None else rows[np.asarray(positions, dtype=np.int64)]
+        return self.units.iloc[rows].reset_index(drop=True), self._covariance.of(chosen)
 
 
 def check_rounds(results: pd.DataFrame, params: Params, round_ids=None, columns=_RESULT_COLUMNS) -> list:
@@ -432,13 +456,18 @@ def error_model(lay: Layout, g: pd.DataFrame, params: Params, error: ErrorModel 
     # severity of a rater loads on its columns' sums of points; ×100/total to the source, ×ω to the composite
     to_ur = sparse.csr_matrix((shares * scale, (np.arange(n_cols), np.arange(n_cols) // len(SOURCES))),
                               shape=(n_cols, lay.n_ur))
-    load = (err.shared[sev_rows] @ to_ur).toarray() if sev_rows.any() else np.zeros((0, lay.n_ur))
-    indep = weighted.sum(axis=1) - (load * load * err.effect_var[sev_rows, None]).sum(axis=0)
-    cov_c = np.diag(np.maximum(indep, 0.0)) + load.T @ (load * err.effect_var[sev_rows, None])
+    # everything stays sparse: a city's covariance is dense only for the rows asked of `covariance`
+    load = sparse.csr_matrix(err.shared[sev_rows] @ to_ur)  # shared effects × unit-rounds
+    effect_var = err.effect_var[sev_rows]
+    indep = weighted.sum(axis=1) - np.asarray(load.multiply(load).T @ effect_var).ravel()
+    indep = np.maximum(indep, 0.0)
     observed = lay.targets["score"].to_numpy(dtype="float64", na_value=np.nan)
-    blend = lay.blend_matrix(params, observed)
-    cov = np.asarray(blend @ (blend @ cov_c).T)
-    se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    blend = sparse.csr_matrix(lay.blend_matrix(params, observed))
+    shared = sparse.csr_matrix(blend @ load.T)  # targets × shared effects
+    variance = (np.asarray(blend.multiply(blend) @ indep).ravel()
+                + np.asarray(shared.multiply(shared) @ effect_var).ravel())
+    se = np.sqrt(np.clip(variance, 0.0, None))
+    cov = _Covariance(blend, indep, shared, effect_var)
     t = lay.target_index
     unit_unknown = unknown[t]
     if lay.lags is not None:

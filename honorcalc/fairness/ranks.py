@@ -686,7 +686,8 @@ def rank_uncertainty(
     tau_coverage : float, optional
         Coverage of the simultaneous sets behind the top/bottom-τ statements, when
         it differs from ``coverage`` (a statement that joins them with another
-        claim spends part of its error there); from the same draws.
+        claim spends part of its error there); from the same draws, single-step
+        (no step-down refinement: the sets are then conservative).
 
     Returns
     -------
@@ -719,8 +720,9 @@ def rank_uncertainty(
         if tau_coverage == coverage:
             out["low_t"][members], out["high_t"][members] = out["low_s"][members], out["high_s"][members]
         else:
+            # the single-step bound: conservative, and without a second step-down pass over the pairs
             out["low_t"][members], out["high_t"][members] = engine.bounds(
-                local, engine.simultaneous(local, tau_coverage, stepdown))
+                local, engine.simultaneous(local, tau_coverage, False))
     table = _base_frame(x, c, codes, labels, rows)
     table["rank_low"], table["rank_high"] = out["low"], out["high"]
     table["rank_low_simul"], table["rank_high_simul"] = out["low_s"], out["high_s"]

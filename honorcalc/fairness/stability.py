@@ -472,27 +472,37 @@ def _rank_sets(model, round_id: str, rows: pd.DataFrame, params: Params):
     """Rank confidence sets and top/bottom-τ statements of the ranked units, or None when undefined.
 
     Returns the positions of the units in ``rows`` and `rank_uncertainty`'s table for
-    them; τ is each group's list cap. The sets need every unit's score to carry some
-    error; a round where one does not falls back to the replicates.
+    them; τ is each group's list cap. Groups are taken one at a time in the order of
+    their labels, so that the covariance held in memory is one group's. A group whose
+    scores do not all carry some error, or with more than ``fairness.rank_max_units``
+    units, keeps the replicates' intervals.
     """
     fp = params.fairness
-    units, cov = model.covariance(round_id)
-    at = np.flatnonzero(rows["rank"].notna().to_numpy() & np.isfinite(units["score"].to_numpy(dtype=float)))
-    if len(at) == 0 or not (np.diag(cov)[at] > 0).all():
-        return None
+    units, _ = model.covariance(round_id, positions=[])
+    estimates = units["score"].to_numpy(dtype=float)
+    scored = rows["rank"].notna().to_numpy() & np.isfinite(estimates)
+    labels = rows["ranking_group"].astype(str).to_numpy()
     rng = seeded_rng(params, "ranks")[0]
-    estimates, sub = units["score"].to_numpy(dtype=float)[at], cov[np.ix_(at, at)]
-    groups = rows["ranking_group"].astype(str).to_numpy()[at]
-    n_ranked = pd.Series(groups).map(pd.Series(groups).value_counts()).to_numpy()
-    tau = list_cap(rows["round_kind"].to_numpy()[at], n_ranked, params)
-    try:
-        # a listing joins the place with the score: each spends half of the error the statement may make
-        table = rank_uncertainty(estimates, sub, tau, coverage=fp.rank_coverage, stepdown=fp.rank_stepdown,
-                                 n_draws=fp.rank_draws, groups=groups, rng=rng,
-                                 tau_coverage=1 - (1 - fp.rank_coverage) / 2)
-    except InputError:
+    found, tables = [], []
+    for label in sorted(set(labels[scored])):
+        at = np.flatnonzero(scored & (labels == label))
+        if len(at) > fp.rank_max_units:
+            continue
+        cov = model.covariance(round_id, positions=at)[1]
+        if not (np.diag(cov) > 0).all():
+            continue
+        tau = list_cap(rows["round_kind"].to_numpy()[at], len(at), params)
+        try:
+            # a listing joins the place with the score: each spends half of the error the statement may make
+            table = rank_uncertainty(estimates[at], cov, tau, coverage=fp.rank_coverage, stepdown=fp.rank_stepdown,
+                                     n_draws=fp.rank_draws, rng=rng, tau_coverage=1 - (1 - fp.rank_coverage) / 2)
+        except InputError:
+            continue
+        found.append(at)
+        tables.append(table)
+    if not tables:
         return None
-    return at, table
+    return np.concatenate(found), pd.concat(tables, ignore_index=True)
 
 
 def weight_sensitivity(
