@@ -14,7 +14,8 @@ from ..scoring import (
     row_key,
 )
 
-__all__ = ["SEED_STREAMS", "CELL", "check_params", "require", "seeded_rng", "rescaled", "cell_codes", "sorted_ids", "round_order", "t_interval"]
+__all__ = ["SEED_STREAMS", "CELL", "check_params", "require", "seeded_rng", "rescaled", "cell_codes", "sorted_ids", "round_order", "t_interval", "dense_codes",
+           "dersimonian_laird_tau2"]
 
 SEED_STREAMS = {"rater_slots": 1, "laggards": 2, "stability": 3, "groups": 4, "gstudy": 5, "ranks": 6}
 
@@ -100,3 +101,29 @@ def t_interval(estimate, se, df, level):
     q = sps.t.ppf(0.5 + level / 2, np.maximum(df, 1))
     with np.errstate(invalid="ignore"):
         return estimate - q * se, estimate + q * se
+
+
+def dense_codes(key: np.ndarray, size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` of non-negative integer keys below ``size``, by counting.
+
+    Counting replaces the sort where the keys' range is not much larger than their
+    number; otherwise the sort is used. The result is np.unique's either way.
+    """
+    key = np.asarray(key)
+    if size is None:
+        size = int(key.max()) + 1 if key.size else 0
+    if key.size == 0 or size > 4 * key.size + 4096:
+        return np.unique(key, return_inverse=True)
+    present = np.zeros(size, dtype=bool)
+    present[key] = True
+    return np.flatnonzero(present), (np.cumsum(present) - 1)[key]
+
+
+def dersimonian_laird_tau2(q: float, w: np.ndarray) -> float:
+    """The method-of-moments between-unit variance τ² = max(0, (Q − (k − 1)) / (Σw − Σw²/Σw)).
+
+    ``q`` is Cochran's Q = Σ w (y − ȳ_w)² of k estimates with inverse-variance weights
+    ``w`` (DerSimonian & Laird, 1986, Controlled Clinical Trials 7(3), 177-188).
+    """
+    return max(0.0, float((q - (w.size - 1)) / (w.sum() - (w**2).sum() / w.sum())))
+

@@ -11,11 +11,11 @@ from scipy import sparse
 from ..errors import InputError
 from ..params import SOURCES, Params
 from ..scoring import row_key
-from .base import CELL, cell_codes, check_params, require, rescaled
+from .base import CELL, cell_codes, check_params, require, rescaled, sorted_ids
 from .variance import variance_components
 
 __all__ = ["SOURCE_ERROR_COLUMNS", "UNIT_ERROR_COLUMNS", "MeasurementModel", "Layout", "ErrorModel", "measurement_model",
-           "error_model", "check_rounds"]
+           "error_model", "check_rounds", "point_components"]
 
 SOURCE_ERROR_COLUMNS = (
     "round_id", "unit_id", "source", "n_scores", "n_indicators", "n_raters", "score", "weight",
@@ -50,7 +50,7 @@ class Layout:
         self.res = res = res[res["round_id"].isin(needed)].reset_index(drop=True)
         s = rescaled(scores[scores["round_id"].isin(needed)], indicators)
         cell, n_cells = cell_codes(s, CELL)
-        order = np.lexsort((_sort_codes(s["rater_id"]), cell))
+        order = np.lexsort((sorted_ids(s["rater_id"])[1], cell))
         self.s, self.cell = s.iloc[order].reset_index(drop=True), cell[order]
         self.n_cells = n_cells
         size = np.bincount(self.cell, minlength=n_cells)
@@ -114,14 +114,6 @@ class Layout:
             vals.append(w / n_past[r])
         return sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                                  shape=(n_t, self.n_ur))
-
-
-def _sort_codes(ids: pd.Series) -> np.ndarray:
-    """Integer codes that sort as ``ids.astype(str)`` does (the strings themselves if an id is missing)."""
-    codes = pd.factorize(ids.astype(str), sort=True)[0]
-    if (codes < 0).any():
-        return ids.astype(str).to_numpy()
-    return codes
 
 
 def _source_status(g: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -313,6 +305,16 @@ class MeasurementModel:
         return self.units.iloc[rows].reset_index(drop=True), self._covariance.of(chosen)
 
 
+def point_components(scores, indicators, params: Params, lay: Layout, components=None) -> pd.DataFrame:
+    """``components`` when given, else the G-study of every round of the layout, point estimates only
+    (the error model uses the σ², not their intervals, so the bootstrap is not run)."""
+    if components is not None:
+        return components
+    fp = params.fairness.model_copy(update={"gstudy_bootstrap": 0})
+    rounds = scores["round_id"].isin(lay.res["round_id"].unique())
+    return variance_components(scores[rounds], indicators, params.model_copy(update={"fairness": fp}))
+
+
 def check_rounds(results: pd.DataFrame, params: Params, round_ids=None, columns=_RESULT_COLUMNS) -> list:
     """The rounds asked for (default ``[params.round]``), checked to be in ``results``, which has ``columns``."""
     check_params(params)
@@ -398,8 +400,7 @@ def measurement_model(
     """
     round_ids = check_rounds(results, params, round_ids)
     lay = Layout(scores, indicators, results, params, round_ids)
-    g = variance_components(scores[scores["round_id"].isin(lay.res["round_id"].unique())], indicators, params) \
-        if components is None else components
+    g = point_components(scores, indicators, params, lay, components)
     return error_model(lay, g, params)
 
 

@@ -40,6 +40,7 @@ from scipy import stats as sps
 
 from ..errors import InputError
 from ..rules import competition_ranks
+from .base import dersimonian_laird_tau2
 
 __all__ = [
     "RANK_SET_COLUMNS",
@@ -760,9 +761,8 @@ def _overdispersion(z: np.ndarray, w: np.ndarray, winsor: float) -> tuple[float,
         return np.nan, 0.0
     lo, hi = np.quantile(z, [winsor, 1.0 - winsor])
     phi = float(np.mean(np.clip(z, lo, hi) ** 2))
-    if n * phi <= n - 1:
-        return phi, 0.0
-    return phi, float((n * phi - (n - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    # n φ is Cochran's Q of the winsorized z-scores
+    return phi, dersimonian_laird_tau2(n * phi, w)
 
 
 @dataclass(frozen=True, eq=False)

@@ -19,6 +19,8 @@ from .base import (
     CELL,
     cell_codes,
     check_params,
+    dense_codes,
+    dersimonian_laird_tau2,
     require,
     rescaled,
     seeded_rng,
@@ -26,7 +28,7 @@ from .base import (
     t_interval,
 )
 
-__all__ = ["RATER_COLUMNS", "RELIABILITY_COLUMNS", "SeverityFit", "fit_severity", "fit_severity_coded", "unique_codes",
+__all__ = ["RATER_COLUMNS", "RELIABILITY_COLUMNS", "SeverityFit", "fit_severity", "fit_severity_coded",
            "rater_consistency", "rater_severity", "rater_separation", "adjust_rater_severity",
            "severity_adjusted_lists"]
 
@@ -340,7 +342,7 @@ def fit_severity_coded(s: pd.DataFrame, cell, n_cells, raters, rater, unit, *, m
 
     # the rater × unit pairs of the shared scores: pair_of[i] numbers the pair of the i-th of them
     sh = np.flatnonzero(shared)
-    pairs, pair_of = unique_codes(unit[sh].astype(np.int64) * n_r + rater[sh], n_u * n_r)
+    pairs, pair_of = dense_codes(unit[sh].astype(np.int64) * n_r + rater[sh], n_u * n_r)
     resid_pair = np.bincount(pair_of, weights=resid[sh], minlength=len(pairs))
 
     # cluster-robust (CR1) variance with units as clusters (Liang & Zeger, 1986); a residual
@@ -433,15 +435,6 @@ def _constrained_inverse(normal, n_r, estimable, component, n_compared):
     inverse = np.zeros((n_p, n_p))
     inverse[np.ix_(idx, idx)] = np.linalg.inv(bordered)[:len(idx), :len(idx)]
     return inverse, visit_split
-
-
-def unique_codes(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(key, return_inverse=True)`` of integer keys in [0, size), by counting when size allows."""
-    if size > 4 * len(key) + 4096:
-        return np.unique(key, return_inverse=True)
-    present = np.zeros(size, dtype=bool)
-    present[key] = True
-    return np.flatnonzero(present), (np.cumsum(present) - 1)[key]
 
 
 def _model_variance(normal, inverse, resid, sh, pair, zr, cell, n_cells, m, rater, n_r, xdev, in_cell, per_cell):
@@ -683,8 +676,7 @@ def _shrunken(severity, se, component, testable):
         if precise.sum() >= 2:
             w = 1.0 / v[precise]
             mean = np.sum(w * d[precise]) / w.sum()
-            q = np.sum(w * (d[precise] - mean) ** 2)
-            tau2 = max(0.0, (q - (precise.sum() - 1)) / (w.sum() - np.sum(w**2) / w.sum()))
+            tau2 = dersimonian_laird_tau2(np.sum(w * (d[precise] - mean) ** 2), w)
         else:
             # estimates without error (an exact fit): their spread is the spread of severities
             tau2 = float(np.mean(d**2))

@@ -14,9 +14,8 @@ from ..params import SOURCES, Params
 from ..rules import competition_ranks, cut_list, list_cap, round_half_up
 from ..scoring import row_key
 from .base import check_params, seeded_rng
-from .measurement import ErrorModel, Layout, check_rounds, error_model
+from .measurement import ErrorModel, Layout, check_rounds, error_model, point_components
 from .ranks import rank_uncertainty
-from .variance import variance_components
 
 __all__ = ["STABILITY_COLUMNS", "WEIGHT_COLUMNS", "Replicates", "list_replicates", "list_stability",
            "weight_sensitivity"]
@@ -75,16 +74,6 @@ class Replicates:
     rank: np.ndarray
     list: np.ndarray
     seed: str
-
-
-def _g_study(scores, indicators, params: Params, lay: Layout, components):
-    """Point estimates of the G-study of every round of the layout (no bootstrap: only σ² are used)."""
-    if components is not None:
-        return components
-    fp = params.fairness
-    if "gstudy_bootstrap" in type(fp).model_fields:
-        params = params.model_copy(update={"fairness": fp.model_copy(update={"gstudy_bootstrap": 0})})
-    return variance_components(scores[scores["round_id"].isin(lay.res["round_id"].unique())], indicators, params)
 
 
 def list_replicates(
@@ -170,7 +159,7 @@ def list_replicates(
     if isinstance(n_replicates, bool) or not isinstance(n_replicates, (int, np.integer)) or n_replicates < 1:
         raise InputError(f"n_replicates must be a positive integer; got {n_replicates!r}")
     lay = Layout(scores, indicators, results, params, round_ids)
-    g = _g_study(scores, indicators, params, lay, components)
+    g = point_components(scores, indicators, params, lay, components)
     return _replicate(lay, g, params, n_replicates, measurement_error)
 
 
@@ -378,7 +367,7 @@ def list_stability(
     round_id = params.round if round_id is None else round_id
     check_rounds(results, params, [round_id], _RESULT_COLUMNS)
     lay = Layout(scores, indicators, results, params, [round_id])
-    g = _g_study(scores, indicators, params, lay, components)
+    g = point_components(scores, indicators, params, lay, components)
     replicate_model = _ReplicateModel(lay, g, params)
     rep = _replicate(lay, g, params, fp.replicates, fp.measurement_error, replicate_model)
     level = fp.rank_coverage

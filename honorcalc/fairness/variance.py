@@ -11,6 +11,7 @@ from scipy import sparse
 from ..params import SOURCES, Params
 from .base import (
     check_params,
+    dense_codes,
     rescaled,
 )
 
@@ -58,16 +59,6 @@ class _Moments:
     pair_nested: dict
     pair_crossed_nested: dict
     pair_crossed: dict
-
-
-def _dense_codes(codes: np.ndarray) -> np.ndarray:
-    """``np.unique(codes, return_inverse=True)[1]`` of non-negative integer codes, by counting."""
-    codes = np.asarray(codes)
-    if codes.size == 0 or codes.max() > 4 * codes.size + 1024:
-        return np.unique(codes, return_inverse=True)[1]
-    seen = np.zeros(int(codes.max()) + 1, dtype=bool)
-    seen[codes] = True
-    return (np.cumsum(seen) - 1)[codes]
 
 
 def _pair_counts(a: np.ndarray, b: np.ndarray, levels_a: int, levels_b: int, count_a: np.ndarray,
@@ -269,7 +260,7 @@ def _coefficients(unit: np.ndarray, rater: np.ndarray, cell: np.ndarray, max_poi
     cell_points = np.zeros(n_cells)
     cell_points[cell] = max_points
     w = cell_points / np.bincount(cell_unit, weights=cell_points, minlength=n_units)[cell_unit]
-    pair = _dense_codes(unit.astype(np.int64) * (int(rater.max()) + 1) + rater)
+    pair = dense_codes(unit.astype(np.int64) * (int(rater.max()) + 1) + rater)[1]
     load = np.bincount(pair, weights=(w / m)[cell])
     pair_unit = np.zeros(len(load), dtype=np.int64)
     pair_unit[pair] = unit
@@ -461,16 +452,16 @@ def variance_components(scores: pd.DataFrame, indicators: pd.DataFrame, params: 
 def _g_study(y, unit, rater, ind, max_points, n_boot: int, level: float, target: float,
              rng: np.random.Generator) -> dict:
     """One row of `variance_components`."""
-    unit = _dense_codes(unit)
-    rater = _dense_codes(rater)
-    ind = _dense_codes(ind)
+    unit = dense_codes(unit)[1]
+    rater = dense_codes(rater)[1]
+    ind = dense_codes(ind)[1]
     n_units = int(unit.max()) + 1
     factors = {
         "unit": unit,
         "rater": rater,
         "indicator": ind,
-        "unit_x_indicator": _dense_codes(unit.astype(np.int64) * (ind.max() + 1) + ind),
-        "unit_x_rater": _dense_codes(unit.astype(np.int64) * (rater.max() + 1) + rater),
+        "unit_x_indicator": dense_codes(unit.astype(np.int64) * (ind.max() + 1) + ind)[1],
+        "unit_x_rater": dense_codes(unit.astype(np.int64) * (rater.max() + 1) + rater)[1],
     }
     y = y - y.mean()
     mom = _moments(y, unit, n_units, factors)

@@ -10,11 +10,12 @@ from ..params import Params
 from .base import (
     CELL,
     check_params,
+    dense_codes,
     rescaled,
     sorted_ids,
     t_interval,
 )
-from .raters import SeverityFit, fit_severity, fit_severity_coded, unique_codes
+from .raters import SeverityFit, fit_severity, fit_severity_coded
 
 __all__ = ["visit_gap"]
 
@@ -113,7 +114,7 @@ def visit_gap(scores: pd.DataFrame, indicators: pd.DataFrame, params: Params) ->
     # The mean of each (unit, round, indicator) and visit over its non-missing points, as the
     # pivot table this replaces, on integer keys. The keys sort as the ids do; 2 × cell + 1 is
     # the covert visit, 2 × cell the open one.
-    key, group = unique_codes(cell[keep] * 2 + (s["visit"] == "covert").to_numpy()[keep],
+    key, group = dense_codes(cell[keep] * 2 + (s["visit"] == "covert").to_numpy()[keep],
                                2 * len(units) * n_rounds * n_ind)
     value = adjusted[keep]
     known = ~np.isnan(value)
@@ -183,7 +184,7 @@ def _severity_fit(s: pd.DataFrame, ids, raters, rater, min_units: int) -> Severi
     for code, uniques in ids:
         key = key * len(uniques) + code
     size = int(np.prod([len(uniques) for _, uniques in ids], dtype=np.int64))
-    cell = unique_codes(key, size)[1]
+    cell = dense_codes(key, size)[1]
     return fit_severity_coded(s, cell, int(cell.max(initial=-1)) + 1, raters, rater, ids[1][0].astype(np.int64),
                          min_units=min_units)
 
