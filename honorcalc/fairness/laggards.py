@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import optimize
+from scipy import stats as sps
 from scipy.special import ndtri
 
 from ..errors import InputError
@@ -380,22 +381,6 @@ def _pool_pvalues(observed: np.ndarray, null: np.ndarray, pool: np.ndarray):
     return p_obs, p_null
 
 
-def _q_values(p: np.ndarray, method: str) -> np.ndarray:
-    """Benjamini-Hochberg (1995) or Benjamini-Yekutieli (2001) q-values along the last axis (NaN ignored)."""
-    m = np.isfinite(p).sum(axis=-1, keepdims=True)
-    order = np.argsort(np.where(np.isfinite(p), p, np.inf), axis=-1)
-    ranked = np.take_along_axis(p, order, axis=-1)
-    i = np.arange(1, p.shape[-1] + 1)
-    factor = np.cumsum(1.0 / np.arange(1, p.shape[-1] + 1))[np.maximum(m - 1, 0)] if method == "by" else 1.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        q = ranked * m * factor / i
-    q = np.where(np.isfinite(q), q, np.inf)
-    q = np.minimum.accumulate(q[..., ::-1], axis=-1)[..., ::-1]
-    out = np.empty_like(q)
-    np.put_along_axis(out, order, np.minimum(q, 1.0), axis=-1)
-    return np.where(np.isfinite(p), out, np.nan)
-
-
 def flag_laggards(results: pd.DataFrame, params: Params, round_id: str | None = None) -> LaggardResult:
     """Persistent laggards up to a round: one decision per unit from rules A, B, C and D.
 
@@ -569,10 +554,10 @@ def flag_laggards(results: pd.DataFrame, params: Params, round_id: str | None = 
         p = np.where(judged, p_all, np.nan)
         achieved[:-1] = (p_null_rule[:, :, judged] <= alpha).mean(axis=(1, 2))
         achieved[-1] = (p_null[:, judged] <= alpha).mean()
-        q_null = _q_values(p_null[:, judged], fp.laggard_fdr_method)
+        q_null = sps.false_discovery_control(p_null[:, judged], axis=-1, method=fp.laggard_fdr_method)
         flag_rate = float(((p_null[:, judged] <= alpha) & (q_null <= fp.laggard_fdr)).mean())
     q = np.full(shape[0], np.nan)
-    q[judged] = _q_values(p[judged], fp.laggard_fdr_method)
+    q[judged] = sps.false_discovery_control(p[judged], method=fp.laggard_fdr_method)
     # the rules that carried each decision: those at the level, else the strongest
     carried = (p_rule <= alpha) | (p_rule == p_rule.min(axis=0))
     # significance says a shortfall is real; a laggard is also far enough behind to be one, or
