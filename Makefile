@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name honorcalc --display-name "Python (honorcalc)" >/dev/null
 	touch $(STAMP)
 
-$(DEMO)/units.csv: honorcalc/demo.py | $(STAMP)
+$(DEMO)/units.csv: honorcalc/datasets/demo.py | $(STAMP)
 	$(VENV)/bin/honorcalc demo $(DEMO)
 
 # The demo city's round report, then its annual report; each prints where its HTML is.
@@ -37,7 +37,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_scale.py
 
 lab: $(STAMP) $(DEMO)/units.csv
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab honorcalc/report/notebooks/
 
 clean:
 	rm -rf $(VENV) $(DEMO) reports/*/

@@ -30,10 +30,10 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from honorcalc.demo import make_demo_city
+from honorcalc.datasets.demo import make_demo_city
 from honorcalc.fairness import fairness_tables, list_replicates, severity_adjusted_lists, variance_components
 from honorcalc.params import Params
-from honorcalc.rules import evaluate_round, evaluate_rounds
+from honorcalc.rules.evaluate import evaluate_round, evaluate_rounds
 
 SEED = 20240601
 
@@ -119,7 +119,7 @@ def bench_city(repeat: int) -> None:
     seconds, _ = best_time(lambda: fairness_tables(_Dataset(city), params, ev), repeat)
     report("fairness_tables, 160 units × 8 rounds, given the evaluation", seconds,
            f"{seconds / BUDGET:.2f}× the {BUDGET:g} s budget")
-    from honorcalc.province import city_sizes, make_city
+    from honorcalc.datasets.province import city_sizes, make_city
 
     sizes = city_sizes()
     big = int(np.argmax(sizes))

@@ -5,12 +5,12 @@ notebook (kernel start-up included) plus nbconvert exporting it to HTML, both
 in this process. Two cities are reported:
 
 * a 160-unit city of 8 rounds (1 comprehensive, 7 special; 68,800 score rows),
-  the first 8 rounds of `honorcalc.province.make_city`, reporting its
+  the first 8 rounds of `honorcalc.datasets.province.make_city`, reporting its
   comprehensive round C2026Q1;
 * the demo city (150 units, 28 rounds, ≈76k score rows), reporting C2026Q2:
   the same data size, but a whole year of history behind the fairness analysis.
 
-Each is run in process (`honorcalc.report.run_report`) and through the command
+Each is run in process (`honorcalc.runs.folder.run_report`) and through the command
 line (a new interpreter, its imports included).
 
 Run: ``.venv/bin/python benchmarks/bench_report.py`` (``make bench``).
@@ -41,7 +41,7 @@ def _best(fn, repeat: int = REPEAT) -> float:
 
 
 def _eight_round_city(directory: Path) -> None:
-    from honorcalc.province import make_city
+    from honorcalc.datasets.province import make_city
 
     city = make_city(2026, 160)
     rounds = city["rounds"].sort_values(["date", "round_id"], kind="stable").head(8)
@@ -57,8 +57,9 @@ def main() -> None:
     import papermill
     from nbconvert import HTMLExporter
 
-    from honorcalc.demo import write_demo
-    from honorcalc.report import _kernel_name, run_report
+    from honorcalc.datasets.demo import write_demo
+    from honorcalc.report.execute import kernel_name
+    from honorcalc.runs.folder import run_report
 
     work = Path(tempfile.mkdtemp(prefix="bench-report-"))
     write_demo(work / "demo")
@@ -73,12 +74,12 @@ def main() -> None:
 
     one_cell = nbformat.v4.new_notebook()
     one_cell.cells = [nbformat.v4.new_code_cell("1 + 1")]
-    one_cell.metadata.kernelspec = {"name": _kernel_name(), "language": "python", "display_name": "Python"}
+    one_cell.metadata.kernelspec = {"name": kernel_name(), "language": "python", "display_name": "Python"}
     floor_in = work / "floor.ipynb"
     nbformat.write(one_cell, floor_in)
 
     def floor():
-        papermill.execute_notebook(str(floor_in), str(work / "floor-out.ipynb"), kernel_name=_kernel_name(),
+        papermill.execute_notebook(str(floor_in), str(work / "floor-out.ipynb"), kernel_name=kernel_name(),
                                    progress_bar=False, log_output=False,
                                    extra_arguments=["--IPKernelApp.log_level=ERROR"])
         HTMLExporter(template_name="basic").from_filename(str(work / "floor-out.ipynb"))

@@ -1,15 +1,15 @@
 """A province's year at full scale: load → validate → score and rank, with time and memory.
 
 Run ``.venv/bin/python benchmarks/bench_scale.py`` (plain ``pytest`` does not collect
-this folder). The province (`honorcalc.province`: 16 cities of 150-600 units, about
+this folder). The province (`honorcalc.datasets.province`: 16 cities of 150-600 units, about
 9.7 million score rows, one Parquet dataset directory per city) is generated once
 and cached under ``--cache`` (default ``$TMPDIR/honorcalc-bench``), keyed by seed.
 
 For every city, and so for every round of every city, the stages run as a report
 would run them:
 
-- ``load``: `honorcalc.io.read_raw_tables` (Parquet → text cells);
-- ``validate``: `honorcalc.validation.validate_tables` (the dataset contract);
+- ``load``: `honorcalc.data.read_raw_tables` (Parquet → text cells);
+- ``validate``: `honorcalc.data.validate.validate_tables` (the dataset contract);
 - ``score+rank``: `honorcalc.rules.evaluate_rounds` (scores, composites, ranks,
   lists of every round; the fairness tables are not included).
 
@@ -55,10 +55,10 @@ def gib(n: int) -> str:
 
 def province(cache: Path, seed: int) -> tuple[Path, dict]:
     """The cached province for this seed and this version of the generator, made if absent."""
-    import honorcalc.province
-    from honorcalc.province import write_province
+    import honorcalc.datasets.province
+    from honorcalc.datasets.province import write_province
 
-    version = hashlib.sha256(Path(honorcalc.province.__file__).read_bytes()).hexdigest()[:8]
+    version = hashlib.sha256(Path(honorcalc.datasets.province.__file__).read_bytes()).hexdigest()[:8]
     root = cache / f"province-{seed}-{version}"
     info_path = root / "province.json"  # written last: its presence means a complete province
     if info_path.exists():
@@ -122,10 +122,10 @@ def run_cities(root: Path, cities: list[dict]) -> dict:
     """Every stage for these cities, one after the other; seconds and peak RSS per stage."""
     import warnings
 
-    from honorcalc.io import read_raw_tables
+    from honorcalc.data.read import read_raw_tables
     from honorcalc.params import Params
-    from honorcalc.rules import evaluate_rounds
-    from honorcalc.validation import validate_tables
+    from honorcalc.rules.evaluate import evaluate_rounds
+    from honorcalc.data.validate import validate_tables
 
     wall = dict.fromkeys(STAGES, 0.0)
     cpu = dict.fromkeys(STAGES, 0.0)
@@ -164,8 +164,8 @@ def one_frame(root: Path, cities: list[dict]) -> None:
     """Validate the province's scores as one table of ~10M rows (the cities' units merged)."""
     import pandas as pd
 
-    from honorcalc.io import read_raw_tables
-    from honorcalc.validation import validate_tables
+    from honorcalc.data.read import read_raw_tables
+    from honorcalc.data.validate import validate_tables
 
     parts: dict[str, list] = {t: [] for t in ("units", "indicators", "rounds", "scores")}
     for city in cities:

@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from honorcalc.stats import icc, krippendorff_alpha
+from honorcalc.stats.agreement import icc, krippendorff_alpha
 
 SEED = 20240601
 

@@ -49,7 +49,7 @@ def run(params_file, overrides, out):
     `report: annual`, the year up to that round. Every other rule number has a
     default (see the README). Prints the path of report.html.
     """
-    from .report import run_report
+    from .runs.folder import run_report
 
     result = run_report(params_file, overrides, out=out, progress=sys.stderr.isatty())
     click.echo(str(result.html))
@@ -63,7 +63,7 @@ def demo(directory):
 
     DIRECTORY defaults to data/demo, where params/demo.yaml looks for it.
     """
-    from .demo import write_demo
+    from .datasets.demo import write_demo
 
     paths = write_demo(directory)
     for path in paths:
@@ -78,7 +78,7 @@ def demo(directory):
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def explain(run_dir, unit_id, lang, as_json):
     """Explain how UNIT_ID got its score, rank and list in the run RUN_DIR (an annual run: its year)."""
-    from .runs import explain_in_run
+    from .runs.recorded import explain_in_run
 
     text = explain_in_run(run_dir, unit_id, lang=lang, as_json=as_json)
     click.echo(text)
@@ -100,8 +100,8 @@ def verify(run_dir, ledger, head):
     --ledger: every entry's hash and the chain of hashes are intact.
     Exit 0 when everything matches; exit 1 naming each difference.
     """
-    from .ledger import verify_ledger
-    from .runs import verify_run
+    from .runs.ledger import verify_ledger
+    from .runs.verify import verify_run
 
     if run_dir is None and ledger is None:
         raise click.UsageError("give RUN_DIR, --ledger LEDGER, or both")
@@ -133,7 +133,7 @@ def publish(run_dir, ledger, supersede, reason):
     published notice, so that a ledger cut short can be detected later
     (honorcalc verify --ledger LEDGER --head HASH).
     """
-    from .runs import default_ledger, publish_run
+    from .runs.publish import default_ledger, publish_run
 
     entry = publish_run(run_dir, ledger, supersede=supersede, reason=reason)
     path = ledger or default_ledger(entry["city"])
@@ -147,7 +147,7 @@ def publish(run_dir, ledger, supersede, reason):
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def diff(run_a, run_b, as_json):
     """Show what changed between two runs: parameters, inputs, ranks and lists."""
-    from .runs import diff_runs
+    from .runs.diff import diff_runs
 
     result = diff_runs(run_a, run_b)
     click.echo(json.dumps(result, ensure_ascii=False, indent=2) if as_json else result["text"])
@@ -171,7 +171,7 @@ def batch(params_files, overrides, out, jobs, scheduler):
     Every params file is checked before anything runs. Prints one line per run;
     exit 0 when all succeed, 2 when some had bad input, 1 when some failed otherwise.
     """
-    from .batch import run_batch
+    from .runs.batch import run_batch
 
     outcomes = run_batch(params_files, overrides, out=out, jobs=jobs, scheduler=scheduler,
                          progress=sys.stderr.isatty())

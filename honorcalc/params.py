@@ -46,6 +46,14 @@ __all__ = [
 ]
 
 SOURCES = ("field", "daily", "feedback", "leader", "public")
+#: The five sources' names as RULES.md §1.2 gives them, and in English: the one spelling of every output.
+SOURCE_LABELS = {
+    "zh": {"field": "实地考察测评", "daily": "日常动态", "feedback": "上级部门反馈",
+           "leader": "市级领导督导", "public": "群众监督举报"},
+    "en": {"field": "field inspection", "daily": "day-to-day monitoring",
+           "feedback": "feedback from higher authorities", "leader": "city leaders' supervision",
+           "public": "public supervision"},
+}
 
 
 class _Section(BaseModel):

@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from honorcalc.annual import evaluate_year, explain_year
+from honorcalc.rules.annual import evaluate_year, explain_year
 from honorcalc.errors import InputError
-from honorcalc.io import load_dataset
+from honorcalc.data.read import load_dataset
 from honorcalc.params import Params, load_params
-from honorcalc.rules import evaluate_round
+from honorcalc.rules.evaluate import evaluate_round
 
 from .conftest import run_cli, write_tables
 
@@ -162,8 +162,8 @@ def test_a_single_year_has_no_earlier_columns_filled(city):
 
 
 def test_demo_city_year_matches_every_round_report():
-    from honorcalc.demo import make_demo_city
-    from honorcalc.validation import Dataset
+    from honorcalc.datasets.demo import make_demo_city
+    from honorcalc.data.contract import Dataset
 
     demo = Dataset(**make_demo_city())
     params = Params(dataset="demo", round="C2026Q4", report="annual")
@@ -191,7 +191,7 @@ def test_explain_year_lists_every_listing_and_escalation(year):
 
 @pytest.fixture(scope="module")
 def annual_run(city, tmp_path_factory):
-    from honorcalc.report import run_report
+    from honorcalc.runs.folder import run_report
 
     return run_report(city / "year.yaml", out=city / "reports")
 
@@ -229,7 +229,7 @@ def test_annual_run_verifies_explains_and_refuses_to_publish(annual_run, capsys)
 
 @pytest.mark.slow
 def test_annual_diff_names_outcomes(annual_run, city, capsys):
-    from honorcalc.report import run_report
+    from honorcalc.runs.folder import run_report
 
     other = run_report(city / "year.yaml", ["pass_quota.share=0.7"], out=city / "reports")
     code, out, _ = run_cli(["diff", annual_run.run_dir, other.run_dir], capsys)
@@ -241,7 +241,7 @@ def test_annual_diff_names_outcomes(annual_run, city, capsys):
 
 
 def test_points_figure_one_panel_per_group_names_the_ends(year):
-    from honorcalc.figures_annual import plot_points_over_year
+    from honorcalc.report.figures.annual_figures import plot_points_over_year
 
     from .test_figures import _assert_glyphs_and_font, _texts
 
@@ -256,7 +256,8 @@ def test_points_figure_one_panel_per_group_names_the_ends(year):
 def test_font_covers_the_annual_reports_words():
     from fontTools.ttLib import TTCollection
 
-    from honorcalc import figures, figures_annual, present_annual
+    from honorcalc.report.figures import annual_figures as figures_annual, round_figures as figures
+    from honorcalc.report import annual_report as present_annual
 
     shown = set()
     for table in (*present_annual.LABELS.values(), *figures_annual._TEXT.values()):
@@ -266,7 +267,7 @@ def test_font_covers_the_annual_reports_words():
 
 
 def test_points_figure_cuts_an_absurdly_long_name(city):
-    from honorcalc.figures_annual import plot_points_over_year
+    from honorcalc.report.figures.annual_figures import plot_points_over_year
 
     from .test_figures import _assert_glyphs_and_font, _texts
 
@@ -295,7 +296,7 @@ def test_explain_year_as_json_is_strict_json_with_native_values(year):
 
 @pytest.mark.slow
 def test_annual_diff_names_a_change_of_points_alone(annual_run, city, capsys):
-    from honorcalc.report import run_report
+    from honorcalc.runs.folder import run_report
 
     other = run_report(city / "year.yaml", ["points.special_black=-2"], out=city / "reports")
     code, out, _ = run_cli(["diff", annual_run.run_dir, other.run_dir], capsys)
@@ -307,7 +308,7 @@ def test_annual_diff_names_a_change_of_points_alone(annual_run, city, capsys):
 
 
 def test_a_year_without_a_comprehensive_round_says_why_there_is_no_tier(city):
-    from honorcalc import present_annual
+    from honorcalc.report import annual_report as present_annual
 
     params = load_params(city / "year.yaml", ["round=S2026-01a"])
     view = present_annual.build_view(params, load_dataset(city / "data"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from honorcalc.batch import run_batch
+from honorcalc.runs.batch import run_batch
 from honorcalc.cli import main
 
 from .conftest import tiny_tables, write_tables

@@ -7,11 +7,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from honorcalc.demo import make_demo_city
-from honorcalc.explain import counterfactual
-from honorcalc.io import load_dataset, write_dataset
+from honorcalc.datasets.demo import make_demo_city
+from honorcalc.explain.counterfactual import counterfactual
+from honorcalc.data.read import load_dataset
+from honorcalc.data.write import write_dataset
 from honorcalc.params import Params
-from honorcalc.rules import evaluate_round
+from honorcalc.rules.evaluate import evaluate_round
 
 ROUND = "C2026Q2"
 

@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from honorcalc.demo import PLANTED, make_demo_city, write_demo
-from honorcalc.io import TABLES, load_dataset
-from honorcalc.validation import CONTRACT
+from honorcalc.datasets.demo import PLANTED, make_demo_city, write_demo
+from honorcalc.data.contract import TABLES
+from honorcalc.data.read import load_dataset
+from honorcalc.data.contract import CONTRACT
 
 TOPICS = ("同类点位建设", "网申工作", "挂包工作", "问卷调查")  # RULES.md §1.1
 ID_COLUMNS = {"unit_id", "indicator_id", "round_id", "rater_id", "code"}
@@ -29,7 +30,7 @@ def _composite(city) -> pd.DataFrame:
 
     Rater means per indicator and source; each source Σ points / Σ max_points ×
     100; the mean over sources; minus verified deductions (joint ones at half).
-    Written out here rather than taken from `honorcalc.scoring`, so that the
+    Written out here rather than taken from `honorcalc.rules.scoring`, so that the
     demo's promises are checked against the model as DESIGN.md states it.
     """
     scores, indicators = city["scores"], city["indicators"]

@@ -7,9 +7,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from honorcalc.demo import write_demo
-from honorcalc.report import run_report
-from honorcalc.runs import diff_runs
+from honorcalc.datasets.demo import write_demo
+from honorcalc.runs.folder import run_report
+from honorcalc.runs.diff import diff_runs
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from honorcalc.errors import InputError
-from honorcalc.explain import explain_unit, explain_unit_dict
+from honorcalc.explain.unit import explain_unit, explain_unit_dict
 from honorcalc.params import Params
-from honorcalc.rules import evaluate_round
+from honorcalc.rules.evaluate import evaluate_round
 
 UNITS = ["U01", "U02", "U03", "U04", "U05", "U06", "U07", "U08", "U09", "U10", "U11", "U12", "U13"]
 #: composites: U01–U11 at 99 … 94, U12 at 90.5 (rank 12), U13 at 88.5 (rank 13)

@@ -1,6 +1,6 @@
 """Fairness analysis (RULES.md §3): planted effects are found, null cities stay quiet.
 
-The demo city (`honorcalc.demo`) plants a harsh, a lenient and a noisy rater, three
+The demo city (`honorcalc.datasets.demo`) plants a harsh, a lenient and a noisy rater, three
 persistent laggards, a one-off bad unit, a declining unit and a unit that performs for
 open visits; the tests check that the fairness tables find exactly those stories. Null
 cities (no laggards, no harsh raters) check the stated false-alarm rates, and simulated
@@ -21,7 +21,7 @@ from pandas.testing import assert_frame_equal, assert_series_equal
 from scipy import stats
 
 from honorcalc import fairness
-from honorcalc.demo import PLANTED, make_demo_city
+from honorcalc.datasets.demo import PLANTED, make_demo_city
 from honorcalc.errors import InputError
 from honorcalc.fairness import (
     GROUP_COLUMNS,
@@ -50,9 +50,9 @@ from honorcalc.fairness.raters import _rater_matrix
 from honorcalc.fairness.stability import WEIGHT_COLUMNS, _nan_quantiles
 from honorcalc.fairness.tables import FAIRNESS_TABLES, FUNNEL_COLUMNS
 from honorcalc.params import Params, params_from_mapping
-from honorcalc.rules import evaluate_round, evaluate_rounds
-from honorcalc.scoring import row_key
-from honorcalc.validation import validate_tables
+from honorcalc.rules.evaluate import evaluate_round, evaluate_rounds
+from honorcalc.rules.scoring import row_key
+from honorcalc.data.validate import validate_tables
 
 from .conftest import ems_components, tiny_tables
 
@@ -597,7 +597,7 @@ def test_findings_in_chinese_and_english(q2):
     assert any(re.fullmatch(sentence.format(PLANTED["harsh_rater"], "偏严", "少"), s) for s in texts)
     assert any(re.fullmatch(sentence.format(PLANTED["lenient_rater"], "偏宽", "多"), s) for s in texts)
     assert any(PLANTED["open_visit_unit"] in f.detail and "明查得分高于暗访" in f.text for f in zh)
-    assert any(s.startswith("实地考察评分可靠程度较高") for s in texts)
+    assert any(s.startswith("实地考察测评评分可靠程度较高") for s in texts)
     # the public source has one rater for the whole city: its error cannot be known, and the report says so
     assert any(f.topic == "reliability" and f.certainty == "not_estimable" and f.text.startswith("群众监督")
                for f in zh)

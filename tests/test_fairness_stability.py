@@ -25,7 +25,7 @@ from honorcalc.fairness.stability import (
     weight_sensitivity,
 )
 from honorcalc.params import params_from_mapping
-from honorcalc.rules import evaluate_rounds
+from honorcalc.rules.evaluate import evaluate_rounds
 
 TABLES = ("units", "indicators", "rounds", "scores", "deductions", "surveys")
 WEIGHTS = {"field": 0.6, "daily": 0.4, "feedback": 0.0, "leader": 0.0, "public": 0.0}

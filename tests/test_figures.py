@@ -21,13 +21,14 @@ from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.colors import to_hex
 from matplotlib.text import Text
 
-from honorcalc import figures
-from honorcalc.demo import make_demo_city
+from honorcalc.report.figures import round_figures as figures
+from honorcalc.datasets.demo import make_demo_city
 from honorcalc.errors import InputError, ParamError
-from honorcalc.io import load_dataset, write_dataset
+from honorcalc.data.read import load_dataset
+from honorcalc.data.write import write_dataset
 from honorcalc.params import Params, params_from_mapping
-from honorcalc.present import LABELS
-from honorcalc.rules import evaluate_round
+from honorcalc.report.round_report import LABELS
+from honorcalc.rules.evaluate import evaluate_round
 
 ROUND = "C2026Q2"
 SPECIAL = "S2026-03a"

@@ -34,10 +34,10 @@ VARIANTS = {
 
 
 def _hashes(variant: str, dataset_dir: Path) -> dict[str, str]:
-    from honorcalc.io import load_dataset
-    from honorcalc.io import table_bytes
+    from honorcalc.data.read import load_dataset
+    from honorcalc.data.write import table_bytes
     from honorcalc.params import load_params
-    from honorcalc.pipeline import run_tables
+    from honorcalc.runs.pipeline import run_tables
 
     params_file, overrides = VARIANTS[variant]
     params = load_params(ROOT / params_file, [*overrides, f"dataset={dataset_dir}"])
@@ -47,7 +47,7 @@ def _hashes(variant: str, dataset_dir: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory) -> Path:
-    from honorcalc.demo import write_demo
+    from honorcalc.datasets.demo import write_demo
 
     directory = tmp_path_factory.mktemp("demo")
     write_demo(directory)
@@ -63,7 +63,7 @@ def test_tables_unchanged(variant, demo_dir):
 if __name__ == "__main__":
     import tempfile
 
-    from honorcalc.demo import write_demo
+    from honorcalc.datasets.demo import write_demo
 
     with tempfile.TemporaryDirectory() as tmp:
         write_demo(tmp)

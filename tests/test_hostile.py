@@ -44,8 +44,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from honorcalc.io import load_dataset
-from honorcalc.validation import CONTRACT
+from honorcalc.data.read import load_dataset
+from honorcalc.data.contract import CONTRACT
 
 from .conftest import drop_column, run_cli, set_cell, tiny_tables, write_tables
 
@@ -628,8 +628,8 @@ def test_a_200_mb_scores_file_is_read_whole_and_its_last_row_named(tmp_path, cap
 
 
 def test_a_tiny_province_loads_and_validates(tmp_path):
-    """`honorcalc.province` at tiny size: every city a valid dataset, the same for the same seed."""
-    from honorcalc.province import make_city, write_province
+    """`honorcalc.datasets.province` at tiny size: every city a valid dataset, the same for the same seed."""
+    from honorcalc.datasets.province import make_city, write_province
 
     info = write_province(tmp_path / "province", seed=7, n_cities=3, units=(6, 9))
     assert [c["city_id"] for c in info["cities"]] == ["C01", "C02", "C03"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from honorcalc import present
+from honorcalc.report import round_report as present
 from honorcalc.params import load_params
 
 
@@ -56,8 +56,8 @@ def test_special_round_title_and_caps(tiny_params):
 
 
 def test_data_overview_shows_the_manifests_hashes(tiny_params):
-    from honorcalc.audit import params_sha256
-    from honorcalc.io import file_sha256
+    from honorcalc.runs.manifest import params_sha256
+    from honorcalc.data.write import file_sha256
 
     view = _view(tiny_params)
     shown = present.data_overview(view)
@@ -69,7 +69,7 @@ def test_a_handed_over_view_is_taken_only_for_the_same_parameters(tiny_params, t
     import pickle
 
     from honorcalc import __version__
-    from honorcalc.report import HANDOFF
+    from honorcalc.report.execute import HANDOFF
 
     view = _view(tiny_params)
     (tmp_path / HANDOFF).write_bytes(pickle.dumps({"honorcalc": __version__, "view": view}))
@@ -86,7 +86,7 @@ def test_a_handoff_of_another_version_kind_or_unreadable_is_ignored(tiny_params,
     import pickle
 
     from honorcalc import __version__
-    from honorcalc.report import HANDOFF
+    from honorcalc.report.execute import HANDOFF
 
     view = _view(tiny_params)
     for package in ({"honorcalc": "0.0.0", "view": view}, {"honorcalc": __version__, "view": "a string"}, view):

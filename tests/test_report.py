@@ -9,9 +9,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from honorcalc.audit import check_manifest
-from honorcalc.io import file_sha256
-from honorcalc.report import run_report, safe_name
+from honorcalc.runs.manifest import check_manifest
+from honorcalc.data.write import file_sha256
+from honorcalc.runs.folder import run_report, safe_name
 
 from .conftest import tiny_tables, write_tables
 
@@ -99,7 +99,7 @@ def test_failed_notebook_leaves_nothing(tmp_path):
     broken.metadata.kernelspec = {"name": "python3", "language": "python", "display_name": "Python 3"}
     path = tmp_path / "broken.ipynb"
     nbformat.write(broken, path)
-    from honorcalc.report import NotebookError
+    from honorcalc.report.execute import NotebookError
 
     with pytest.raises(NotebookError, match="boom"):
         run_report(params, out=tmp_path / "reports", notebook=path)
@@ -140,8 +140,8 @@ def test_run_all_in_jupyterlab_gives_the_same_report(tmp_path, notebook, params)
 
     import papermill
 
-    from honorcalc.demo import write_demo
-    from honorcalc.report import NOTEBOOKS, _kernel_name
+    from honorcalc.datasets.demo import write_demo
+    from honorcalc.report.execute import NOTEBOOKS, kernel_name
 
     root = Path(__file__).resolve().parent.parent
     (tmp_path / "notebooks").mkdir()
@@ -150,7 +150,7 @@ def test_run_all_in_jupyterlab_gives_the_same_report(tmp_path, notebook, params)
     write_demo(tmp_path / "data" / "demo")
     executed = tmp_path / "run-all.ipynb"
     papermill.execute_notebook(str(tmp_path / "notebooks" / notebook), str(executed),
-                               kernel_name=_kernel_name(), cwd=str(tmp_path / "notebooks"), progress_bar=False,
+                               kernel_name=kernel_name(), cwd=str(tmp_path / "notebooks"), progress_bar=False,
                                extra_arguments=["--IPKernelApp.log_level=ERROR"])
     run = run_report(tmp_path / "params" / params, out=tmp_path / "reports")
 
@@ -168,8 +168,8 @@ def test_run_all_in_jupyterlab_gives_the_same_report(tmp_path, notebook, params)
 
 def test_the_manifest_records_the_inputs_as_they_were_read(tmp_path):
     """A file edited between reading and the manifest: the run records the data it used."""
-    from honorcalc.audit import build_manifest
-    from honorcalc.io import load_dataset
+    from honorcalc.runs.manifest import build_manifest
+    from honorcalc.data.read import load_dataset
     from honorcalc.params import Params
 
     data = write_tables(tmp_path / "data", tiny_tables())

@@ -14,13 +14,8 @@ import pytest
 
 from honorcalc.errors import InputError, ParamError
 from honorcalc.params import SOURCES, Params
-from honorcalc.rules import (
-    RANKING_COLUMNS,
-    evaluate_round,
-    evaluate_rounds,
-    list_cap,
-    round_half_up,
-)
+from honorcalc.rules.evaluate import RANKING_COLUMNS, evaluate_round, evaluate_rounds
+from honorcalc.rules.ranking import list_cap, round_half_up
 
 
 def make(rounds, *, groups=None, kinds=None, topics=None, dates=None, deductions=(), surveys=(),

@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from honorcalc.params import Params
-from honorcalc.rules import apply_lists, evaluate_rounds, rank_units
+from honorcalc.rules.lists import apply_lists
+from honorcalc.rules.evaluate import evaluate_rounds
+from honorcalc.rules.ranking import rank_units
 
 # boundary values and ties are where list rules break, so scores come mostly from a
 # grid around the thresholds (90, 70) and the rounding precision, sometimes anywhere

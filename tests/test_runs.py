@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from honorcalc.report import run_report
+from honorcalc.runs.folder import run_report
 
 from .conftest import run_cli, tiny_tables, write_tables
 
@@ -148,6 +148,6 @@ def test_demo_command_writes_a_loadable_dataset(tmp_path, capsys):
     code, out, _ = run_cli(["demo", tmp_path / "demo"], capsys)
     assert code == 0
     assert len(out.split()) == 6
-    from honorcalc.io import load_dataset
+    from honorcalc.data.read import load_dataset
 
     assert len(load_dataset(tmp_path / "demo").units) == 150

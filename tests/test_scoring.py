@@ -6,7 +6,7 @@ import pytest
 
 from honorcalc.errors import InputError
 from honorcalc.params import Params
-from honorcalc.scoring import (
+from honorcalc.rules.scoring import (
     SOURCE_SCORE_COLUMNS,
     category_scores,
     check_columns,

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from honorcalc.errors import InputError, ValidationError
-from honorcalc.io import load_dataset, read_table
-from honorcalc.validation import CONTRACT, validate_tables
+from honorcalc.data.read import load_dataset, read_table
+from honorcalc.data.contract import CONTRACT
+from honorcalc.data.validate import validate_tables
 
 from .conftest import drop_column, set_cell, tiny_tables, write_tables
 
@@ -250,7 +251,7 @@ def test_validate_tables_accepts_in_memory_frames():
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])
 def test_each_table_records_the_sha256_of_the_file_as_read(tmp_path, fmt):
-    from honorcalc.io import file_sha256
+    from honorcalc.data.write import file_sha256
 
     directory = write_tables(tmp_path / "d", tiny_tables(), fmt)
     ds = load_dataset(directory)

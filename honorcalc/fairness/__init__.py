@@ -1,7 +1,7 @@
 """Fairness analysis of a round: is the spread real, are the raters fair, who lags, how stable.
 
 RULES.md §3 asks six questions of every list; this package answers five of them, one
-module per question (the sixth, "can it be reproduced", is `honorcalc.audit`); `tables`
+module per question (the sixth, "can it be reproduced", is `honorcalc.runs.manifest`); `tables`
 assembles them and `findings` words them. Each answer is a pure function over the long-format frames of the dataset contract plus `Params`, returning a new
 frame; `fairness_tables` assembles DESIGN.md's ``raters.csv``, ``reliability.csv``,
 ``laggards.csv``, ``stability.csv`` and ``groups.csv`` for ``params.round``, and

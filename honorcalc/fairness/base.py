@@ -8,11 +8,7 @@ from scipy import stats as sps
 
 from ..errors import InputError
 from ..params import Params
-from ..scoring import (
-    check_scores_and_indicators,
-    require_columns,
-    row_key,
-)
+from ..rules.scoring import check_scores_and_indicators, require_columns, row_key
 
 __all__ = ["SEED_STREAMS", "CELL", "check_params", "require", "seeded_rng", "rescaled", "cell_codes", "sorted_ids", "round_order", "t_interval", "dense_codes",
            "dersimonian_laird_tau2"]
@@ -43,7 +39,7 @@ def rescaled(scores: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
     if not pd.api.types.is_numeric_dtype(scores["points"]):
         raise InputError(
             f"column 'points' must be numeric; got dtype {scores['points'].dtype} "
-            "(load the dataset with honorcalc.io.load_dataset)", file="scores", column="points",
+            "(load the dataset with honorcalc.data.load_dataset)", file="scores", column="points",
         )
     meta = indicators.set_index("indicator_id")
     # look up each distinct indicator once: a map over every row of a string column is slow

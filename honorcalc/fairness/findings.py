@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..params import SOURCE_LABELS
 
 __all__ = ["Finding", "fairness_findings"]
 
@@ -49,12 +50,6 @@ class Finding:
         return self.text
 
 
-_SOURCE = {
-    "zh": {"field": "实地考察", "daily": "日常动态", "feedback": "上级部门反馈", "leader": "市级领导督导",
-           "public": "群众监督"},
-    "en": {"field": "field inspection", "daily": "day-to-day monitoring", "feedback": "feedback from higher "
-           "authorities", "leader": "city leaders' supervision", "public": "public supervision"},
-}
 _GROUP = {
     "zh": {"industry": "行业单位", "territorial": "属地单位", "small": "规模较小的单位", "medium": "中等规模的单位",
            "large": "规模较大的单位"},
@@ -209,7 +204,7 @@ def _reliability(tables, lang, names) -> list[Finding]:
         note = str(stat["note"].iloc[0])
         status = next((s for s in ("not_estimable", "approximate", "lower_bound", "estimated")
                        if f"status {s}" in note), "estimated")
-        name = _SOURCE[lang].get(source, source)
+        name = SOURCE_LABELS[lang].get(source, source)
         detail = _g_detail(source, stat, status, lang)
         if status == "not_estimable" or not np.isfinite(phi):
             text = (f"{name}评分全部出自同一评分人（或只有最终得分），评分误差有多大，{_UNKNOWN['zh']}。" if zh else
@@ -280,7 +275,7 @@ def _g_detail(source: str, stat: pd.DataFrame, status: str, lang: str) -> str:
         label = _G_LABELS[lang].get(name, name.replace("variance_", "σ²_"))
         parts.append(f"{label} {stat.at[name, 'value']:.3g}{interval}")
     if zh:
-        return (f"{_SOURCE['zh'].get(source, source)}：概化研究（Henderson 方法 I，百分制）："
+        return (f"{SOURCE_LABELS['zh'].get(source, source)}：概化研究（Henderson 方法 I，百分制）："
                 + "；".join(parts) + f"；估计状态：{_G_STATUS.get(status, status)}")
     return f"{source}: G-study (Method I, points of 100): " + "; ".join(parts) + f" — {stat['note'].iloc[0]}"
 
@@ -525,7 +520,7 @@ def _unknown_sources(tables, lang: str) -> str:
     sources = list(dict.fromkeys(g["key"].astype(str)))
     if not sources:
         return ""
-    names = [_SOURCE[lang].get(s, s) for s in sources]
+    names = [SOURCE_LABELS[lang].get(s, s) for s in sources]
     return (f"评分误差无法估计的来源：{'、'.join(names)}（全部出自同一评分人，或只有最终得分）" if lang == "zh" else
             f"sources whose error cannot be estimated: {', '.join(names)} (one rater for all, or final scores only)")
 
@@ -548,7 +543,7 @@ def _weights(tables, lang, names) -> list[Finding]:
             f"Moving one source's weight by ±{shift:.2f} would change the listing of {len(units)} units "
             f"({_names(units['name'], zh)}): a question of policy, not of scoring error.")
     word = {"red": "红榜", "black": "黑榜", "": "未上榜"}
-    detail = ("；".join(f"{r.name}（{r.unit_id}）：{_SOURCE['zh'].get(r.source, r.source)}权重"
+    detail = ("；".join(f"{r.name}（{r.unit_id}）：{SOURCE_LABELS['zh'].get(r.source, r.source)}权重"
                        f"{'调高' if r.direction == 'up' else '调低'} → {word.get(r.list, r.list)}变为"
                        f"{word.get(r.list_shifted, r.list_shifted)}" for r in changed.itertuples(index=False)) if zh else
               "; ".join(f"{r.name} ({r.unit_id}): {r.source} {r.direction} → {r.list or '-'} to {r.list_shifted or '-'}"

@@ -7,11 +7,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from ..params import Params
-from .base import (
-    check_params,
-    require,
-    seeded_rng,
-)
+from .base import check_params, require, seeded_rng
 
 __all__ = ["GROUP_COLUMNS", "group_fairness"]
 

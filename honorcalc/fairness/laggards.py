@@ -12,13 +12,8 @@ from scipy.special import ndtri
 
 from ..errors import InputError
 from ..params import Params
-from ..scoring import row_key
-from .base import (
-    check_params,
-    require,
-    round_order,
-    seeded_rng,
-)
+from ..rules.scoring import row_key
+from .base import check_params, require, round_order, seeded_rng
 
 __all__ = ["LAGGARD_COLUMNS", "LAGGARD_RULES", "LaggardResult", "flag_laggards", "year_window", "sort_rules"]
 

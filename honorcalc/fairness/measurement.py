@@ -10,7 +10,7 @@ from scipy import sparse
 
 from ..errors import InputError
 from ..params import SOURCES, Params
-from ..scoring import row_key
+from ..rules.scoring import row_key
 from .base import CELL, cell_codes, check_params, require, rescaled, sorted_ids
 from .variance import variance_components
 
@@ -381,7 +381,7 @@ def measurement_model(
     error variance Σ_s ω²_ps σ²_Δ,ps: sources are scored by different raters, so
     their errors are independent. Units covary through a shared rater's severity:
     cov = Σ_s ω_ps ω_qs σ²_r Σ_r a_psr a_qsr. History blending is the linear map of
-    `honorcalc.scoring.composite_scores`, and each round's raters are taken afresh
+    `honorcalc.rules.scoring.composite_scores`, and each round's raters are taken afresh
     (the G-study is per round). Deductions and survey vetoes are facts, not
     measurements, and the clamp to 0-100 is left out of the variance.
 

@@ -39,7 +39,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from ..errors import InputError
-from ..rules import competition_ranks
+from ..rules.ranking import competition_ranks
 from .base import dersimonian_laird_tau2
 
 __all__ = [

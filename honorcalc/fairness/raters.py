@@ -11,10 +11,11 @@ from scipy import sparse
 from scipy import stats as sps
 from scipy.sparse.csgraph import connected_components
 
+from ..data.contract import dataset_frames
 from ..errors import InputError
 from ..params import Params
-from ..rules import Evaluation, _frames, evaluate_until
-from ..stats import icc, kendall_w, krippendorff_alpha
+from ..rules.evaluate import Evaluation, evaluate_until
+from ..stats.agreement import icc, kendall_w, krippendorff_alpha
 from .base import (
     CELL,
     cell_codes,
@@ -816,7 +817,7 @@ def severity_adjusted_lists(
     Parameters
     ----------
     dataset : object
-        The six tables as attributes (`honorcalc.validation.Dataset`).
+        The six tables as attributes (`honorcalc.data.Dataset`).
     params : Params
         ``round`` is the round re-evaluated.
     raters : DataFrame, optional
@@ -850,7 +851,7 @@ def severity_adjusted_lists(
         contract.
     """
     check_params(params)
-    frames = _frames(dataset)
+    frames = dataset_frames(dataset)
     round_id = params.round
     scores = frames["scores"]
     this = (scores["round_id"] == round_id).to_numpy()

@@ -11,8 +11,8 @@ from scipy import stats as sps
 
 from ..errors import InputError
 from ..params import SOURCES, Params
-from ..rules import competition_ranks, cut_list, list_cap, round_half_up
-from ..scoring import row_key
+from ..rules.ranking import competition_ranks, cut_list, list_cap, round_half_up
+from ..rules.scoring import row_key
 from .base import check_params, seeded_rng
 from .measurement import ErrorModel, Layout, check_rounds, error_model, point_components
 from .ranks import rank_uncertainty
@@ -137,7 +137,7 @@ def list_replicates(
     2. the source scores Σ mean points / Σ max_points × 100 plus their error, the
        composite with the rules' weights renormalised over the sources present,
        minus the observed deductions, clamped to 0-100, blended with the trailing
-       composites of the same work as `honorcalc.scoring.composite_scores` does;
+       composites of the same work as `honorcalc.rules.scoring.composite_scores` does;
     3. vetoes: the satisfaction veto as observed (surveys are facts, not
        measurements), the prerequisite veto recomputed from the replicate's category
        score;

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..data.contract import dataset_frames, require_round
 from ..errors import InputError
 from ..params import Params
-from ..rules import Evaluation, _frames, evaluate_rounds
-from ..scoring import order_rounds
+from ..rules.evaluate import Evaluation, evaluate_rounds
+from ..rules.scoring import order_rounds
 from .base import check_params
 from .groups import group_fairness
 from .laggards import (
@@ -53,7 +54,7 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
     Parameters
     ----------
     dataset : object
-        The six tables as attributes (`honorcalc.validation.Dataset`).
+        The six tables as attributes (`honorcalc.data.Dataset`).
     params : Params
         ``round`` is the report round.
     evaluation : Evaluation, optional
@@ -93,7 +94,7 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
     --------
     The demo city's report round (about 1 s):
 
-    >>> from honorcalc.io import load_dataset                       # doctest: +SKIP
+    >>> from honorcalc.data import load_dataset                       # doctest: +SKIP
     >>> tables = fairness_tables(load_dataset("data/demo"),
     ...                          Params(dataset="data/demo", round="C2026Q2"))  # doctest: +SKIP
     >>> tables["raters.csv"].query("flagged")[["rater_id", "severity", "status"]]  # doctest: +SKIP
@@ -102,11 +103,10 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
     16     R09 -1.171579  lenient
     """
     check_params(params)
-    frames = _frames(dataset)
+    frames = dataset_frames(dataset)
     round_id = params.round
     ordered = order_rounds(frames["rounds"])
-    if round_id not in set(ordered["round_id"]):
-        raise InputError(f"round {round_id!r} is not in the dataset", file="rounds")
+    require_round(ordered, round_id)
     date = ordered.loc[ordered["round_id"] == round_id, "date"].iloc[0]
     upto = set(ordered.loc[ordered["date"] <= date, "round_id"])
     if evaluation is None:

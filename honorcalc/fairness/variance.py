@@ -9,11 +9,7 @@ import pandas as pd
 from scipy import sparse
 
 from ..params import SOURCES, Params
-from .base import (
-    check_params,
-    dense_codes,
-    rescaled,
-)
+from .base import check_params, dense_codes, rescaled
 
 __all__ = ["COMPONENTS", "VARIANCE_COLUMNS", "variance_components"]
 

@@ -7,14 +7,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from ..params import Params
-from .base import (
-    CELL,
-    check_params,
-    dense_codes,
-    rescaled,
-    sorted_ids,
-    t_interval,
-)
+from .base import CELL, check_params, dense_codes, rescaled, sorted_ids, t_interval
 from .raters import SeverityFit, fit_severity, fit_severity_coded
 
 __all__ = ["visit_gap"]

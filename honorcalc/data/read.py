@@ -1,0 +1,588 @@
+"""Reading a dataset directory: CSV (UTF-8 or GB18030), XLSX or Parquet, every cell as text.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io as _io
+import itertools
+import math
+import os
+import re
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+from .contract import REQUIRED_TABLES, TABLES
+from .write import file_sha256
+
+__all__ = ['SUFFIXES', 'MAX_FILE_MB_VARIABLE', 'DEFAULT_MAX_FILE_MB', 'max_file_bytes', 'find_table_files', 'read_table', 'read_raw_tables', 'load_dataset']
+
+
+SUFFIXES = (".csv", ".xlsx", ".parquet")
+
+
+# Tried in this order. UTF-8 is strict enough that GBK text almost never decodes
+# as UTF-8 by accident; GB18030 is the superset of GBK that Excel's "CSV" export
+# on a Chinese Windows produces.
+_ENCODINGS = ("utf-8", "gb18030")
+
+
+#: Environment variable that sets the size limit of one table file, in megabytes.
+MAX_FILE_MB_VARIABLE = "HONORCALC_MAX_FILE_MB"
+
+
+#: The default limit: a city's year of scores is a few hundred MB of CSV at most,
+#: and a table this size already needs a few GB of memory once read.
+DEFAULT_MAX_FILE_MB = 1024
+
+
+# Files that are not what their name says, recognised by their first bytes.
+_MAGIC = (
+    (b"PK\x03\x04", "an XLSX workbook (or another ZIP archive)", ".xlsx"),
+    (b"PAR1", "a Parquet file", ".parquet"),
+    (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)", None),
+)
+
+
+# Delimiters that Excel and others write instead of commas, by locale.
+_WRONG_DELIMITERS = ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars"),
+                     ("，", "full-width commas (，)"))
+
+
+_HEADER_SEARCH_ROWS = 20
+
+
+# A CJK character, and a byte that is not UTF-8 (after decoding with
+# surrogateescape): a file with a line of the first and a line of the second
+# mixes two encodings.
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+_NOT_UTF8 = re.compile(r"[\udc80-\udcff]")
+
+
+def max_file_bytes() -> int:
+    """The size limit of one table file, in bytes.
+
+    ``HONORCALC_MAX_FILE_MB`` (default 1024). For XLSX and Parquet the limit
+    applies to the unpacked data too, so that a small compressed file cannot
+    expand into gigabytes (a "zip bomb").
+
+    Raises
+    ------
+    InputError
+        The environment variable is not a positive number.
+    """
+    raw = os.environ.get(MAX_FILE_MB_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_MAX_FILE_MB << 20
+    try:
+        megabytes = float(raw)
+    except ValueError:
+        megabytes = math.nan
+    if not 0 < megabytes < math.inf:
+        raise InputError(
+            f"environment variable {MAX_FILE_MB_VARIABLE}: expected a positive number of "
+            f"megabytes, got {raw!r}"
+        )
+    return int(megabytes * (1 << 20))
+
+
+def _check_size(path: Path, size: int, limit: int, what: str = "is") -> None:
+    if size > limit:
+        raise InputError(
+            f"{what} {size / (1 << 20):.1f} MB, above the limit of {limit / (1 << 20):.4g} MB "
+            f"for one table file: split the data (one dataset per city) or raise the limit "
+            f"with the environment variable {MAX_FILE_MB_VARIABLE}",
+            file=path,
+        )
+
+
+def find_table_files(directory: str | Path) -> dict[str, Path]:
+    """Map each table present in ``directory`` to its file.
+
+    Raises
+    ------
+    InputError
+        The directory does not exist, a required table has no file, or a table
+        has several files (``scores.csv`` and ``scores.xlsx``: which one counts?).
+    """
+    directory = Path(directory)
+    if not directory.exists():
+        raise InputError(f"dataset directory not found: {directory}", file=directory)
+    if not directory.is_dir():
+        raise InputError(f"expected a dataset directory, got a file: {directory}", file=directory)
+    by_table: dict[str, list[Path]] = {t: [] for t in TABLES}
+    other: dict[str, list[Path]] = {t: [] for t in TABLES}
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError as exc:
+        raise InputError(f"cannot list the dataset directory ({exc.strerror})", file=directory) from None
+    for path in entries:
+        stem = path.stem.lower()
+        if stem not in by_table:
+            continue
+        if path.suffix.lower() in SUFFIXES:
+            by_table[stem].append(path)  # a folder or a broken link is reported when read
+        elif not path.name.startswith("."):
+            other[stem].append(path)
+    found: dict[str, Path] = {}
+    for table, paths in by_table.items():
+        if len(paths) > 1:
+            names = ", ".join(p.name for p in paths)
+            raise InputError(
+                f"table '{table}' is given by several files ({names}); keep exactly one",
+                file=directory,
+            )
+        if paths:
+            found[table] = paths[0]
+        elif table in REQUIRED_TABLES:
+            seen = "".join(
+                f"; found {p.name}, which is not a supported type"
+                + (": save it from Excel as .xlsx" if p.suffix.lower() == ".xls" else "")
+                for p in other[table][:1]
+            )
+            raise InputError(
+                f"required table '{table}' is missing: expected {table}.csv, {table}.xlsx "
+                f"or {table}.parquet{seen}",
+                file=directory,
+            )
+    return found
+
+
+def _decode(raw: bytes, path: Path) -> tuple[str, str]:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        try:
+            return raw[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"starts with a UTF-8 byte-order mark but is not UTF-8 at byte {exc.start + 3}",
+                file=path,
+            ) from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(
+            "is UTF-16 text; save it as 'CSV UTF-8' (or plain CSV) instead", file=path
+        )
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    _refuse_mixed_encodings(raw, path)
+    for encoding in _ENCODINGS[1:]:
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise InputError("is neither UTF-8 nor GBK/GB18030 text", file=path)
+
+
+def _refuse_mixed_encodings(raw: bytes, path: Path) -> None:
+    """Refuse a file with UTF-8 Chinese on one line and other bytes on another.
+
+    Such a file (rows pasted from two sources) would decode as GB18030 without an
+    error, turning its UTF-8 lines into mojibake: two readings, so neither is taken.
+    """
+    text = raw.decode("utf-8", errors="surrogateescape")
+    # GBK bytes rarely form a UTF-8 CJK character by accident, and then on a line
+    # that also holds non-UTF-8 bytes: only lines with a CJK character are looked at
+    good, at = None, 0
+    while good is None and (cjk := _CJK.search(text, at)) is not None:
+        start = text.rfind("\n", 0, cjk.start()) + 1
+        end = text.find("\n", cjk.end())
+        end = len(text) if end < 0 else end
+        if _NOT_UTF8.search(text, start, end) is None:
+            good = start
+        at = end
+    if good is None:
+        return
+    bad = _NOT_UTF8.search(text)
+    good_line = text.count("\n", 0, good) + 1
+    bad_line = text.count("\n", 0, bad.start()) + 1
+    raise InputError(
+        f"mixes two text encodings: line {good_line} is UTF-8 but line {bad_line} is not "
+        "(GBK?); save the whole file again in one encoding (Excel: 'CSV UTF-8')",
+        file=path, row=bad_line,
+    )
+
+
+def _sniff_binary(raw: bytes, path: Path, table: str) -> None:
+    for magic, what, suffix in _MAGIC:
+        if raw.startswith(magic):
+            fix = (f"rename it {table}{suffix}" if suffix
+                   else "save it from Excel as .xlsx or as 'CSV UTF-8'")
+            raise InputError(f"is {what}, not CSV text: {fix}", file=path)
+    if b"\x00" in raw and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError("is not a CSV text file (it contains binary data)", file=path)
+
+
+def _first_records(text: str) -> list[list[str]]:
+    """The first rows of a CSV text, parsed, for checking the header."""
+    head = text[: 1 << 18]
+    records = list(itertools.islice(csv.reader(_io.StringIO(head)), _HEADER_SEARCH_ROWS + 1))
+    if len(head) < len(text) and len(records) <= _HEADER_SEARCH_ROWS:
+        records = records[:-1]  # the last one may be cut short
+    return records
+
+
+def _column_name(value) -> str:
+    return str(value).strip().lstrip("\ufeff").strip()
+
+
+def _check_header(records: list[list[str]], table: str, path: Path) -> list[str]:
+    """The column names, from the first row, after checking that it is the header.
+
+    Raises
+    ------
+    InputError
+        The first row lacks required columns that a later row has (a title row
+        above the header, as Excel exports often have), the delimiter is not a
+        comma, or a column name appears twice.
+    """
+    from .contract import CONTRACT
+
+    required = [c.name for c in CONTRACT.get(table, ()) if c.required]
+    first = [_column_name(v) for v in records[0]] if records else []
+
+    def has_required(record) -> bool:
+        names = {_column_name(v).lower() for v in record}
+        return all(name in names for name in required)
+
+    if required and not has_required(first):
+        later = next((i for i, r in enumerate(records[1:], start=2) if has_required(r)), None)
+        if later is not None:
+            raise InputError(
+                f"the header row is not where expected: the column names ({', '.join(required)}) "
+                f"are on row {later}, not row 1 (a title row above the header?); delete the "
+                f"row(s) above the header",
+                file=path, row=1,
+            )
+        if len([v for v in first if v]) == 1:
+            cell = next(v for v in first if v)
+            for delimiter, name in _WRONG_DELIMITERS:
+                if delimiter in cell:
+                    raise InputError(
+                        f"the delimiter looks wrong: the header row has no commas but "
+                        f"{cell.count(delimiter)} {name}; save the file as comma-separated CSV "
+                        "(Excel: 'CSV UTF-8 (Comma delimited)')",
+                        file=path, row=1,
+                    )
+        if not any(first):
+            raise InputError("row 1 is blank; expected the header row naming the columns",
+                             file=path, row=1)
+    names = [v or f"Unnamed: {k}" for k, v in enumerate(first)]
+    seen: dict[str, int] = {}
+    for k, name in enumerate(names, start=1):
+        if name in seen:
+            raise InputError(
+                f"the header names this column twice (columns {seen[name]} and {k}); "
+                "which one counts? rename or delete one",
+                file=path, row=1, column=name,
+            )
+        seen[name] = k
+    return names
+
+
+def _read_csv(path: Path, table: str, limit: int) -> tuple[pd.DataFrame, str, str]:
+    """The table, its encoding, and the sha256 of the very bytes parsed."""
+    _check_size(path, path.stat().st_size, limit)
+    raw = path.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    _sniff_binary(raw, path, table)
+    text, encoding = _decode(raw, path)
+    if not re.search(r"\S", text):
+        raise InputError("is empty; expected a header row naming the columns", file=path)
+    columns = _check_header(_first_records(text), table, path)
+    del text  # the parser reads the bytes: one copy of a large file in memory, not two
+    frame = _parse_csv(raw, encoding, len(columns), path)
+    if frame.shape[1] != len(columns):
+        raise InputError("cannot be parsed as CSV: its header row could not be read",
+                         file=path, row=1)
+    frame = frame.iloc[1:]
+    frame.columns = columns
+    frame.index = frame.index - 1
+    return frame, encoding, digest
+
+
+def _parse_csv(raw: bytes, encoding: str, n_columns: int, path: Path) -> pd.DataFrame:
+    """Every record as text, the header record first; blank lines kept as blank rows.
+
+    Arrow's multithreaded reader takes the usual file (5-10x faster than
+    pandas'); a file with any row of another width than the header goes to
+    pandas' parser, which pads short rows and names the line of a long one.
+    """
+    import pyarrow
+    import pyarrow.csv as pacsv
+
+    names = [f"c{k}" for k in range(n_columns)]
+    try:
+        data = pacsv.read_csv(
+            _io.BytesIO(raw),
+            read_options=pacsv.ReadOptions(column_names=names, encoding="utf8" if encoding.startswith(
+                "utf-8") else encoding),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False,
+                                             invalid_row_handler=lambda row: "error"),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pyarrow.large_string()),  # pandas' str: no cast
+                strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+        return data.to_pandas()
+    except (pyarrow.ArrowException, ValueError):
+        pass
+    try:
+        return pd.read_csv(
+            _io.BytesIO(raw), encoding=encoding, header=None, dtype=str, keep_default_na=False,
+            na_filter=False, skip_blank_lines=False, index_col=False,
+        )
+    except pd.errors.ParserError as exc:
+        raise _csv_error(str(exc), n_columns, path) from None
+
+
+def _csv_error(message: str, n_columns: int, path: Path) -> InputError:
+    fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message)
+    if fields:
+        return InputError(
+            f"has {fields[3]} fields but the header has {n_columns}: quote a value that "
+            'contains a comma ("1,200"), and give every column a name in the header',
+            file=path, row=int(fields[2]),
+        )
+    quote = re.search(r"EOF inside string starting at row (\d+)", message)
+    if quote:
+        return InputError(
+            'a quote (") opens a value here that never closes; remove the stray quote '
+            'or double it ("")',
+            file=path, row=int(quote[1]) + 1,
+        )
+    return InputError(f"cannot be parsed as CSV: {message.strip().splitlines()[-1]}", file=path)
+
+
+def _cell_text(value) -> str:
+    """A spreadsheet or Parquet cell as the text a user would have typed."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, (pd.Timestamp, dt.datetime)):
+        if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+            return value.strftime("%Y-%m-%d")
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if value is pd.NaT or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as text: a per-cell loop, fine for a sheet (at most 2**20 rows)."""
+    return pd.DataFrame(
+        {k: frame[c].map(_cell_text).astype(str) for k, c in enumerate(frame.columns)},
+        index=frame.index,
+    )
+
+
+def _read_xlsx(path: Path, table: str, limit: int) -> pd.DataFrame:
+    _check_size(path, path.stat().st_size, limit)
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if not head.startswith(b"PK\x03\x04"):
+        if head.startswith(b"\xd0\xcf\x11\xe0"):
+            raise InputError("is an Excel 97-2003 workbook (.xls), not XLSX: save it from "
+                             "Excel as .xlsx", file=path)
+        raise InputError(f"is not an XLSX workbook (an .xlsx file is a ZIP archive); if it "
+                         f"is CSV text, name it {table}.csv", file=path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        raise InputError("is a damaged ZIP archive, not a readable XLSX workbook", file=path) from None
+    _check_size(path, unpacked, limit, what="unpacks to")
+    try:
+        sheets = pd.read_excel(
+            path, sheet_name=None, header=None, dtype=object, engine="openpyxl", na_filter=False
+        )
+    except Exception as exc:  # openpyxl raises many types for a file that is not XLSX
+        raise InputError(f"cannot be read as an XLSX workbook ({type(exc).__name__})", file=path) from None
+    texts = {name: _as_text(sheet.reset_index(drop=True)) for name, sheet in sheets.items()}
+    filled = {name: text for name, text in texts.items()
+              if text.shape[1] and (text.apply(lambda c: c.str.strip()) != "").to_numpy().any()}
+    named = {str(name).strip().lower(): sheet for name, sheet in filled.items()}
+    if table in named:
+        sheet = named[table]
+    elif len(filled) == 1:
+        sheet = next(iter(filled.values()))
+    elif not filled:
+        raise InputError("is empty; expected a header row naming the columns", file=path)
+    else:
+        names = ", ".join(map(str, filled))
+        raise InputError(
+            f"has several sheets ({names}); keep one, or name the one to use '{table}'",
+            file=path,
+        )
+    columns = _check_header(sheet.head(_HEADER_SEARCH_ROWS + 1).to_numpy().tolist(), table, path)
+    text = sheet.iloc[1:]
+    text.columns = columns
+    text.index = text.index - 1
+    return text
+
+
+def _arrow_text(column):
+    """One Arrow column as text, vectorized (Arrow compute), blanks as ""."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column = column.cast(kind.value_type)
+        kind = column.type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and len(column) > 4096:
+        # format each distinct value once: a column of scores has a few hundred
+        encoded = pc.dictionary_encode(column).combine_chunks()
+        return pc.fill_null(pc.take(_arrow_text(encoded.dictionary), encoded.indices), "")
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        text = column
+    elif pa.types.is_floating(kind):
+        whole = pc.and_(pc.is_finite(column), pc.and_(pc.equal(pc.floor(column), column),
+                                                       pc.less(pc.abs(column), 2.0**53)))
+        whole = pc.fill_null(whole, False)
+        as_int = pc.cast(pc.if_else(whole, column, 0.0), pa.int64())
+        text = pc.if_else(whole, pc.cast(as_int, pa.string()), pc.cast(column, pa.string()))
+    elif pa.types.is_timestamp(kind):
+        midnight = pc.all(pc.equal(pc.cast(column, pa.int64()) % _day_units(kind.unit), 0))
+        fmt = "%Y-%m-%d" if midnight.as_py() in (True, None) else "%Y-%m-%dT%H:%M:%S"
+        text = pc.strftime(column, format=fmt)
+    elif (pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_date(kind)
+          or pa.types.is_decimal(kind)):
+        text = pc.cast(column, pa.string())
+    else:  # nested or exotic types: rare, and refused by validation anyway
+        text = pa.array([_cell_text(v) for v in column.to_pylist()], type=pa.string())
+    return pc.fill_null(text, "")
+
+
+def _day_units(unit: str) -> int:
+    return 86400 * {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[unit]
+
+
+def _read_parquet(path: Path, limit: int) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    _check_size(path, path.stat().st_size, limit)
+    try:
+        parquet = pq.ParquetFile(path)
+        meta = parquet.metadata
+        unpacked = sum(meta.row_group(k).total_byte_size for k in range(meta.num_row_groups))
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise InputError(f"cannot be read as Parquet ({type(exc).__name__})", file=path) from None
+    _check_size(path, unpacked, limit, what="unpacks to")
+    try:
+        data = parquet.read()
+    except Exception as exc:
+        raise InputError(f"cannot be read as Parquet ({type(exc).__name__})", file=path) from None
+    names = [_column_name(n) for n in data.column_names]
+    _check_header([names], "", path)
+    text = pa.table([_arrow_text(c) for c in data.columns], names=names)
+    return text.to_pandas()
+
+
+def read_table(
+    path: str | Path, table: str | None = None, *, max_bytes: int | None = None
+) -> tuple[pd.DataFrame, dict]:
+    """Read one table file as text cells.
+
+    Parameters
+    ----------
+    path : the file (``.csv``, ``.xlsx`` or ``.parquet``).
+    table : the contract table it holds (default: the file's stem), used to find
+        the header and the sheet.
+    max_bytes : size limit (default `max_file_bytes`).
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        Every column as ``str``, blank cells as ``""``; the index is 0-based, so
+        a cell's spreadsheet row is ``index + 2`` (blank rows are kept, so the
+        numbers match the spreadsheet's).
+    info : dict
+        ``format`` (csv/xlsx/parquet), ``sha256`` of the file as read (of the
+        very bytes parsed, for CSV) and, for CSV, the detected ``encoding``.
+
+    Raises
+    ------
+    InputError
+        Unreadable, binary, too large, mixed encodings, wrong delimiter, header
+        not in row 1, a column named twice, a row with more fields than the header.
+    """
+    path = Path(path)
+    table = table or path.stem.lower()
+    suffix = path.suffix.lower()
+    limit = max_file_bytes() if max_bytes is None else max_bytes
+    if not path.is_file():
+        what = "is a directory, not a file" if path.is_dir() else "file not found"
+        raise InputError(what, file=path)
+    try:
+        if suffix == ".csv":
+            frame, encoding, digest = _read_csv(path, table, limit)
+            info = {"format": "csv", "encoding": encoding, "sha256": digest}
+        elif suffix == ".xlsx":
+            digest = file_sha256(path)  # hashed as it is read: the run records the data it used
+            frame, info = _read_xlsx(path, table, limit), {"format": "xlsx", "sha256": digest}
+        elif suffix == ".parquet":
+            digest = file_sha256(path)
+            frame, info = _read_parquet(path, limit), {"format": "parquet", "sha256": digest}
+        else:
+            raise InputError(f"unsupported file type '{suffix}'; use .csv, .xlsx or .parquet", file=path)
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror or type(exc).__name__})", file=path) from None
+    except MemoryError:
+        raise InputError(
+            f"is too large to read in the memory available; lower "
+            f"{MAX_FILE_MB_VARIABLE} or split the data", file=path,
+        ) from None
+    return frame, info
+
+
+def read_raw_tables(
+    directory: str | Path, *, max_bytes: int | None = None
+) -> tuple[dict[str, pd.DataFrame], dict[str, Path], dict]:
+    """Read every table of a dataset directory as text frames."""
+    files = find_table_files(directory)
+    limit = max_file_bytes() if max_bytes is None else max_bytes
+    tables, infos = {}, {}
+    for table, path in files.items():
+        tables[table], infos[table] = read_table(path, table, max_bytes=limit)
+    return tables, files, infos
+
+
+def load_dataset(directory: str | Path, *, max_bytes: int | None = None):
+    """Read and validate a dataset directory.
+
+    Parameters
+    ----------
+    directory : the dataset directory.
+    max_bytes : size limit of one table file (default `max_file_bytes`: the
+        environment variable ``HONORCALC_MAX_FILE_MB``, else 1024 MB).
+
+    Returns
+    -------
+    honorcalc.data.Dataset
+
+    Raises
+    ------
+    InputError
+        A file is missing, unreadable, too large or ambiguous.
+    ValidationError
+        Any contract violation; all of them are listed at once.
+    """
+    from .validate import validate_tables
+
+    tables, files, infos = read_raw_tables(directory, max_bytes=max_bytes)
+    return validate_tables(tables, files=files, formats=infos)

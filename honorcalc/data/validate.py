@@ -1,0 +1,750 @@
+"""From raw text tables to a typed `Dataset`, or one `ValidationError` listing every problem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ValidationError
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
+    from pandera.errors import SchemaErrors
+from .contract import CONTRACT, KEYS, Col, Dataset
+
+__all__ = ['empty_table', 'validate_tables']
+
+# ASCII digits only: Arrow's regex \d also matches other scripts' digits (١٢)
+_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+
+
+_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+
+_TRUE = ("true", "yes", "y", "1", "是", "t")
+
+
+_FALSE = ("false", "no", "n", "0", "否", "f")
+
+
+class _Factor:
+    """One column as integer codes into its distinct values.
+
+    Every check on single cells (spaces, full-width digits, allowed values,
+    numbers, dates) runs once per *distinct* value and is broadcast to the rows
+    through ``codes``: a score table of ten million rows has a few hundred
+    distinct unit ids and point values, so the cost is one hash pass per column.
+    """
+
+    __slots__ = ("codes", "values")
+
+    def __init__(self, codes: np.ndarray, values: pd.Series):
+        self.codes = codes
+        self.values = values
+
+    @classmethod
+    def of(cls, column: pd.Series) -> "_Factor":
+        codes, values = _factorize(column)
+        missing = codes < 0
+        if missing.any():  # in-memory frames may hold None or NaN: a blank cell
+            codes = np.where(missing, len(values), codes)
+            values = pd.concat([values, pd.Series([""], dtype="str")], ignore_index=True)
+        return cls(codes, values)
+
+    def rows(self, per_value) -> np.ndarray:
+        """A per-value array broadcast to the rows."""
+        return np.asarray(per_value)[self.codes]
+
+    def counts(self) -> np.ndarray:
+        return np.bincount(self.codes, minlength=len(self.values))
+
+    def remap(self, values: pd.Series) -> "_Factor":
+        """The same rows with each distinct value replaced (equal new values merge)."""
+        codes, uniques = _factorize(values.reset_index(drop=True).astype("str"))
+        return _Factor(codes[self.codes], uniques)
+
+    def take(self, keep: np.ndarray) -> "_Factor":
+        return _Factor(self.codes[keep], self.values)
+
+    def cells(self, at: np.ndarray) -> np.ndarray:
+        """The values of the rows at positions ``at``, as Python objects."""
+        return self.values.take(self.codes[at]).to_numpy(dtype=object)
+
+    def text(self, index: pd.Index, blank_as_nan: bool = True) -> pd.Series:
+        """The column rebuilt as text (Arrow take), blanks as NaN unless told otherwise."""
+        values = self.values.where(self.values != "") if blank_as_nan else self.values
+        return pd.Series(values.take(self.codes).array, index=index)
+
+
+def _factorize(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Codes (-1: missing) and the distinct values as text; Arrow's hash kernel for Arrow strings.
+
+    pandas' own path for Arrow strings widens the codes and copies twice, and
+    Python strings for the values would cost seconds when every value is distinct.
+    """
+    if _is_arrow_text(column) and len(column):
+        import pyarrow
+        import pyarrow.compute as pc
+
+        array = pyarrow.array(column.array)
+        if isinstance(array, pyarrow.ChunkedArray):
+            array = array.combine_chunks()
+        encoded = pc.dictionary_encode(array)
+        indices = encoded.indices
+        codes = (indices if indices.null_count == 0 else pc.fill_null(indices, -1)).to_numpy()
+        return codes, pd.Series(encoded.dictionary.to_pandas(), dtype="str")
+    codes, uniques = pd.factorize(column)
+    values = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    if len(values) and not all(isinstance(v, str) for v in values):
+        values = values.map(str)  # numbers given in memory: checked as their text
+    return codes, values.astype("str")
+
+
+def _is_arrow_text(column: pd.Series) -> bool:
+    return isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"
+
+
+def _repeated(keys: np.ndarray) -> np.ndarray:
+    """Rows whose key occurs more than once; sorting beats hashing on millions of keys."""
+    ordered = np.sort(keys)
+    same = ordered[1:] == ordered[:-1]
+    if not same.any():
+        return np.zeros(len(keys), dtype=bool)
+    return np.isin(keys, ordered[1:][same])
+
+
+def _lookup(factor: _Factor, mapping: pd.Series) -> np.ndarray:
+    """``column.map(mapping)`` for a float mapping, through the column's distinct values."""
+    at = mapping.index.get_indexer(factor.values.where(factor.values != ""))
+    values = np.append(mapping.to_numpy(dtype="float64"), np.nan)[np.where(at < 0, len(mapping), at)]
+    return factor.rows(values)
+
+
+def _row_keys(codes: list[np.ndarray], index: pd.Index) -> pd.Series:
+    """One int64 per row, equal for rows whose codes are all equal (mixed radix)."""
+    key = np.zeros(len(index), dtype=np.int64)
+    size = 1
+    for c in codes:
+        n = int(c.max(initial=-1)) + 2
+        if size * n >= 2**62:  # would overflow: renumber the keys so far densely
+            key = pd.factorize(key)[0].astype(np.int64)
+            size = int(key.max(initial=0)) + 1
+        key *= n
+        key += c
+        key += 1
+        size *= n
+    return pd.Series(key, index=index)
+
+
+def _fold(values: pd.Series) -> pd.Series:
+    """An id as compared for look-alikes: NFKC (full-width → ASCII) and lower case."""
+    return values.astype("str").str.normalize("NFKC").str.lower()
+
+
+def _nfkc(values: pd.Series) -> pd.Series:
+    wide = ~values.str.isascii().astype(bool)
+    if not wide.any():
+        return values
+    out = values.copy()
+    out[wide] = values[wide].str.normalize("NFKC")
+    return out
+
+
+def _article(word: str) -> str:
+    return "an" if word.startswith(("a", "e", "i", "o")) else "a"  # a unit_id, an indicator_id
+
+
+def _short(value, limit: int = 60):
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + f"… ({len(value)} characters)"
+    return value
+
+
+class _Table:
+    """One table while it is checked: row labels, the raw frame, and a `_Factor` per column."""
+
+    def __init__(self, frame: pd.DataFrame, name: str, file: str):
+        self.name, self.file = name, file
+        self.frame = frame
+        self.index = frame.index
+        self.factors = {c: _Factor.of(frame[c]) for c in frame.columns}
+        self.changed: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def keep(self, keep: np.ndarray) -> None:
+        self.frame = self.frame[keep]
+        self.index = self.frame.index
+        self.factors = {c: f.take(keep) for c, f in self.factors.items()}
+
+    def contract(self) -> list[Col]:
+        return [c for c in CONTRACT[self.name] if c.name in self.factors]
+
+
+def _with_row_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """Keep the reader's row labels (spreadsheet row − 2) when they are usable."""
+    index = frame.index
+    if index.is_unique and pd.api.types.is_integer_dtype(index.dtype) and (len(index) == 0 or index.min() >= 0):
+        return frame
+    return frame.reset_index(drop=True)
+
+
+def _match_column_case(frame: pd.DataFrame, table: str, file: str, notices: list[str]) -> pd.DataFrame:
+    """Read ``Unit_ID`` or ``UNIT_ID`` as the contract's ``unit_id`` (one obvious meaning)."""
+    columns = [str(c).strip() for c in frame.columns]
+    renames = {}
+    for col in CONTRACT[table]:
+        if col.name in columns:
+            continue
+        alike = [c for c in columns if c.lower() == col.name]
+        if len(alike) == 1:
+            renames[alike[0]] = col.name
+    out = frame.set_axis(columns, axis=1)
+    if renames:
+        out = out.rename(columns=renames)
+        pairs = ", ".join(f"'{a}' as '{b}'" for a, b in renames.items())
+        notices.append(f"{file}: read column name(s) {pairs}")
+    return out
+
+
+def _normalise(t: _Table, notices: list[str]) -> None:
+    """Strip spaces everywhere; NFKC numbers, dates, choices; map choice aliases."""
+    stripped = 0
+    for column, f in t.factors.items():
+        new = f.values.str.strip()
+        diff = (new != f.values).to_numpy(dtype=bool)
+        if diff.any():
+            stripped += int(f.counts()[diff].sum())
+            t.factors[column] = f.remap(new)
+            t.changed.add(column)
+    if stripped:
+        notices.append(f"{t.file}: removed surrounding spaces from {stripped} cell(s)")
+    for col in t.contract():
+        f = t.factors[col.name]
+        if col.kind in ("number", "date"):
+            new = _nfkc(f.values)
+            diff = (new != f.values).to_numpy(dtype=bool)
+            if diff.any():
+                notices.append(f"{t.file}: column '{col.name}': read {int(f.counts()[diff].sum())} "
+                               "full-width number(s) as ASCII")
+        elif col.kind in ("choice", "bool"):
+            mapping = {**{c: c for c in col.choices}, **dict(col.aliases)}
+            wide = _nfkc(f.values)
+            mapped = wide.str.lower().map(mapping).to_numpy(dtype=object)
+            new = pd.Series(np.where(pd.isna(mapped), wide.to_numpy(dtype=object), mapped), dtype="str")
+            diff = (new != f.values).to_numpy(dtype=bool)
+            if diff.any():
+                first = int(np.flatnonzero(diff)[0])
+                notices.append(
+                    f"{t.file}: column '{col.name}': read {int(f.counts()[diff].sum())} value(s) "
+                    f"such as '{f.values[first]}' as '{new[first]}'"
+                )
+        else:
+            continue
+        if diff.any():
+            t.factors[col.name] = f.remap(new)
+            t.changed.add(col.name)
+
+
+def _drop_blank_rows(t: _Table, notices: list[str]) -> None:
+    """Rows whose every cell is blank (spacer rows, Excel's formatted empties) say nothing."""
+    if not len(t) or not t.factors:
+        return
+    blank = np.ones(len(t), dtype=bool)
+    for f in t.factors.values():
+        blank &= f.rows((f.values == "").to_numpy(dtype=bool))
+        if not blank.any():
+            return
+    rows = t.index[blank]
+    shown = ", ".join(str(int(r) + 2) for r in rows[:5])
+    more = "" if len(rows) <= 5 else f" and {len(rows) - 5} more"
+    notices.append(f"{t.file}: ignored {len(rows)} blank row(s) (rows {shown}{more})")
+    t.keep(~blank)
+
+
+def _repeated_header(t: _Table) -> pd.DataFrame | None:
+    """Rows that repeat the header (a sheet pasted below itself): refused, and set aside."""
+    names = [c.name for c in t.contract()]
+    if not names or not len(t):
+        return None
+    again = np.ones(len(t), dtype=bool)
+    for name in names:
+        f = t.factors[name]
+        again &= f.rows((f.values.str.lower() == name).to_numpy(dtype=bool))
+        if not again.any():
+            return None
+    rows = t.index[again]
+    t.keep(~again)
+    return _cases(t.file, rows, names[0], [None] * len(rows),
+                  "a data row, got the header row again (the sheet pasted twice?): delete this row")
+
+
+_MISSING_COLUMN = "a column with this name in the header row (required)"
+
+
+_ISO_DATE = "an ISO date YYYY-MM-DD"
+
+
+_EXCEL_SERIAL = (
+    "an ISO date YYYY-MM-DD, not an Excel serial day number (whose date depends on the "
+    "workbook's 1900 or 1904 date system): format the column as dates (yyyy-mm-dd) and save again"
+)
+
+
+def _text_schema(table: str) -> pa.DataFrameSchema:
+    import pandera.pandas as pa  # imported when data are validated: a report kernel never needs it
+
+    columns = {}
+    for col in CONTRACT[table]:
+        checks = []
+        if col.required:
+            checks.append(pa.Check(lambda s: s != "", error="a value (this column is required)"))
+        if col.kind == "number":
+            checks.append(pa.Check(_blank_or(lambda s: s.str.fullmatch(_NUMBER)), error="a number"))
+        elif col.kind == "choice":
+            allowed = " | ".join(col.choices)
+            checks.append(pa.Check(_blank_or(lambda s, c=col.choices: s.isin(c)), error=f"one of {allowed}"))
+        elif col.kind == "date":
+            checks.append(pa.Check(_blank_or(_is_iso_date), error=_ISO_DATE))
+        elif col.kind == "bool":
+            words = "/".join(_TRUE[:2] + _FALSE[:2])
+            checks.append(pa.Check(_blank_or(lambda s: s.str.lower().isin(_TRUE + _FALSE)),
+                                   error=f"true or false ({words}, 是/否)"))
+        # no dtype: the frame pandera sees is built here, text by construction
+        columns[col.name] = pa.Column(checks=checks, required=col.required, nullable=False)
+    return pa.DataFrameSchema(columns, strict=False)
+
+
+def _blank_or(test):
+    """A check that passes blank cells: whether a blank is allowed is another check's job."""
+    return lambda s: (s == "") | test(s)
+
+
+def _is_iso_date(s: pd.Series) -> pd.Series:
+    shaped = s.str.fullmatch(_DATE)
+    parsed = pd.to_datetime(s.where(shaped), format="%Y-%m-%d", errors="coerce")
+    return shaped & parsed.notna()
+
+
+def _range_schema(table: str) -> pa.DataFrameSchema:
+    import pandera.pandas as pa
+
+    columns = {}
+    for col in CONTRACT[table]:
+        if col.kind != "number":
+            continue
+        checks = [pa.Check(lambda s: s.isna() | np.isfinite(s), error="a finite number")]
+        if col.low_open:
+            checks.append(pa.Check.greater_than(col.low, error=f"a number > {col.low:g}"))
+        elif col.low is not None:
+            checks.append(pa.Check.greater_than_or_equal_to(col.low, error=f"a number ≥ {col.low:g}"))
+        columns[col.name] = pa.Column(checks=checks, nullable=True, required=False)
+    return pa.DataFrameSchema(columns, strict=False)
+
+
+def _run(schema: pa.DataFrameSchema, t: _Table, values: dict[str, pd.Series]) -> pd.DataFrame | None:
+    """Validate each column's distinct values with pandera; the failures, as rows of the table.
+
+    ``values`` holds, per column, one entry per distinct value of its `_Factor`.
+    The columns are padded to one length with their first value (the padding's
+    failures are dropped), so that one lazy pass checks the whole table.
+    """
+    from pandera.errors import SchemaErrors
+
+    length = max((len(v) for v in values.values()), default=0)
+    frame = pd.DataFrame({c: _padded(v, length) for c, v in values.items()})
+    try:
+        schema.validate(frame, lazy=True)
+    except SchemaErrors as err:
+        return _cases_from_pandera(err, t, {c: len(v) for c, v in values.items()})
+    return None
+
+
+def _padded(values: pd.Series, length: int) -> pd.Series:
+    values = values.reset_index(drop=True)
+    if len(values) == length or not len(values):
+        return values
+    at = np.zeros(length, dtype=np.intp)
+    at[: len(values)] = np.arange(len(values))
+    return values.take(at).reset_index(drop=True)
+
+
+def _cases_from_pandera(err: SchemaErrors, t: _Table, sizes: dict[str, int]) -> pd.DataFrame:
+    fc = err.failure_cases
+    missing = (fc["check"] == "column_in_dataframe").to_numpy(dtype=bool)
+    out = [pd.DataFrame({
+        "file": t.file, "row": 1.0, "column": fc["failure_case"][missing].astype(object),
+        "value": None, "expected": _MISSING_COLUMN,
+    })]
+    cells = fc[~missing].assign(u=pd.to_numeric(fc["index"][~missing], errors="coerce"))
+    cells = cells[cells["u"].notna()]
+    cells = cells[cells["u"] < cells["column"].map(sizes)].drop_duplicates(["column", "u", "check"])
+    for column, failed in cells.groupby("column", sort=False):
+        f = t.factors[column]
+        hit = np.flatnonzero(np.isin(f.codes, failed["u"].astype(np.int64).to_numpy()))
+        rows = pd.DataFrame({"pos": hit, "u": f.codes[hit]}).merge(
+            failed.astype({"u": np.int64})[["u", "check", "failure_case"]], on="u", how="inner")
+        expected = rows["check"].astype(object)
+        serial = (expected == _ISO_DATE) & rows["failure_case"].astype(str).str.fullmatch(
+            r"[0-9]{5}(\.[0-9]+)?").fillna(False).astype(bool)
+        out.append(pd.DataFrame({
+            "file": t.file,
+            "row": np.asarray(t.index[rows["pos"].to_numpy()], dtype="float64") + 2,
+            "column": column,
+            "value": rows["failure_case"].astype(object).to_numpy(),
+            "expected": expected.where(~serial, _EXCEL_SERIAL).to_numpy(),
+        }))
+    return pd.concat(out, ignore_index=True)
+
+
+def _cases(file: str, rows: pd.Index, column: str | None, values, expected) -> pd.DataFrame:
+    return pd.DataFrame({
+        "file": file,
+        "row": np.asarray(rows, dtype="float64") + 2,
+        "column": column,
+        "value": list(values),
+        "expected": expected if isinstance(expected, str) else list(expected),
+    })
+
+
+def _to_float(values: pd.Series) -> pd.Series:
+    """Numbers from text (blank or not a number: NaN), by Arrow's parser where it can."""
+    numbers = values.where(values.str.fullmatch(_NUMBER).fillna(False).astype(bool))
+    try:
+        import pyarrow
+        import pyarrow.compute as pc
+
+        text = (pyarrow.array(numbers.array) if _is_arrow_text(numbers) else
+                pyarrow.array(numbers.to_numpy(dtype=object), type=pyarrow.string(), from_pandas=True))
+        parsed = pc.cast(text, pyarrow.float64())
+        return pd.Series(parsed.to_numpy(zero_copy_only=False), dtype="float64")
+    except Exception:  # noqa: BLE001 - Arrow refused a form the pattern allows: the general parser
+        return pd.to_numeric(numbers, errors="coerce").astype("float64").reset_index(drop=True)
+
+
+def _typed_values(col: Col, values: pd.Series) -> pd.Series:
+    """The typed form of each distinct value of a contract column."""
+    if col.kind == "number":
+        return _to_float(values)
+    if col.kind == "date":
+        return pd.to_datetime(values.where(values != ""), format="%Y-%m-%d", errors="coerce").reset_index(drop=True)
+    if col.kind == "bool":
+        return pd.Series(~values.str.lower().isin(_FALSE).to_numpy(dtype=bool))
+    return values.where(values != "").reset_index(drop=True)
+
+
+def _typed(t: _Table, typed_values: dict[str, pd.Series]) -> pd.DataFrame:
+    """The table with contract columns typed and every column normalised."""
+    out = {}
+    for column, f in t.factors.items():
+        col = next((c for c in CONTRACT[t.name] if c.name == column), None)
+        if col is not None and col.kind in ("number", "date", "bool"):
+            out[column] = pd.Series(f.rows(typed_values[column].to_numpy()), index=t.index)
+        elif column not in t.changed and column in t.frame.columns:
+            s = t.frame[column]
+            if col is not None and (s == "").any():
+                s = s.where(s != "")
+            out[column] = s.astype("str") if col is not None else s
+        elif col is not None:
+            out[column] = f.text(t.index)
+        else:
+            out[column] = f.text(t.index, blank_as_nan=False)
+    frame = pd.DataFrame(out, index=t.index)
+    return _with_contract_columns(frame, t.name)
+
+
+def _with_contract_columns(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Add the missing optional columns (bool: true, number: NaN, text: NaN), contract order first."""
+    for col in CONTRACT[table]:
+        if col.name in frame.columns:
+            continue
+        if col.kind == "bool":
+            frame[col.name] = True
+        elif col.kind == "number":
+            frame[col.name] = np.nan
+        elif col.kind == "date":
+            frame[col.name] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+        else:
+            frame[col.name] = pd.Series(np.nan, index=frame.index, dtype="str")
+    order = [c.name for c in CONTRACT[table]]
+    return frame[order + [c for c in frame.columns if c not in order]]
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """A typed, empty frame with the contract's columns of table ``name``."""
+    frame = pd.DataFrame(index=pd.RangeIndex(0))
+    for col in CONTRACT[name]:
+        if col.kind == "number":
+            frame[col.name] = pd.Series(dtype="float64")
+        elif col.kind == "date":
+            frame[col.name] = pd.Series(dtype="datetime64[ns]")
+        elif col.kind == "bool":
+            frame[col.name] = pd.Series(dtype=bool)
+        else:
+            frame[col.name] = pd.Series(dtype="str")
+    return frame
+
+
+def _duplicates(t: _Table, typed_values: dict[str, pd.Series], notices: list[str]) -> pd.DataFrame | None:
+    """Collapse exact duplicates of keyed rows (dropping them from ``t``); report conflicting ones.
+
+    Rows are compared on their typed values (``55`` equals ``55.0``).
+    """
+    contract_cols = [c.name for c in t.contract()]
+
+    def codes(column: str) -> np.ndarray:
+        f = t.factors[column]
+        if column in typed_values:  # merge values that type alike
+            return pd.factorize(typed_values[column])[0][f.codes]
+        return f.codes
+
+    key = KEYS[t.name]
+    # rows equal in every contract column are equal in the key too, so the (fast)
+    # key test runs on every row and the full comparison only on rows sharing a key
+    keys = _row_keys([codes(c) for c in (key or contract_cols)], t.index)
+    shared = _repeated(keys.to_numpy())
+    if not shared.any():
+        return None
+    full = _row_keys([codes(c)[shared] for c in contract_cols], t.index[shared])
+    exact = np.zeros(len(t), dtype=bool)
+    exact[shared] = full.duplicated(keep="first").to_numpy()
+    if key is None:
+        if not exact.any():
+            return None
+        first_label = pd.Series(full.index, index=full.index).groupby(full.to_numpy()).transform("min")
+        dup = t.index[exact]
+        return _cases(
+            t.file, dup, contract_cols[0], [None] * len(dup),
+            [f"no identical copy of row {int(r) + 2}; if both are separate violations, "
+             "tell them apart in the note column" for r in first_label[dup]],
+        )
+    if exact.any():
+        rows = ", ".join(str(int(r) + 2) for r in t.index[exact][:5])
+        more = "" if exact.sum() <= 5 else f" and {int(exact.sum()) - 5} more"
+        notices.append(
+            f"{t.file}: {int(exact.sum())} exact duplicate row(s) counted once (rows {rows}{more})"
+        )
+        t.keep(~exact)
+        keys = keys[~exact]
+        clash = _repeated(keys.to_numpy())
+    else:
+        clash = shared
+    if not clash.any():
+        return None
+    labels = t.index[clash]
+    first = pd.Series(labels, index=labels).groupby(keys[clash].to_numpy()).transform("min")
+    later = labels[labels != first.to_numpy()]
+    key_text = ", ".join(key)
+    value_col = next((c for c in contract_cols if c not in key), key[-1])
+    f = t.factors[value_col]
+    at = t.index.get_indexer(later)
+    return _cases(
+        t.file, later, value_col, f.cells(at).tolist(),
+        [f"one row per ({key_text}); conflicts with row {int(first[i]) + 2}" for i in later],
+    )
+
+
+#: The table that defines each id, and the noun for one of its rows.
+_HOMES = {"unit_id": ("units", "unit"), "indicator_id": ("indicators", "indicator"),
+          "round_id": ("rounds", "round")}
+
+
+def _lookalike_ids(frame: pd.DataFrame, table: str, file: str) -> pd.DataFrame | None:
+    """Ids of one table that differ only by case or full-width characters: refused.
+
+    ``U01`` and ``u01`` (or ``Ｕ01``) would be two units, to the letter; almost
+    always they are one unit typed twice. Two readings, so neither is taken.
+    """
+    column = next((c for c, (home, _) in _HOMES.items() if home == table), None)
+    if column is None or column not in frame.columns or frame.empty:
+        return None
+    ids = frame[column].dropna()
+    # each distinct id at its first row, then grouped by its folded form
+    first = pd.Series(ids.index, index=ids.to_numpy()).groupby(level=0, sort=False).min()
+    labels = first.to_numpy()
+    group_first = pd.Series(labels).groupby(_fold(pd.Series(first.index)).to_numpy()).transform("min").to_numpy()
+    later = labels != group_first
+    if not later.any():
+        return None
+    id_at = dict(zip(labels, first.index))
+    noun = _HOMES[column][1]
+    return _cases(
+        file, pd.Index(labels[later]), column, first.index[later].tolist(),
+        [f"an id that differs from '{id_at[f]}' (row {int(f) + 2}) by more than case or "
+         f"full-width characters: ids are compared exactly, so these would be two {noun}s"
+         for f in group_first[later]],
+    )
+
+
+def _references(checked: dict[str, _Table], typed: dict[str, pd.DataFrame],
+                files: dict[str, str]) -> list[pd.DataFrame]:
+    out = []
+    for table in ("scores", "deductions", "surveys"):
+        t = checked.get(table)
+        if t is None or not len(t):
+            continue
+        for column, (home, _) in _HOMES.items():
+            if home not in checked or column not in t.factors:
+                continue
+            known = typed[home][column].dropna().unique()
+            f = t.factors[column]
+            bad_value = ((f.values != "") & ~f.values.isin(known)).to_numpy(dtype=bool)
+            if not bad_value.any():
+                continue
+            bad = f.rows(bad_value)
+            values = f.values[bad_value].reset_index(drop=True)
+            near = pd.Series(known, index=_fold(pd.Series(known)).to_numpy())
+            near = near[~near.index.duplicated()]
+            hints = pd.Series(_fold(values).map(near).to_numpy(dtype=object))
+            expected = np.array([
+                f"{_article(column)} {column} listed in {files[home]}" + (
+                    f" (did you mean '{h}'? ids are compared exactly: case and full-width "
+                    "characters count)" if isinstance(h, str) else "")
+                for h in hints], dtype=object)  # one per distinct unknown id
+            # each bad row's position among the distinct unknown ids
+            rank = np.cumsum(bad_value) - 1
+            at = rank[f.codes[bad]]
+            out.append(_cases(t.file, t.index[bad], column, values.to_numpy(dtype=object)[at],
+                              expected[at]))
+    return out
+
+
+def _cross_checks(checked: dict[str, _Table], typed: dict[str, pd.DataFrame],
+                  files: dict[str, str]) -> list[pd.DataFrame]:
+    out = []
+    t = checked["scores"]
+    scores = typed["scores"]
+    # duplicated ids are reported elsewhere; the first definition serves the checks here
+    indicators = typed["indicators"].drop_duplicates("indicator_id")
+    rounds = typed["rounds"].drop_duplicates("round_id")
+    by_indicator, by_round = indicators.set_index("indicator_id"), rounds.set_index("round_id")
+    max_points = _lookup(t.factors["indicator_id"], by_indicator["max_points"])
+    points = scores["points"].to_numpy()
+    # a non-finite point or a max_points ≤ 0 is reported on its own row already
+    over = (points > max_points) & np.isfinite(points) & (max_points > 0)
+    if over.any():
+        out.append(_cases(files["scores"], scores.index[over], "points", points[over],
+                          [f"at most {m:g}, the max_points of indicator {i}"
+                           for m, i in zip(max_points[over], scores["indicator_id"].to_numpy()[over])]))
+    need_topic = ((rounds["kind"] == "special") & rounds["topic"].isna()).to_numpy()
+    if need_topic.any():
+        out.append(_cases(files["rounds"], rounds.index[need_topic], "topic", [None] * int(need_topic.sum()),
+                          "a topic (required for special rounds)"))
+    # topics as integer codes (-1: none), compared per row without touching strings
+    topics = pd.Index(pd.concat([by_indicator["topic"], by_round["topic"]]).dropna().unique())
+    f_ind, f_round = t.factors["indicator_id"], t.factors["round_id"]
+    special = by_round["kind"].to_numpy() == "special"
+    round_topic_code = np.where(special, topics.get_indexer(by_round["topic"]), -1)
+    at_round = by_round.index.get_indexer(f_round.values.where(f_round.values != ""))
+    at_ind = by_indicator.index.get_indexer(f_ind.values.where(f_ind.values != ""))
+    ind_topic_code = topics.get_indexer(by_indicator["topic"])
+    per_round = np.append(round_topic_code, -1)[np.where(at_round < 0, len(round_topic_code), at_round)]
+    per_ind = np.append(ind_topic_code, -1)[np.where(at_ind < 0, len(ind_topic_code), at_ind)]
+    r_code, i_code = f_round.rows(per_round), f_ind.rows(per_ind)
+    off_topic = (r_code >= 0) & (i_code >= 0) & (r_code != i_code)
+    if off_topic.any():
+        round_topic = topics.to_numpy()[r_code]
+        out.append(_cases(files["scores"], scores.index[off_topic], "indicator_id",
+                          scores["indicator_id"].to_numpy()[off_topic],
+                          [f"an indicator of topic '{tp}' (the topic of round {r})"
+                           for tp, r in zip(round_topic[off_topic], scores["round_id"].to_numpy()[off_topic])]))
+    surveys = typed.get("surveys")
+    if surveys is not None and not surveys.empty:
+        bad = (surveys["satisfied"] > surveys["respondents"]).to_numpy()
+        if bad.any():
+            out.append(_cases(files["surveys"], surveys.index[bad], "satisfied",
+                              surveys["satisfied"].to_numpy()[bad],
+                              [f"at most respondents ({r:g})" for r in surveys["respondents"].to_numpy()[bad]]))
+    return out
+
+
+#: What a required table holds, for "the file has no ..." messages.
+_REQUIRED = {"units": "units", "indicators": "indicators", "rounds": "rounds", "scores": "scores"}
+
+
+def _check_table(t: _Table, notices: list[str], cases: list) -> pd.DataFrame | None:
+    """Layers 0-2 and the duplicates of one table; its typed frame, or None if it cannot be typed."""
+    _normalise(t, notices)
+    _drop_blank_rows(t, notices)
+    cases.append(_repeated_header(t))
+    if not len(t) and t.name in _REQUIRED:
+        cases.append(_cases(t.file, pd.Index([0]), None, [None],
+                            f"data rows below the header (row 1): the file has no {_REQUIRED[t.name]}"))
+        return None
+    contract = t.contract()
+    text_cases = _run(_text_schema(t.name), t, {c.name: t.factors[c.name].values for c in contract})
+    cases.append(text_cases)
+    if text_cases is not None and (text_cases["expected"] == _MISSING_COLUMN).any():
+        return None  # a required column is missing: nothing else in this table can be checked
+    typed_values = {c.name: _typed_values(c, t.factors[c.name].values)
+                    for c in contract if c.kind in ("number", "date", "bool")}
+    cases.append(_run(_range_schema(t.name), t,
+                      {c.name: typed_values[c.name] for c in contract if c.kind == "number"}))
+    cases.append(_duplicates(t, typed_values, notices))
+    typed = _typed(t, typed_values)
+    cases.append(_lookalike_ids(typed, t.name, t.file))
+    return typed
+
+
+def validate_tables(
+    tables: dict[str, pd.DataFrame],
+    *,
+    files: dict[str, str | Path] | None = None,
+    formats: dict[str, dict] | None = None,
+) -> "Dataset":
+    """Check text frames against the contract and return a typed `Dataset`.
+
+    Parameters
+    ----------
+    tables : text frames keyed by table name (as `honorcalc.data.read_table` gives),
+        with a 0-based integer index: a row's spreadsheet number is ``index + 2``
+        (any other index is replaced by positions).
+    files : the file each table came from, used in messages (default ``<table>.csv``).
+    formats : per-table reading details (format, encoding) kept for the manifest.
+
+    Raises
+    ------
+    ValidationError
+        Listing every violation: file, row, column, bad value, what was expected.
+    """
+    files = {t: Path(files[t]).name if files and t in files else f"{t}.csv" for t in tables}
+    notices: list[str] = []
+    cases: list = []
+    typed: dict[str, pd.DataFrame] = {}
+    checked: dict[str, _Table] = {}
+    for table in tables:
+        if table not in CONTRACT:
+            continue
+        frame = _match_column_case(_with_row_labels(tables[table]), table, files[table], notices)
+        t = _Table(frame, table, files[table])
+        frame = _check_table(t, notices, cases)
+        if frame is not None:
+            typed[table], checked[table] = frame, t
+    for table in CONTRACT:
+        typed.setdefault(table, empty_table(table))
+    all_files = {**{t: f"{t}.csv" for t in CONTRACT}, **files}
+    cases += _references(checked, typed, all_files)
+    if {"scores", "indicators", "rounds"} <= set(checked):
+        cases += _cross_checks(checked, typed, all_files)
+    cases = [c for c in cases if c is not None and not c.empty]
+    if cases:
+        order = {f: i for i, f in enumerate(files[t] for t in CONTRACT if t in files)}
+        all_cases = pd.concat(cases, ignore_index=True)
+        all_cases = all_cases.assign(_f=all_cases["file"].map(order).fillna(99))
+        all_cases = all_cases.sort_values(["_f", "row", "column"], na_position="first", kind="stable")
+        all_cases = all_cases.drop(columns="_f").reset_index(drop=True)
+        value = all_cases["value"].astype(object)
+        shown = ValidationError.max_shown
+        all_cases["value"] = pd.concat([value.iloc[:shown].map(_short), value.iloc[shown:]])
+        raise ValidationError(all_cases)
+    return Dataset(
+        **{t: typed[t] for t in CONTRACT},
+        files={t: str(files[t]) for t in tables},
+        formats=dict(formats or {}),
+        notices=tuple(notices),
+    )

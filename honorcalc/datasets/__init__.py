@@ -1,0 +1,4 @@
+"""Synthetic datasets: the demo city and the province used by the benchmarks.
+"""
+
+

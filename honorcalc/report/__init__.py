@@ -1,0 +1,4 @@
+"""The leadership report: wording, HTML fragments, figures, and executing the notebooks.
+"""
+
+

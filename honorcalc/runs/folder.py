@@ -1,0 +1,235 @@
+"""A run folder: parameters + dataset → tables, executed notebook, HTML and manifest, written atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .. import __version__
+from ..data.archive import archive_inputs
+from ..data.contract import Dataset
+from ..data.read import load_dataset
+from ..data.write import write_tables
+from ..errors import ParamError
+from ..params import Params, load_params, params_from_mapping, params_to_yaml
+from ..report.execute import (
+    ANNUAL_NOTEBOOK,
+    HANDOFF,
+    KERNEL_IMPORTS,
+    ROUND_NOTEBOOK,
+    execute_notebook,
+    export_html,
+    exporter,
+    import_tooling,
+    start_kernel,
+    warm_exporter,
+)
+from .manifest import MANIFEST, build_manifest, params_sha256
+
+__all__ = ['INPUTS_ARCHIVE', 'RunResult', 'safe_name', 'check_round', 'notebook_params', 'run_report']
+
+
+INPUTS_ARCHIVE = "inputs.zip"
+
+
+class _Background:
+    """Run ``fn(*args)`` in a thread; `join` re-raises its exception here."""
+
+    def __init__(self, fn, *args):
+        self._error: BaseException | None = None
+
+        def target():
+            try:
+                fn(*args)
+            except BaseException as exc:  # handed to join
+                self._error = exc
+
+        self._thread = threading.Thread(target=target, daemon=True)
+        self._thread.start()
+
+    def join(self, raise_error: bool = True) -> None:
+        self._thread.join()
+        if raise_error and self._error is not None:
+            raise self._error
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    html: Path
+    run_id: str
+
+
+def safe_name(text: str) -> str:
+    """A folder name for a round id: the id itself when harmless, else a slug + hash.
+
+    Round ids come from user data; ``../x`` or ``a/b`` must never leave the
+    reports folder, and two different ids must never share a folder.
+    """
+    slug = re.sub(r"[^\w.-]", "_", text, flags=re.UNICODE).strip("._") or "round"
+    if slug == text and not text.startswith("."):
+        return text
+    return f"{slug[:60]}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
+
+
+def check_round(params: Params, dataset: Dataset) -> None:
+    """The round to report must exist in the dataset."""
+    known = dataset.rounds["round_id"].tolist()
+    if params.round not in known:
+        near = difflib.get_close_matches(params.round, known, n=1)
+        hint = f"; did you mean '{near[0]}'?" if near else f"; known rounds: {', '.join(known[:12])}"
+        raise ParamError(
+            f"round '{params.round}' is not in {dataset.files.get('rounds', 'rounds')}{hint}",
+            parameter="round",
+        )
+    if not (dataset.scores["round_id"] == params.round).any():
+        raise ParamError(
+            f"round '{params.round}' has no scores in {dataset.files.get('scores', 'scores')}",
+            parameter="round",
+        )
+
+
+def notebook_params(params_file: str | Path | None, parameters: dict | None) -> Params:
+    """The parameters a notebook runs with: injected ones, else its params file."""
+    if parameters:
+        return params_from_mapping(parameters)
+    if params_file is None:
+        raise ParamError("the notebook needs params_file or parameters")
+    return load_params(params_file)
+
+
+def _page_title(params: Params, info: dict) -> str:
+    """The HTML page's title: city, round or year, and what the report is, in the report's language."""
+    year = info["date"][:4]
+    if params.lang == "en":
+        what = f"annual assessment {year}" if params.report == "annual" else f"{params.round} red and black lists"
+        return f"{params.city} {what}".strip()
+    what = f"{year} 年度考核" if params.report == "annual" else f"{params.round} 红黑榜"
+    return f"{params.city} {what}".strip()
+
+
+def _round_info(dataset: Dataset, round_id: str) -> dict:
+    row = dataset.rounds.loc[dataset.rounds["round_id"] == round_id].iloc[0]
+    return {
+        "round_id": round_id, "kind": row["kind"],
+        "topic": None if pd.isna(row["topic"]) else row["topic"],
+        "date": row["date"].date().isoformat(),
+    }
+
+
+def _new_run_id(params_dict: dict, dataset: Dataset, now: dt.datetime) -> str:
+    digest = hashlib.sha256(
+        (params_sha256(params_dict) + json.dumps(sorted(dataset.files.items()))).encode()
+    ).hexdigest()[:8]
+    return f"{now:%Y%m%dT%H%M%SZ}-{digest}"
+
+
+def run_report(
+    params_file: str | Path,
+    overrides: list[str] | tuple[str, ...] = (),
+    *,
+    out: str | Path = "reports",
+    notebook: str | Path | None = None,
+    progress: bool = False,
+) -> RunResult:
+    """Run one report and return where it is.
+
+    Raises
+    ------
+    InputError
+        Bad parameters or data: nothing is written.
+    NotebookError
+        The notebook failed in a cell (a bug): nothing is written.
+    """
+    params = load_params(params_file, overrides)
+    km = start_kernel(KERNEL_IMPORTS[params.report])
+    try:
+        return _run(params, Path(out), notebook, progress, km)
+    finally:
+        km.stop()
+
+
+def _run(params: Params, out: Path, notebook, progress: bool, km) -> RunResult:
+    import importlib
+    import pickle
+
+    annual = params.report == "annual"
+    present = importlib.import_module(KERNEL_IMPORTS[params.report][0])
+    dataset = load_dataset(params.dataset)
+    check_round(params, dataset)
+    params_dict = params.to_dict()
+
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    run_id = _new_run_id(params_dict, dataset, now)
+    info = _round_info(dataset, params.round)
+    # an annual run is filed under its year, a round run under its round
+    folder = f"{info['date'][:4]}-annual" if annual else params.round
+    round_dir = out.resolve() / safe_name(folder)
+    round_dir.mkdir(parents=True, exist_ok=True)
+    target = round_dir / run_id
+    n = 1
+    while target.exists():
+        n += 1
+        target = round_dir / f"{run_id}-{n}"
+
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=round_dir))
+    archiver = None
+    try:
+        (tmp / "params.yaml").write_text(params_to_yaml(params), encoding="utf-8")
+        # the tables are computed here while the kernel starts, and the view handed over
+        view = present.build_view(params, dataset, tmp)
+        write_tables(view.tables, tmp)
+        with open(tmp / HANDOFF, "wb") as handle:
+            pickle.dump({"honorcalc": __version__, "view": view}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        if params.audit.keep_inputs:
+            # compressing the inputs waits on zlib, which leaves the interpreter free
+            archiver = _Background(archive_inputs, {t: Path(params.dataset) / f for t, f in dataset.files.items()},
+                                   tmp / INPUTS_ARCHIVE)
+        import_tooling()  # here, before another thread imports: parallel imports can deadlock
+        warm = _Background(warm_exporter, exporter())
+        nb_parameters = {"parameters": params_dict, "run_dir": str(tmp)}
+        default = ANNUAL_NOTEBOOK if annual else ROUND_NOTEBOOK
+        execute_notebook(Path(notebook or default), tmp / "report.ipynb", nb_parameters, cwd=tmp, progress=progress,
+                 km=km)
+        (tmp / HANDOFF).unlink()
+        warm.join()
+        if archiver is not None:
+            archiver.join()
+        title = _page_title(params, info)
+        export_html(tmp / "report.ipynb", tmp / "report.html", title=title, lang=params.lang)
+        manifest = build_manifest(
+            run_id=target.name, round_id=params.round, round_info={**info, "report": params.report},
+            created_utc=now.isoformat(),
+            params_dict=params_dict, dataset=dataset, run_dir=tmp,
+            notebook_parameters={"parameters": params_dict, "run_dir": "<run folder>"},
+        )
+        (tmp / MANIFEST).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n",
+            encoding="utf-8",
+        )
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp made it private; a finished run is an ordinary folder
+        tmp.rename(target)
+    except BaseException:
+        if archiver is not None:
+            archiver.join(raise_error=False)
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            round_dir.rmdir()  # only if this run created it and left it empty
+        except OSError:
+            pass
+        raise
+    return RunResult(run_dir=target, html=target / "report.html", run_id=target.name)

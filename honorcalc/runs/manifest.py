@@ -1,0 +1,138 @@
+"""The run manifest: what went into a run and what came out, by hash.
+
+`build_manifest` records the sha256 of every input file and of the resolved
+parameters, the package version and git commit, Python and library versions,
+the seeds, the notices the loader raised, papermill's recorded parameters, and
+the sha256 of every output file. `check_manifest` re-hashes a run folder and its
+inputs and says what no longer matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..data.write import file_sha256
+
+__all__ = ["build_manifest", "input_sha256", "params_sha256", "check_manifest", "MANIFEST", "LIBRARIES"]
+
+MANIFEST = "manifest.json"
+LIBRARIES = (
+    "numpy", "pandas", "scipy", "matplotlib", "seaborn", "pandera", "pydantic", "pyyaml",
+    "papermill", "nbconvert", "nbformat", "ipykernel", "openpyxl", "pyarrow",
+)
+
+
+def params_sha256(params_dict: dict[str, Any]) -> str:
+    """sha256 of the parameters as canonical JSON (sorted keys, UTF-8)."""
+    text = json.dumps(params_dict, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _git_commit() -> str | None:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=True,
+        )
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=5, check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def _versions() -> dict[str, str | None]:
+    found = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def input_sha256(dataset, table: str, path: Path) -> str:
+    """The sha256 of a table's file as it was read: the data the run used, even if the file
+    changed since (verify then names the input as edited after the run). Files of a dataset
+    validated without that record are hashed now."""
+    return dataset.formats.get(table, {}).get("sha256") or file_sha256(path)
+
+
+def build_manifest(
+    *,
+    run_id: str,
+    round_id: str,
+    round_info: dict[str, Any],
+    created_utc: str,
+    params_dict: dict[str, Any],
+    dataset,
+    run_dir: Path,
+    notebook_parameters: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Describe a finished run folder (before the manifest itself is written)."""
+    inputs = {}
+    for table, file in sorted(dataset.files.items()):
+        path = Path(params_dict["dataset"]) / file
+        read = {k: v for k, v in dataset.formats.get(table, {}).items() if k != "sha256"}
+        inputs[table] = {
+            "file": str(path),
+            "sha256": input_sha256(dataset, table, path),
+            "bytes": path.stat().st_size,
+            **read,
+        }
+    outputs = {
+        p.name: file_sha256(p)
+        for p in sorted(run_dir.iterdir())
+        if p.is_file() and p.name != MANIFEST
+    }
+    return {
+        "run_id": run_id,
+        "round": round_id,
+        "round_info": round_info,
+        "created_utc": created_utc,
+        "honorcalc_version": __version__,
+        "git_commit": _git_commit(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "libraries": _versions(),
+        "params_sha256": params_sha256(params_dict),
+        "params": params_dict,
+        "seeds": {"seed": params_dict.get("seed")},
+        "inputs": inputs,
+        "notices": list(dataset.notices),
+        "notebook_parameters": notebook_parameters or {},
+        "outputs": outputs,
+    }
+
+
+def check_manifest(run_dir: str | Path) -> list[str]:
+    """Re-hash a run's outputs and inputs; return what no longer matches (empty: all match)."""
+    run_dir = Path(run_dir)
+    manifest = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+    problems = []
+    for name, digest in manifest["outputs"].items():
+        path = run_dir / name
+        if not path.exists():
+            problems.append(f"output {name} is missing")
+        elif file_sha256(path) != digest:
+            problems.append(f"output {name} was changed after the run (sha256 differs)")
+    for table, entry in manifest["inputs"].items():
+        path = Path(entry["file"])
+        if not path.exists():
+            problems.append(f"input {table} ({path}) is missing")
+        elif file_sha256(path) != entry["sha256"]:
+            problems.append(f"input {table} ({path}) no longer matches its recorded sha256")
+    if params_sha256(manifest["params"]) != manifest["params_sha256"]:
+        problems.append("the recorded parameters were edited (params_sha256 differs)")
+    return problems
