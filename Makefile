@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.honorcalc-installed
+LAB    := $(VENV)/.honorcalc-lab-installed
 DEMO   := data/demo
 
 .PHONY: setup report test bench lab clean
@@ -10,6 +11,7 @@ DEMO   := data/demo
 setup: $(STAMP)
 
 # Re-installs only when the dependency list changes; the package itself is editable.
+# [test] brings the test tools and the [distributed] extra (tests/test_batch.py runs on Dask).
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "honorcalc needs Python 3.11 or newer; set PYTHON=python3.x")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,8 +38,16 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_report.py
 	$(PY) benchmarks/bench_scale.py
 
-lab: $(STAMP) $(DEMO)/units.csv
-	$(VENV)/bin/jupyter lab honorcalc/report/notebooks/
+# JupyterLab (the [lab] extra) on the report notebooks, package data in honorcalc/report/notebooks/:
+# served from the repository root, so data/ and params/ are in its file browser; opens the round report.
+$(LAB): pyproject.toml | $(STAMP)
+	$(PY) -m pip install --quiet -e '.[lab]'
+	touch $(LAB)
+
+# (--allow-root only where make runs as root, as on a container; Jupyter refuses root otherwise)
+lab: $(LAB) $(DEMO)/units.csv
+	$(VENV)/bin/jupyter lab --notebook-dir=. honorcalc/report/notebooks/round_report.ipynb \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
 	rm -rf $(VENV) $(DEMO) reports/*/

@@ -29,23 +29,19 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from timing import best_time
 
 from honorcalc.datasets.demo import make_demo_city
-from honorcalc.fairness import fairness_tables, list_replicates, severity_adjusted_lists, variance_components
+from honorcalc.fairness import (
+    fairness_tables,
+    list_replicates,
+    severity_adjusted_lists,
+    variance_components,
+)
 from honorcalc.params import Params
 from honorcalc.rules.evaluate import evaluate_round, evaluate_rounds
 
 SEED = 20240601
-
-
-def best_time(func, repeat: int):
-    """Smallest wall time of ``repeat`` calls, and the last result."""
-    best, result = np.inf, None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = func()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def report(name: str, seconds: float, detail: str = "") -> None:

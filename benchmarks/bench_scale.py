@@ -123,9 +123,9 @@ def run_cities(root: Path, cities: list[dict]) -> dict:
     import warnings
 
     from honorcalc.data.read import read_raw_tables
+    from honorcalc.data.validate import validate_tables
     from honorcalc.params import Params
     from honorcalc.rules.evaluate import evaluate_rounds
-    from honorcalc.data.validate import validate_tables
 
     wall = dict.fromkeys(STAGES, 0.0)
     cpu = dict.fromkeys(STAGES, 0.0)

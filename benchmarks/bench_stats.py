@@ -16,25 +16,15 @@ from __future__ import annotations
 
 import argparse
 import resource
-import time
 import warnings
 
 import numpy as np
 import pandas as pd
+from timing import best_time
 
 from honorcalc.stats.agreement import icc, krippendorff_alpha
 
 SEED = 20240601
-
-
-def best_time(func, repeat: int):
-    """Smallest wall time of ``repeat`` calls, and the last result."""
-    best, result = np.inf, None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = func()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def report(name: str, ours: float, peer: float | None, peer_name: str, diff: float | None) -> None:

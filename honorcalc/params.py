@@ -12,6 +12,8 @@ with a safe loader; unknown keys, wrong types and contradictory values are
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +25,7 @@ from .errors import ParamError
 
 __all__ = [
     "Params",
+    "params_sha256",
     "Weights",
     "Lists",
     "Points",
@@ -42,8 +45,7 @@ __all__ = [
     "params_from_mapping",
     "apply_overrides",
     "params_to_yaml",
-    "parameters_markdown",
-]
+    "parameters_markdown", "SOURCE_LABELS"]
 
 SOURCES = ("field", "daily", "feedback", "leader", "public")
 #: The five sources' names as RULES.md §1.2 gives them, and in English: the one spelling of every output.
@@ -652,3 +654,10 @@ def parameters_markdown() -> str:
 def params_to_yaml(params: Params) -> str:
     """The resolved parameters as YAML (key order as in the model, Unicode kept)."""
     return yaml.safe_dump(params.to_dict(), allow_unicode=True, sort_keys=False)
+
+
+def params_sha256(params: Params | dict[str, Any]) -> str:
+    """sha256 of the parameters as canonical JSON (sorted keys, UTF-8): the hash a manifest records."""
+    data = params.to_dict() if isinstance(params, Params) else params
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -27,10 +27,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from honorcalc.rules.annual import evaluate_year, explain_year
-from honorcalc.errors import InputError
 from honorcalc.data.read import load_dataset
+from honorcalc.errors import InputError
+from honorcalc.explain.year import explain_year
 from honorcalc.params import Params, load_params
+from honorcalc.rules.annual import evaluate_year
 from honorcalc.rules.evaluate import evaluate_round
 
 from .conftest import run_cli, write_tables
@@ -162,8 +163,8 @@ def test_a_single_year_has_no_earlier_columns_filled(city):
 
 
 def test_demo_city_year_matches_every_round_report():
-    from honorcalc.datasets.demo import make_demo_city
     from honorcalc.data.contract import Dataset
+    from honorcalc.datasets.demo import make_demo_city
 
     demo = Dataset(**make_demo_city())
     params = Params(dataset="demo", round="C2026Q4", report="annual")
@@ -256,11 +257,11 @@ def test_points_figure_one_panel_per_group_names_the_ends(year):
 def test_font_covers_the_annual_reports_words():
     from fontTools.ttLib import TTCollection
 
-    from honorcalc.report.figures import annual_figures as figures_annual, round_figures as figures
-    from honorcalc.report import annual_report as present_annual
+    from honorcalc.report.figures import round_figures as figures
+    from honorcalc.report.i18n import ANNUAL_FIGURE_LABELS, ANNUAL_LABELS
 
     shown = set()
-    for table in (*present_annual.LABELS.values(), *figures_annual._TEXT.values()):
+    for table in (*ANNUAL_LABELS.values(), *ANNUAL_FIGURE_LABELS.values()):
         shown.update("".join(table.values()))
     cmap = TTCollection(str(figures.FONT_PATH)).fonts[0].getBestCmap()
     assert sorted(c for c in shown if not c.isspace() and ord(c) not in cmap) == []
@@ -309,9 +310,13 @@ def test_annual_diff_names_a_change_of_points_alone(annual_run, city, capsys):
 
 def test_a_year_without_a_comprehensive_round_says_why_there_is_no_tier(city):
     from honorcalc.report import annual_report as present_annual
+    from honorcalc.report.view import build_annual_view
 
     params = load_params(city / "year.yaml", ["round=S2026-01a"])
-    view = present_annual.build_view(params, load_dataset(city / "data"))
+    from honorcalc.runs.pipeline import run_tables
+
+    dataset = load_dataset(city / "data")
+    view = build_annual_view(params, dataset, run_tables(params, dataset))
     assert view.result.standing["tier"].isna().all()
     assert "截至本期尚无综合测评，年度档次暂不评定。" in present_annual.standing(view)
     assert "本年度尚未结束" in present_annual.title(view)

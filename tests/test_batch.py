@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
-from honorcalc.runs.batch import run_batch
 from honorcalc.cli import main
+from honorcalc.runs.batch import run_batch
 
 from .conftest import tiny_tables, write_tables
 
@@ -73,3 +74,16 @@ def test_unreachable_scheduler_is_a_clear_error(scenarios, capsys, tmp_path):
         main(["batch", str(files[0]), "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "o")])
     _, err = capsys.readouterr()
     assert info.value.code == 2 and "Dask scheduler" in err
+
+
+def test_without_dask_the_dask_scheduler_says_how_to_install_it(scenarios, capsys, tmp_path, monkeypatch):
+    """Dask is the optional [distributed] part: without it, --scheduler exits 2 naming the install, runs nothing."""
+    _, files = scenarios
+    for module in ("dask", "dask.distributed", "distributed"):
+        monkeypatch.setitem(sys.modules, module, None)  # as if not installed: importing it raises ImportError
+    with pytest.raises(SystemExit) as info:
+        main(["batch", str(files[0]), "--scheduler", "local", "--out", str(tmp_path / "o")])
+    _, err = capsys.readouterr()
+    assert info.value.code == 2
+    assert "pip install 'honorcalc[distributed]'" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()

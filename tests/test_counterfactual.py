@@ -7,10 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from honorcalc.datasets.demo import make_demo_city
-from honorcalc.explain.counterfactual import counterfactual
 from honorcalc.data.read import load_dataset
 from honorcalc.data.write import write_dataset
+from honorcalc.datasets.demo import make_demo_city
+from honorcalc.explain.counterfactual import counterfactual
 from honorcalc.params import Params
 from honorcalc.rules.evaluate import evaluate_round
 

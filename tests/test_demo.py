@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from honorcalc.datasets.demo import PLANTED, make_demo_city, write_demo
-from honorcalc.data.contract import TABLES
+from honorcalc.data.contract import CONTRACT, TABLES
 from honorcalc.data.read import load_dataset
-from honorcalc.data.contract import CONTRACT
+from honorcalc.datasets.demo import PLANTED, make_demo_city, write_demo
 
 TOPICS = ("同类点位建设", "网申工作", "挂包工作", "问卷调查")  # RULES.md §1.1
 ID_COLUMNS = {"unit_id", "indicator_id", "round_id", "rater_id", "code"}

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from honorcalc.datasets.demo import write_demo
-from honorcalc.runs.folder import run_report
 from honorcalc.runs.diff import diff_runs
+from honorcalc.runs.folder import run_report
 
 pytestmark = pytest.mark.slow
 

@@ -21,6 +21,7 @@ from pandas.testing import assert_frame_equal, assert_series_equal
 from scipy import stats
 
 from honorcalc import fairness
+from honorcalc.data.validate import validate_tables
 from honorcalc.datasets.demo import PLANTED, make_demo_city
 from honorcalc.errors import InputError
 from honorcalc.fairness import (
@@ -30,7 +31,6 @@ from honorcalc.fairness import (
     RELIABILITY_COLUMNS,
     STABILITY_COLUMNS,
     adjust_rater_severity,
-    fairness_findings,
     fairness_tables,
     flag_laggards,
     group_fairness,
@@ -50,9 +50,9 @@ from honorcalc.fairness.raters import _rater_matrix
 from honorcalc.fairness.stability import WEIGHT_COLUMNS, _nan_quantiles
 from honorcalc.fairness.tables import FAIRNESS_TABLES, FUNNEL_COLUMNS
 from honorcalc.params import Params, params_from_mapping
+from honorcalc.report.findings import fairness_findings
 from honorcalc.rules.evaluate import evaluate_round, evaluate_rounds
 from honorcalc.rules.scoring import row_key
-from honorcalc.data.validate import validate_tables
 
 from .conftest import ems_components, tiny_tables
 

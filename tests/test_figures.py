@@ -1,4 +1,4 @@
-"""Report figures: bundled Chinese font, structure, determinism, HTML embedding."""
+"""Report figures: bundled Chinese font, no import-time state, structure, determinism, HTML embedding."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import base64
 import io
 import itertools
 import re
+import subprocess
+import sys
 import warnings
 from importlib import resources
 from pathlib import Path
@@ -21,13 +23,14 @@ from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.colors import to_hex
 from matplotlib.text import Text
 
-from honorcalc.report.figures import round_figures as figures
-from honorcalc.datasets.demo import make_demo_city
-from honorcalc.errors import InputError, ParamError
 from honorcalc.data.read import load_dataset
 from honorcalc.data.write import write_dataset
+from honorcalc.datasets.demo import make_demo_city
+from honorcalc.errors import InputError, ParamError
 from honorcalc.params import Params, params_from_mapping
-from honorcalc.report.round_report import LABELS
+from honorcalc.report.figures import round_figures as figures
+from honorcalc.report.figures.style import FONT_NAME, FONT_PATH, load_font, style
+from honorcalc.report.i18n import FIGURE_LABELS, LABELS
 from honorcalc.rules.evaluate import evaluate_round
 
 ROUND = "C2026Q2"
@@ -118,7 +121,7 @@ def _drawn_texts(fig) -> list[Text]:
 
 def _assert_laid_out(fig) -> None:
     """Every text inside the figure and clear of every other: the margins are fixed, not computed by matplotlib."""
-    with matplotlib.rc_context(figures.RC):
+    with matplotlib.rc_context(style()):
         fig.canvas.draw()  # at the figure's own dpi: axis labels are placed in pixels when drawn
     renderer = fig.canvas.get_renderer()
     page = fig.bbox
@@ -135,10 +138,10 @@ def _assert_glyphs_and_font(fig, dpi=60) -> bytes:
     data, messages = _render(fig, dpi)
     assert data.startswith(PNG)
     assert not [m for m in messages if "missing from font" in m or "Glyph" in m], messages
-    with matplotlib.rc_context(figures.RC):
+    with matplotlib.rc_context(style()):
         # findfont gives a FontPath (a str that also carries the face index) for a collection
         used = {str(font_manager.findfont(t.get_fontproperties())) for t in fig.findobj(Text) if t.get_text()}
-    assert used == {str(figures.FONT_PATH)}
+    assert used == {str(FONT_PATH)}
     _assert_laid_out(fig)
     return data
 
@@ -147,16 +150,68 @@ def _assert_glyphs_and_font(fig, dpi=60) -> bytes:
 
 
 def test_font_is_the_bundled_file():
-    package = Path(str(resources.files("paperang_p2_fonts_cjk")))
-    assert figures.FONT_PATH.is_file() and package in figures.FONT_PATH.parents
-    assert figures.FONT_NAME == "WenQuanYi Micro Hei"
-    own = font_manager.FontProperties(family=[figures.FONT_NAME])
-    assert str(font_manager.findfont(own, fallback_to_default=False)) == str(figures.FONT_PATH)
-    # figures drawn outside `RC` (the notebook's inline display) find it too
-    assert matplotlib.rcParams["font.sans-serif"][0] == figures.FONT_NAME
-    with matplotlib.rc_context(figures.RC):
-        sans = font_manager.FontProperties(family=["sans-serif"])
-        assert str(font_manager.findfont(sans, fallback_to_default=False)) == str(figures.FONT_PATH)
+    folder = Path(str(resources.files("honorcalc.report") / "fonts"))
+    assert FONT_PATH.is_file() and FONT_PATH.parent == folder
+    # shipped with its licence
+    assert {"copyright", "LICENSE-Apache-2.0", "README.md"} <= {p.name for p in folder.iterdir()}
+    assert "License: Apache-2.0 or GPL-3+ with Font exception" in (folder / "copyright").read_text(encoding="utf-8")
+    load_font()
+    assert font_manager.FontProperties(fname=FONT_PATH).get_name() == FONT_NAME == "WenQuanYi Micro Hei"
+    own = font_manager.FontProperties(family=[FONT_NAME])
+    assert str(font_manager.findfont(own, fallback_to_default=False)) == str(FONT_PATH)
+    with matplotlib.rc_context(style()):
+        for family in (["sans-serif"], matplotlib.rcParams["font.family"]):
+            found = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+            assert str(found) == str(FONT_PATH)
+    # the figures and the package share one style
+    assert figures.FONT_PATH == FONT_PATH and figures.DPI == style()["savefig.dpi"]
+
+
+def test_importing_the_figures_changes_nothing_in_matplotlib():
+    """No rcParams rewritten and no font registered by an import; the font is loaded on first use."""
+    code = """if True:
+        import matplotlib
+        from matplotlib import font_manager
+
+        # the stored values (dict.items): reading rcParams["backend"] would resolve the backend
+        before = dict(dict.items(matplotlib.rcParams))
+        fonts = [f.fname for f in font_manager.fontManager.ttflist]
+        import honorcalc.report.figures
+        import honorcalc.report.figures.annual_figures
+        import honorcalc.report.figures.export
+        import honorcalc.report.figures.round_figures
+        from honorcalc.report.figures import style
+
+        after = dict(dict.items(matplotlib.rcParams))
+        assert after == before, sorted(k for k in before if after[k] != before[k])
+        assert [f.fname for f in font_manager.fontManager.ttflist] == fonts
+        assert style.load_font.cache_info().currsize == 0
+        assert str(style.FONT_PATH) not in fonts
+        print("ok")
+    """
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_building_and_saving_a_figure_leaves_the_rcparams_as_they_were(result):
+    # matplotlib's rc_context settles an automatic backend (and leaves it out of what it restores)
+    before = {k: v for k, v in dict.items(matplotlib.rcParams) if k != "backend"}
+    figures.png_bytes(figures.plot_score_distribution(result), dpi=40)
+    assert {k: v for k, v in dict.items(matplotlib.rcParams) if k != "backend"} == before
+
+
+def test_a_figure_drawn_outside_the_style_still_shows_its_chinese(result, raters):
+    """A figure's texts name the bundled font: a notebook's inline display, under the caller's
+    rcParams, draws the same glyphs (no missing-glyph boxes)."""
+    for fig in (figures.plot_score_distribution(result), figures.plot_rater_severity(raters)):
+        with matplotlib.rc_context({"font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"]}), \
+                warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fig.canvas.draw()
+            used = {str(font_manager.findfont(t.get_fontproperties())) for t in fig.findobj(Text) if t.get_text()}
+        assert used == {str(FONT_PATH)}
+        assert not [w for w in caught if "missing from font" in str(w.message)]
+        assert any("红榜" in t or "偏严" in t for t in _texts(fig))
 
 
 def test_font_covers_every_character_the_report_shows():
@@ -165,12 +220,12 @@ def test_font_covers_every_character_the_report_shows():
         for column in frame.columns:
             if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
                 shown.update("".join(frame[column].dropna().astype(str)))
-    for table in (*LABELS.values(), *figures._TEXT.values()):
+    for table in (*LABELS.values(), *FIGURE_LABELS.values()):
         shown.update("".join(table.values()))
-    cmap = TTCollection(str(figures.FONT_PATH)).fonts[0].getBestCmap()
+    cmap = TTCollection(str(FONT_PATH)).fonts[0].getBestCmap()
     missing = sorted(c for c in shown if not c.isspace() and ord(c) not in cmap)
     assert missing == []
-    assert matplotlib.rcParams["axes.unicode_minus"] == (0x2212 in cmap)
+    assert style()["axes.unicode_minus"] == (0x2212 in cmap)
 
 
 # --------------------------------------------------------------------------- figures, comprehensive round
@@ -251,7 +306,7 @@ def test_category_heatmap_rows_and_values(result):
     cells = [t for t in ax.texts if re.fullmatch(r"\d+", t.get_text())]
     assert len(cells) == len(rows) * len(categories)
     top = listed.sort_values(["ranking_group", "rank"]).iloc[0]
-    score = result.categories.query("unit_id == @top.unit_id").set_index("category")["score"]
+    score = result.categories[result.categories["unit_id"] == top.unit_id].set_index("category")["score"]
     assert cells[0].get_text() == f"{score[categories[0]]:.0f}"
     assert {f"红榜 {v:.2f}" for v in listed.loc[listed["list"] == "red", "score_rounded"]} <= set(_texts(fig))
     png = _assert_glyphs_and_font(fig, dpi=figures.DPI)

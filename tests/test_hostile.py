@@ -44,8 +44,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from honorcalc.data.read import load_dataset
 from honorcalc.data.contract import CONTRACT
+from honorcalc.data.read import load_dataset
 
 from .conftest import drop_column, run_cli, set_cell, tiny_tables, write_tables
 

@@ -8,8 +8,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from honorcalc.runs.ledger import entry_hash, ledger_points, read_ledger, verify_ledger
 from honorcalc.runs.folder import run_report
+from honorcalc.runs.ledger import entry_hash, ledger_points, read_ledger, verify_ledger
 
 from .conftest import run_cli, tiny_tables, write_tables
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from honorcalc.report import round_report as present
+from honorcalc.data.read import load_dataset
 from honorcalc.params import load_params
+from honorcalc.report import round_report as present
+from honorcalc.report.view import build_view
+from honorcalc.rules.evaluate import evaluate_round
+from honorcalc.runs.pipeline import run_tables
 
 
 def _view(tiny_params, overrides=()):
+    """The round report's view of the tiny dataset, as `honorcalc run` builds it."""
     params = load_params(tiny_params, list(overrides))
-    return present.prepare(parameters=params.to_dict())
+    dataset = load_dataset(params.dataset)
+    result = evaluate_round(dataset, params, params.round)
+    return build_view(params, dataset, run_tables(params, dataset, result), result)
 
 
 def test_lists_show_units_scores_and_points(tiny_params):
@@ -56,43 +63,10 @@ def test_special_round_title_and_caps(tiny_params):
 
 
 def test_data_overview_shows_the_manifests_hashes(tiny_params):
-    from honorcalc.runs.manifest import params_sha256
     from honorcalc.data.write import file_sha256
+    from honorcalc.runs.manifest import params_sha256
 
     view = _view(tiny_params)
     shown = present.data_overview(view)
     assert file_sha256(tiny_params.parent / "tiny" / "scores.csv") in shown
     assert params_sha256(view.params.to_dict()) in shown
-
-
-def test_a_handed_over_view_is_taken_only_for_the_same_parameters(tiny_params, tmp_path):
-    import pickle
-
-    from honorcalc import __version__
-    from honorcalc.report.execute import HANDOFF
-
-    view = _view(tiny_params)
-    (tmp_path / HANDOFF).write_bytes(pickle.dumps({"honorcalc": __version__, "view": view}))
-    same = present.prepare(parameters=view.params.to_dict(), run_dir=str(tmp_path))
-    assert same.tables["ranking.csv"].equals(view.tables["ranking.csv"])
-    assert not (tmp_path / "ranking.csv").exists()  # honorcalc run wrote the tables already
-    other = load_params(tiny_params, ["weights.field=0.6"])
-    fresh = present.prepare(parameters=other.to_dict(), run_dir=str(tmp_path))
-    assert fresh.params == other and (tmp_path / "ranking.csv").exists()
-
-
-
-def test_a_handoff_of_another_version_kind_or_unreadable_is_ignored(tiny_params, tmp_path):
-    import pickle
-
-    from honorcalc import __version__
-    from honorcalc.report.execute import HANDOFF
-
-    view = _view(tiny_params)
-    for package in ({"honorcalc": "0.0.0", "view": view}, {"honorcalc": __version__, "view": "a string"}, view):
-        (tmp_path / HANDOFF).write_bytes(pickle.dumps(package))
-        assert present.handed_over(tmp_path, view.params) is None
-    (tmp_path / HANDOFF).write_bytes(b"not a pickle")
-    assert present.handed_over(tmp_path, view.params) is None
-    fresh = present.prepare(parameters=view.params.to_dict(), run_dir=str(tmp_path))
-    assert fresh.tables["ranking.csv"].equals(view.tables["ranking.csv"])

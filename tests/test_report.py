@@ -9,9 +9,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from honorcalc.runs.manifest import check_manifest
 from honorcalc.data.write import file_sha256
 from honorcalc.runs.folder import run_report, safe_name
+from honorcalc.runs.manifest import check_manifest
 
 from .conftest import tiny_tables, write_tables
 
@@ -38,7 +38,7 @@ def test_run_folder_is_complete(finished_run):
     names = {p.name for p in result.run_dir.iterdir()}
     assert {"report.html", "report.ipynb", "params.yaml", "manifest.json"} <= names
     assert not [p for p in result.run_dir.parent.iterdir() if p.name.startswith(".")]
-    assert not [p for p in result.run_dir.iterdir() if p.name.startswith(".")]  # the handed-over view is gone
+    assert not [p for p in result.run_dir.iterdir() if p.name.startswith(".")]  # no hidden file is left
 
 
 def test_manifest_records_inputs_params_and_outputs(finished_run):
@@ -168,9 +168,9 @@ def test_run_all_in_jupyterlab_gives_the_same_report(tmp_path, notebook, params)
 
 def test_the_manifest_records_the_inputs_as_they_were_read(tmp_path):
     """A file edited between reading and the manifest: the run records the data it used."""
-    from honorcalc.runs.manifest import build_manifest
     from honorcalc.data.read import load_dataset
     from honorcalc.params import Params
+    from honorcalc.runs.manifest import build_manifest
 
     data = write_tables(tmp_path / "data", tiny_tables())
     ds = load_dataset(data)

@@ -125,9 +125,9 @@ def test_no_red_list_when_the_top_ten_are_all_below_90():
     r = evaluate_round(make({"C1": ladder([89.99, 85, 80, 60])}), P(), "C1")
     assert listed(r, "red") == []
     status = r.list_status.set_index("list")
-    assert status.at["red", "notice"] == "当期不设红榜"
+    assert status.at["red", "n_listed"] == 0  # 当期不设红榜
     assert status.at["red", "reason"] == "threshold"
-    assert status.at["black", "notice"] == ""
+    assert status.at["black", "n_listed"] > 0
 
 
 def test_no_black_list_when_the_bottom_ten_are_all_above_70():
@@ -138,7 +138,7 @@ def test_no_black_list_when_the_bottom_ten_are_all_above_70():
     r = evaluate_round(make({"C1": ladder([95, 85, 80, 70.01])}), P(), "C1")
     assert listed(r, "black") == []
     status = r.list_status.set_index("list")
-    assert (status.at["black", "notice"], status.at["black", "reason"]) == ("当期不设黑榜", "threshold")
+    assert (status.at["black", "n_listed"], status.at["black", "reason"]) == (0, "threshold")  # 当期不设黑榜
     assert listed(r, "red") == ["U01"]
 
 
@@ -236,8 +236,8 @@ def test_special_cap_of_zero_means_no_list():
     assert listed(r, "red") == [] and listed(r, "black") == []
     status = r.list_status.set_index("list")
     assert status.at["red", "reason"] == status.at["black", "reason"] == "cap_zero"
-    assert status.at["red", "notice"] == "当期不设红榜"
-    assert status.at["black", "notice"] == "当期不设黑榜"
+    assert status.at["red", "n_listed"] == 0  # 当期不设红榜
+    assert status.at["black", "n_listed"] == 0  # 当期不设黑榜
 
 
 def test_special_cap_counts_the_units_of_the_ranking_group():

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from honorcalc.params import Params
-from honorcalc.rules.lists import apply_lists
 from honorcalc.rules.evaluate import evaluate_rounds
+from honorcalc.rules.lists import apply_lists
 from honorcalc.rules.ranking import rank_units
 
 # boundary values and ties are where list rules break, so scores come mostly from a
@@ -111,7 +111,7 @@ def test_list_sizes_exceed_the_cap_only_through_a_recorded_tie(case):
             assert len(rec) == 1 and rec["policy"].iloc[0] == "all_in"
             assert n - cap < len(rec["units"].iloc[0])
     status = outcome.status
-    assert (status.loc[status["n_listed"] == 0, "notice"] != "").all()
+    assert (status.loc[status["n_listed"] == 0, "reason"] != "listed").all()
 
 
 # --------------------------------------------------------------------------- whole pipeline

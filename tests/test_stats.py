@@ -36,8 +36,8 @@ from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats as sps
 
-from honorcalc.stats import agreement as stats
 from honorcalc.errors import InputError
+from honorcalc.stats import agreement as stats
 from honorcalc.stats.agreement import ICC_TYPES, icc, kendall_w, krippendorff_alpha
 
 NAN = np.nan

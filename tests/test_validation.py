@@ -10,10 +10,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from honorcalc.errors import InputError, ValidationError
-from honorcalc.data.read import load_dataset, read_table
 from honorcalc.data.contract import CONTRACT
+from honorcalc.data.read import load_dataset, read_table
 from honorcalc.data.validate import validate_tables
+from honorcalc.errors import InputError, ValidationError
 
 from .conftest import drop_column, set_cell, tiny_tables, write_tables
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ['write_csv', 'FLOAT_FORMAT', 'table_bytes', 'write_tables', 'write_dataset', 'append_line', 'file_sha256']
+__all__ = ['write_csv', 'FLOAT_FORMAT', 'table_bytes', 'write_tables', 'write_dataset', 'append_line', 'file_sha256', 'input_sha256']
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
@@ -69,3 +69,10 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def input_sha256(dataset, table: str, path: str | Path) -> str:
+    """The sha256 of a table's file as it was read: the data a run used, even if the file changed
+    since (verify then names the input as edited after the run). Files of a dataset validated
+    without that record are hashed now."""
+    return dataset.formats.get(table, {}).get("sha256") or file_sha256(path)

@@ -1,14 +1,11 @@
 """Explaining one unit's result: its steps in words, and what would have changed its list.
 """
 
+from . import counterfactual as _counterfactual
+from . import unit as _unit
+from . import year as _year
+from .counterfactual import *  # noqa: F403
+from .unit import *  # noqa: F403
+from .year import *  # noqa: F403
 
-from .counterfactual import counterfactual, counterfactual_lines
-from .unit import LANGS, explain_unit, explain_unit_dict
-
-__all__ = [
-    "LANGS",
-    "explain_unit_dict",
-    "explain_unit",
-    "counterfactual",
-    "counterfactual_lines",
-]
+__all__ = [*_unit.__all__, *_counterfactual.__all__, *_year.__all__]

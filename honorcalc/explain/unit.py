@@ -41,7 +41,7 @@ def explain_unit_dict(result: RoundResult, unit_id: str) -> dict:
         rounds of the same work); ``score``, ``score_rounded``; ``survey``;
         ``veto``; ``rank``, ``rank_bottom``, ``n_ranked``, ``tie_size``,
         ``cap``; ``red`` and ``black`` (listed, status, threshold,
-        meets_threshold, rank, in_cut, tie, notice, reason); ``list``; ``points``,
+        meets_threshold, rank, in_cut, tie, list_empty, reason); ``list``; ``points``,
         ``points_ytd``, ``ledger``; ``escalated``, ``escalation_chain``;
         ``tier``, ``flag``, ``slips``, ``passed``.
 
@@ -150,7 +150,7 @@ def explain_unit_dict(result: RoundResult, unit_id: str) -> dict:
                 "rank": int(tie.iloc[0]["rank"]), "units": list(tie.iloc[0]["units"]),
                 "policy": str(tie.iloc[0]["policy"]), "listed": list(tie.iloc[0]["listed"]),
             },
-            "notice": str(status.at[name, "notice"]) if name in status.index else "",
+            "list_empty": bool(status.at[name, "n_listed"] == 0) if name in status.index else False,
             "reason": str(status.at[name, "reason"]) if name in status.index else "",
         }
 
@@ -254,7 +254,7 @@ _T = {
         "tie_all_in": " (第 {rank} 名并列 {k} 家: {units}, 跨越第 {cap} 名, 按规则 all_in 全部入榜)",
         "vetoed": "一票否决, 不得列入红榜",
         "excluded": "一票否决, 取消参评资格", "unscored": "无有效加权得分, 不参与排名",
-        "notice": "  本组{notice}",
+        "list_empty": {"red": "  本组当期不设红榜", "black": "  本组当期不设黑榜"},
         "points": "十、年度考核: 本期 {pts} 分, 本年度累计 {ytd} 分",
         "ledger_row": "  {round_id} ({date}) {kind} {list}: {pts}",
         "list_word": {"red": "红榜", "black": "黑榜", "": ""},
@@ -317,7 +317,7 @@ _T = {
         "tie_all_in": " ({k} units tied at rank {rank}: {units}, straddling the cut at {cap}; policy all_in lists all)",
         "vetoed": "vetoed, cannot be red-listed",
         "excluded": "vetoed and disqualified", "unscored": "no weighted score, not ranked",
-        "notice": "  This group: {notice}",
+        "list_empty": {"red": "  This group: no red list this round", "black": "  This group: no black list this round"},
         "points": "10. Annual assessment: {pts} this round, {ytd} year to date",
         "ledger_row": "  {round_id} ({date}) {kind} {list}: {pts}",
         "list_word": {"red": "red", "black": "black", "": ""},
@@ -332,7 +332,6 @@ _T = {
 }
 
 
-_NOTICE_EN = {"当期不设红榜": "no red list this round", "当期不设黑榜": "no black list this round"}
 
 
 def explain_unit(result: RoundResult, unit_id: str, lang: str = "zh") -> str:
@@ -477,9 +476,8 @@ def explain_unit(result: RoundResult, unit_id: str, lang: str = "zh") -> str:
     out.append(t["lists"])
     for name in ("red", "black"):
         out.extend(_verdict_lines(e, name, t, f, share))
-        notice = e[name]["notice"]
-        if notice:
-            out.append(t["notice"].format(notice=notice if lang == "zh" else _NOTICE_EN.get(notice, notice)))
+        if e[name]["list_empty"]:
+            out.append(t["list_empty"][name])
 
     out.append(t["points"].format(pts=signed(e["points"]), ytd=signed(e["points_ytd"])))
     for r in e["ledger"]:

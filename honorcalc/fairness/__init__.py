@@ -52,7 +52,6 @@ Conventions
 """
 
 from .base import SEED_STREAMS
-from .findings import Finding, fairness_findings
 from .groups import GROUP_COLUMNS, group_fairness
 from .laggards import (
     CALIBRATION_COLUMNS,
@@ -104,10 +103,9 @@ __all__ = [
     "SEED_STREAMS", "FAIRNESS_TABLES",
     "RATER_COLUMNS", "RELIABILITY_COLUMNS", "VARIANCE_COLUMNS", "LAGGARD_COLUMNS", "EVIDENCE_COLUMNS",
     "CALIBRATION_COLUMNS", "STABILITY_COLUMNS", "WEIGHT_COLUMNS", "FUNNEL_COLUMNS", "GROUP_COLUMNS",
-    "SOURCE_ERROR_COLUMNS", "UNIT_ERROR_COLUMNS",
-    "Finding", "LaggardResult", "Replicates", "MeasurementModel", "RankSets", "TauSets", "FunnelResult",
+    "SOURCE_ERROR_COLUMNS", "UNIT_ERROR_COLUMNS", "LaggardResult", "Replicates", "MeasurementModel", "RankSets", "TauSets", "FunnelResult",
     "variance_components", "rater_consistency", "rater_separation", "rater_severity", "adjust_rater_severity",
     "severity_adjusted_lists", "visit_gap", "flag_laggards", "measurement_model", "list_replicates",
     "list_stability", "weight_sensitivity", "rank_confidence_sets", "tau_sets", "bottom_set", "top_set",
-    "rank_uncertainty", "funnel_limits", "funnel_curve", "group_fairness", "fairness_tables", "fairness_findings",
+    "rank_uncertainty", "funnel_limits", "funnel_curve", "group_fairness", "fairness_tables",
 ]

@@ -15,7 +15,7 @@ from ..params import Params
 from ..rules.scoring import row_key
 from .base import check_params, require, round_order, seeded_rng
 
-__all__ = ["LAGGARD_COLUMNS", "LAGGARD_RULES", "LaggardResult", "flag_laggards", "year_window", "sort_rules"]
+__all__ = ["LAGGARD_COLUMNS", "LAGGARD_RULES", "LaggardResult", "flag_laggards", "year_window", "sort_rules", "CALIBRATION_COLUMNS", "EVIDENCE_COLUMNS"]
 
 LAGGARD_COLUMNS = (
     "round_id", "unit_id", "name", "rule", "measure", "evidence", "threshold", "p_value", "ci_low",

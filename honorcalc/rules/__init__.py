@@ -32,92 +32,21 @@ number):
   black_max``.
 """
 
+from . import annual as _annual
+from . import consequences as _consequences
+from . import evaluate as _evaluate
+from . import lists as _lists
+from . import practices as _practices
+from . import ranking as _ranking
+from . import scoring as _scoring
+from . import vetoes as _vetoes
+from .annual import *  # noqa: F403
+from .consequences import *  # noqa: F403
+from .evaluate import *  # noqa: F403
+from .lists import *  # noqa: F403
+from .practices import *  # noqa: F403
+from .ranking import *  # noqa: F403
+from .scoring import *  # noqa: F403
+from .vetoes import *  # noqa: F403
 
-from .annual import (
-    ESCALATION_COLUMNS,
-    POINTS_COLUMNS,
-    STANDING_COLUMNS,
-    YearResult,
-    annual_tables,
-    evaluate_year,
-    explain_year,
-)
-from .consequences import award_points, escalate
-from .evaluate import (
-    RANKING_COLUMNS,
-    Evaluation,
-    RoundResult,
-    evaluate_round,
-    evaluate_rounds,
-    evaluate_until,
-    ranking_table,
-)
-from .lists import TIE_COLUMNS, ListOutcome, apply_lists
-from .practices import (
-    apply_pass_quota,
-    assign_tiers,
-    award_flags,
-    issue_slips,
-)
-from .ranking import (
-    ListCut,
-    competition_ranks,
-    cut_list,
-    list_cap,
-    rank_units,
-    round_half_up,
-)
-from .scoring import (
-    SOURCE_SCORE_COLUMNS,
-    category_scores,
-    check_columns,
-    composite_scores,
-    deduction_points,
-    indicator_points,
-    order_rounds,
-    satisfaction,
-    source_scores,
-)
-from .vetoes import apply_vetoes
-
-__all__ = [
-    "SOURCE_SCORE_COLUMNS",
-    "check_columns",
-    "order_rounds",
-    "indicator_points",
-    "source_scores",
-    "category_scores",
-    "deduction_points",
-    "satisfaction",
-    "composite_scores",
-    "round_half_up",
-    "list_cap",
-    "rank_units",
-    "competition_ranks",
-    "ListCut",
-    "cut_list",
-    "apply_vetoes",
-    "TIE_COLUMNS",
-    "ListOutcome",
-    "apply_lists",
-    "award_points",
-    "escalate",
-    "assign_tiers",
-    "award_flags",
-    "issue_slips",
-    "apply_pass_quota",
-    "RANKING_COLUMNS",
-    "Evaluation",
-    "evaluate_rounds",
-    "RoundResult",
-    "evaluate_round",
-    "evaluate_until",
-    "ranking_table",
-    "STANDING_COLUMNS",
-    "POINTS_COLUMNS",
-    "ESCALATION_COLUMNS",
-    "YearResult",
-    "evaluate_year",
-    "annual_tables",
-    "explain_year",
-]
+__all__ = [*_scoring.__all__, *_ranking.__all__, *_vetoes.__all__, *_lists.__all__, *_consequences.__all__, *_practices.__all__, *_evaluate.__all__, *_annual.__all__]

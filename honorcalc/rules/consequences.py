@@ -9,7 +9,7 @@ import pandas as pd
 from ..params import Params
 from .ranking import group_codes
 
-__all__ = ['award_points', 'escalate']
+__all__ = ['award_points', 'escalate', 'black_streaks', 'escalation_chains']
 
 
 def award_points(results: pd.DataFrame, params: Params) -> pd.DataFrame:

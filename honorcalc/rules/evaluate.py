@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..data.contract import TABLES, dataset_frames, require_round
+from ..data.contract import TABLES, Dataset, dataset_frames, require_round
 from ..errors import InputError, ParamError
 from ..params import Params
 from .consequences import award_points, escalate
@@ -80,17 +80,18 @@ class Evaluation:
     surveys: pd.DataFrame
 
 
-def _check_inputs(units, indicators, rounds, scores, deductions, surveys, params: Params) -> None:
-    for frame, table in zip((units, indicators, rounds, scores, deductions, surveys), TABLES):
-        check_columns(frame, table)
+def _check_inputs(units, indicators, rounds, scores, deductions, surveys, params: Params, *,
+                  validated: bool = False) -> None:
+    """The tables hold together and the parameters fit them.
+
+    Tables of a validated `honorcalc.data.Dataset` (``validated``) are trusted:
+    validation has checked their columns, ids and references already, so only
+    what depends on the parameters is checked.
+    """
     if not isinstance(params, Params):
         raise InputError(f"params: expected honorcalc.params.Params, got {type(params).__name__}")
-    dup = units["unit_id"][units["unit_id"].duplicated()]
-    if len(dup):
-        raise InputError(f"unit_id {dup.iloc[0]!r} appears more than once", file="units", column="unit_id")
-    for frame, table in ((scores, "scores"), (deductions, "deductions"), (surveys, "surveys")):
-        require_known(frame["unit_id"], units["unit_id"], "unit_id", table, "unit_id")
-        require_known(frame["round_id"], rounds["round_id"], "round_id", table, "round_id")
+    if not validated:
+        _check_tables(units, indicators, rounds, scores, deductions, surveys)
     category = params.veto.prerequisite_category
     if category is not None and not indicators["category"].eq(category).any():
         known = ", ".join(sorted(indicators["category"].dropna().astype(str).unique()))
@@ -98,6 +99,17 @@ def _check_inputs(units, indicators, rounds, scores, deductions, surveys, params
             f"category {category!r} is not an indicator category (categories: {known})",
             parameter="veto.prerequisite_category",
         )
+
+
+def _check_tables(units, indicators, rounds, scores, deductions, surveys) -> None:
+    for frame, table in zip((units, indicators, rounds, scores, deductions, surveys), TABLES):
+        check_columns(frame, table)
+    dup = units["unit_id"][units["unit_id"].duplicated()]
+    if len(dup):
+        raise InputError(f"unit_id {dup.iloc[0]!r} appears more than once", file="units", column="unit_id")
+    for frame, table in ((scores, "scores"), (deductions, "deductions"), (surveys, "surveys")):
+        require_known(frame["unit_id"], units["unit_id"], "unit_id", table, "unit_id")
+        require_known(frame["round_id"], rounds["round_id"], "round_id", table, "round_id")
 
 
 def _ranking_group(units: pd.DataFrame, params: Params) -> pd.Series:
@@ -215,7 +227,7 @@ class RoundResult:
     ties : DataFrame
         Every tie a policy decided this round (`TIE_COLUMNS`): lists, flags, quota.
     list_status : DataFrame
-        Per ranking group and list: size, cap, or why empty ("当期不设红榜").
+        Per ranking group and list: size, cap, or why empty (``reason``).
     points, sources, categories : DataFrame
         Indicator, source and category scores of the round.
     ratings : DataFrame
@@ -306,18 +318,20 @@ def evaluate_round(dataset, params: Params, round_id: str | None = None) -> Roun
     >>> result.ranking_table().to_csv("ranking.csv", index=False)  # doctest: +SKIP
     """
     frames = dataset_frames(dataset)
-    ev, current = evaluate_until(frames, params, params.round if round_id is None else round_id)
+    ev, current = evaluate_until(frames, params, params.round if round_id is None else round_id,
+                                 validated=isinstance(dataset, Dataset))
     return _round_result(ev, frames, params, current)
 
 
-def evaluate_until(frames: dict[str, pd.DataFrame], params: Params, round_id: str) -> tuple[Evaluation, pd.Series]:
+def evaluate_until(frames: dict[str, pd.DataFrame], params: Params, round_id: str, *,
+                   validated: bool = False) -> tuple[Evaluation, pd.Series]:
     """Every round dated on or before ``round_id``, evaluated; and that round's row.
 
     ``frames`` are the six tables by name (`TABLES`). Later rounds never
     influence a round, so they are left out; the returned row is the round's
     `honorcalc.rules.scoring.order_rounds` row (``work``, ``seq``, ``year`` …).
     """
-    _check_inputs(*(frames[t] for t in TABLES), params)
+    _check_inputs(*(frames[t] for t in TABLES), params, validated=validated)
     ro = order_rounds(frames["rounds"])
     require_round(ro, round_id)
     current = ro[ro["round_id"] == round_id].iloc[0]

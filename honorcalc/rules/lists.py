@@ -14,7 +14,7 @@ from .scoring import (
     row_key,
 )
 
-__all__ = ['TIE_COLUMNS', 'ListOutcome', 'apply_lists']
+__all__ = ['TIE_COLUMNS', 'ListOutcome', 'apply_lists', 'empty_ties', 'tie_table']
 
 
 #: The columns of every ties table: which list, which tied block, who the policy listed.
@@ -36,8 +36,8 @@ class ListOutcome:
         One row per (round, ranking group, list): ``round_id``,
         ``ranking_group``, ``list``, ``n_ranked``, ``cap``, ``n_listed``,
         ``reason`` (``listed``, ``no_units``, ``cap_zero``, ``threshold``,
-        ``tie_none_in``, ``vetoed``) and ``notice`` ("当期不设红榜" /
-        "当期不设黑榜" when the list is empty, else "").
+        ``tie_none_in``, ``vetoed``). A list with ``n_listed`` 0 is "not set this
+        round" (当期不设红榜 / 当期不设黑榜); the words are the reports'.
     """
 
     results: pd.DataFrame
@@ -146,8 +146,8 @@ def _list_status(out: pd.DataFrame, status: dict[str, np.ndarray], listed: dict[
 
     n_ranked = count(out["ranked"].to_numpy(dtype=bool))
     cap = out["cap"].to_numpy(dtype="int64")[first]
-    parts = {k: [] for k in ("list", "n_listed", "reason", "notice")}
-    for name, word in (("red", "红榜"), ("black", "黑榜")):
+    parts = {k: [] for k in ("list", "n_listed", "reason")}
+    for name in ("red", "black"):
         n_listed = count(listed[name])
         # got past the threshold and the rank cut / also past the tie policy
         qualified = count(np.isin(status[name], ["tie_none_in", "vetoed", "listed", "listed_tie"]))
@@ -159,7 +159,6 @@ def _list_status(out: pd.DataFrame, status: dict[str, np.ndarray], listed: dict[
             ["listed", "no_units", "cap_zero", "threshold", "tie_none_in"],
             "vetoed",
         ))
-        parts["notice"].append(np.where(n_listed > 0, "", f"当期不设{word}"))
     # rows: each group's red then black, groups in key order
     interleave = np.argsort(np.concatenate([np.arange(n), np.arange(n)]), kind="stable")
     both = {k: np.concatenate(v)[interleave] for k, v in parts.items()}
@@ -172,5 +171,4 @@ def _list_status(out: pd.DataFrame, status: dict[str, np.ndarray], listed: dict[
         "cap": np.repeat(cap, 2),
         "n_listed": both["n_listed"],
         "reason": both["reason"],
-        "notice": both["notice"],
     })

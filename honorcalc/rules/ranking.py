@@ -16,7 +16,7 @@ from .scoring import (
     row_key,
 )
 
-__all__ = ['round_half_up', 'list_cap', 'rank_units', 'competition_ranks', 'ListCut', 'cut_list']
+__all__ = ['round_half_up', 'list_cap', 'rank_units', 'competition_ranks', 'ListCut', 'cut_list', 'PRODUCT_DECIMALS', 'group_codes']
 
 
 # shares × counts are computed in floating point: 0.29 × 100 = 28.999999999999996

@@ -43,8 +43,7 @@ __all__ = [
     "category_scores",
     "deduction_points",
     "satisfaction",
-    "composite_scores",
-]
+    "composite_scores", "check_scores_and_indicators", "require_columns", "require_known", "row_key"]
 
 
 #: The per-source sub-score columns, in the order of `honorcalc.params.SOURCES`.

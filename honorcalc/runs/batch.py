@@ -4,9 +4,9 @@
 should not surface after thirty-nine reports), then runs each as its own
 `honorcalc.runs.folder.run_report` — in local worker processes (``jobs``), or on a
 Dask distributed cluster (``scheduler``: an address, or ``"local"`` for a
-`LocalCluster` on loopback). A task's run folder is the same as a local run's:
-the task is the same function with the same inputs. One progress bar counts
-finished tasks.
+`LocalCluster` on loopback; Dask is the optional ``distributed`` part of
+honorcalc). A task's run folder is the same as a local run's: the task is the
+same function with the same inputs. One progress bar counts finished tasks.
 """
 
 from __future__ import annotations
@@ -96,8 +96,15 @@ def run_batch(
     jobs : local worker processes (default: the number of CPUs); ignored with ``scheduler``.
     scheduler : ``None`` for local processes; ``"local"`` for a Dask `LocalCluster` on
         loopback with ``jobs`` workers; otherwise the address of a running Dask
-        scheduler (``tcp://host:8786``).
+        scheduler (``tcp://host:8786``). Either needs Dask distributed
+        (``pip install 'honorcalc[distributed]'``).
     progress : show one progress bar.
+
+    Raises
+    ------
+    InputError
+        A params file is not valid, or, with ``scheduler``, Dask distributed is not
+        installed or the scheduler cannot be reached; before any run.
     """
     tasks = plan_batch(params_files, overrides, out)
     jobs = max(1, jobs or os.cpu_count() or 1)
@@ -121,8 +128,11 @@ def _run_on_dask(tasks: list[BatchTask], scheduler: str, jobs: int, bar) -> dict
     try:
         from dask.distributed import Client, LocalCluster
         from dask.distributed import as_completed as dask_completed
-    except ImportError:  # pragma: no cover - dask is a declared dependency
-        raise InputError("--scheduler needs dask[distributed]; install it or run without --scheduler") from None
+    except ImportError:
+        raise InputError(
+            "--scheduler runs on Dask distributed, an optional part of honorcalc that is not installed: "
+            "pip install 'honorcalc[distributed]' (or run without --scheduler, in local processes)"
+        ) from None
     cluster = None
     if scheduler == "local":
         cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,

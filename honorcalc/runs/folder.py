@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
 import json
 import os
@@ -17,17 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import __version__
 from ..data.archive import archive_inputs
 from ..data.contract import Dataset
 from ..data.read import load_dataset
-from ..data.write import write_tables
-from ..errors import ParamError
-from ..params import Params, load_params, params_from_mapping, params_to_yaml
+from ..params import Params, load_params, params_sha256, params_to_yaml
 from ..report.execute import (
     ANNUAL_NOTEBOOK,
-    HANDOFF,
-    KERNEL_IMPORTS,
     ROUND_NOTEBOOK,
     execute_notebook,
     export_html,
@@ -36,9 +30,11 @@ from ..report.execute import (
     start_kernel,
     warm_exporter,
 )
-from .manifest import MANIFEST, build_manifest, params_sha256
+from .manifest import MANIFEST, build_manifest
+from .notebook import KERNEL_IMPORTS, hand_over, preload_code
+from .pipeline import evaluate, run_tables
 
-__all__ = ['INPUTS_ARCHIVE', 'RunResult', 'safe_name', 'check_round', 'notebook_params', 'run_report']
+__all__ = ['INPUTS_ARCHIVE', 'RunResult', 'safe_name', 'run_report']
 
 
 INPUTS_ARCHIVE = "inputs.zip"
@@ -84,32 +80,6 @@ def safe_name(text: str) -> str:
     return f"{slug[:60]}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
 
 
-def check_round(params: Params, dataset: Dataset) -> None:
-    """The round to report must exist in the dataset."""
-    known = dataset.rounds["round_id"].tolist()
-    if params.round not in known:
-        near = difflib.get_close_matches(params.round, known, n=1)
-        hint = f"; did you mean '{near[0]}'?" if near else f"; known rounds: {', '.join(known[:12])}"
-        raise ParamError(
-            f"round '{params.round}' is not in {dataset.files.get('rounds', 'rounds')}{hint}",
-            parameter="round",
-        )
-    if not (dataset.scores["round_id"] == params.round).any():
-        raise ParamError(
-            f"round '{params.round}' has no scores in {dataset.files.get('scores', 'scores')}",
-            parameter="round",
-        )
-
-
-def notebook_params(params_file: str | Path | None, parameters: dict | None) -> Params:
-    """The parameters a notebook runs with: injected ones, else its params file."""
-    if parameters:
-        return params_from_mapping(parameters)
-    if params_file is None:
-        raise ParamError("the notebook needs params_file or parameters")
-    return load_params(params_file)
-
-
 def _page_title(params: Params, info: dict) -> str:
     """The HTML page's title: city, round or year, and what the report is, in the report's language."""
     year = info["date"][:4]
@@ -149,12 +119,13 @@ def run_report(
     Raises
     ------
     InputError
-        Bad parameters or data: nothing is written.
+        Bad parameters or data (found before the notebook runs): nothing is written.
     NotebookError
-        The notebook failed in a cell (a bug): nothing is written.
+        The notebook failed in a cell (a bug), or its kernel stopped: nothing is written.
     """
     params = load_params(params_file, overrides)
-    km = start_kernel(KERNEL_IMPORTS[params.report])
+    # the kernel loads the data and evaluates the report while this process computes the tables
+    km = start_kernel(KERNEL_IMPORTS[params.report], setup=preload_code(params))
     try:
         return _run(params, Path(out), notebook, progress, km)
     finally:
@@ -162,13 +133,9 @@ def run_report(
 
 
 def _run(params: Params, out: Path, notebook, progress: bool, km) -> RunResult:
-    import importlib
-    import pickle
-
     annual = params.report == "annual"
-    present = importlib.import_module(KERNEL_IMPORTS[params.report][0])
     dataset = load_dataset(params.dataset)
-    check_round(params, dataset)
+    dataset.require_round(params.round)
     params_dict = params.to_dict()
 
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -188,22 +155,19 @@ def _run(params: Params, out: Path, notebook, progress: bool, km) -> RunResult:
     archiver = None
     try:
         (tmp / "params.yaml").write_text(params_to_yaml(params), encoding="utf-8")
-        # the tables are computed here while the kernel starts, and the view handed over
-        view = present.build_view(params, dataset, tmp)
-        write_tables(view.tables, tmp)
-        with open(tmp / HANDOFF, "wb") as handle:
-            pickle.dump({"honorcalc": __version__, "view": view}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        # the tables are computed here while the kernel starts; the notebook reads them back,
+        # checked against their hashes, from the run folder it is executed in
+        handed = hand_over(run_tables(params, dataset, evaluate(params, dataset)), dataset, tmp)
         if params.audit.keep_inputs:
             # compressing the inputs waits on zlib, which leaves the interpreter free
             archiver = _Background(archive_inputs, {t: Path(params.dataset) / f for t, f in dataset.files.items()},
                                    tmp / INPUTS_ARCHIVE)
         import_tooling()  # here, before another thread imports: parallel imports can deadlock
         warm = _Background(warm_exporter, exporter())
-        nb_parameters = {"parameters": params_dict, "run_dir": str(tmp)}
+        nb_parameters = {"parameters": params_dict, **handed}
         default = ANNUAL_NOTEBOOK if annual else ROUND_NOTEBOOK
         execute_notebook(Path(notebook or default), tmp / "report.ipynb", nb_parameters, cwd=tmp, progress=progress,
-                 km=km)
-        (tmp / HANDOFF).unlink()
+                         km=km)
         warm.join()
         if archiver is not None:
             archiver.join()
@@ -213,7 +177,7 @@ def _run(params: Params, out: Path, notebook, progress: bool, km) -> RunResult:
             run_id=target.name, round_id=params.round, round_info={**info, "report": params.report},
             created_utc=now.isoformat(),
             params_dict=params_dict, dataset=dataset, run_dir=tmp,
-            notebook_parameters={"parameters": params_dict, "run_dir": "<run folder>"},
+            notebook_parameters=nb_parameters,
         )
         (tmp / MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n",

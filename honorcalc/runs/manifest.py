@@ -9,7 +9,6 @@ inputs and says what no longer matches.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import subprocess
@@ -19,25 +18,28 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..data.write import file_sha256
+from ..data.write import file_sha256, input_sha256
+from ..params import params_sha256
 
 __all__ = ["build_manifest", "input_sha256", "params_sha256", "check_manifest", "MANIFEST", "LIBRARIES"]
 
 MANIFEST = "manifest.json"
 LIBRARIES = (
-    "numpy", "pandas", "scipy", "matplotlib", "seaborn", "pandera", "pydantic", "pyyaml",
+    "numpy", "pandas", "scipy", "matplotlib", "pandera", "pydantic", "pyyaml",
     "papermill", "nbconvert", "nbformat", "ipykernel", "openpyxl", "pyarrow",
 )
 
 
-def params_sha256(params_dict: dict[str, Any]) -> str:
-    """sha256 of the parameters as canonical JSON (sorted keys, UTF-8)."""
-    text = json.dumps(params_dict, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def _git_commit() -> str | None:
-    root = Path(__file__).resolve().parent.parent
+    """The commit of the source checkout honorcalc runs from, or None for an installed package.
+
+    Only a package imported from its own checkout (``<root>/honorcalc`` beside
+    ``<root>/pyproject.toml`` and ``<root>/.git``) has a commit: an installed wheel
+    has none, even when its environment lies inside some repository.
+    """
+    root = Path(__file__).resolve().parents[2]
+    if not ((root / ".git").exists() and (root / "pyproject.toml").is_file()):
+        return None
     try:
         out = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"],
@@ -60,13 +62,6 @@ def _versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             found[name] = None
     return found
-
-
-def input_sha256(dataset, table: str, path: Path) -> str:
-    """The sha256 of a table's file as it was read: the data the run used, even if the file
-    changed since (verify then names the input as edited after the run). Files of a dataset
-    validated without that record are hashed now."""
-    return dataset.formats.get(table, {}).get("sha256") or file_sha256(path)
 
 
 def build_manifest(

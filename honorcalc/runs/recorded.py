@@ -18,7 +18,7 @@ from ..params import Params, params_from_mapping
 from .folder import INPUTS_ARCHIVE
 from .manifest import MANIFEST
 
-__all__ = ['RecordedRun', 'load_run', 'explain_in_run']
+__all__ = ['RecordedRun', 'load_run', 'explain_in_run', 'recorded_dataset']
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def explain_in_run(run_dir: str | Path, unit_id: str, *, lang: str | None = None
                    as_json: bool = False) -> str:
     """The explanation of one unit's score, rank and list, recomputed from the run's record.
 
-    In an annual run: the unit's year, round by round (`honorcalc.rules.annual.explain_year`).
+    In an annual run: the unit's year, round by round (`honorcalc.explain.year.explain_year`).
     """
     from ..explain.unit import explain_unit, explain_unit_dict
     from ..rules.evaluate import evaluate_round
@@ -82,7 +82,8 @@ def explain_in_run(run_dir: str | Path, unit_id: str, *, lang: str | None = None
     with tempfile.TemporaryDirectory() as work:
         dataset, _ = recorded_dataset(run, Path(work))
     if run.params.report == "annual":
-        from ..rules.annual import evaluate_year, explain_year
+        from ..explain.year import explain_year
+        from ..rules.annual import evaluate_year
 
         year = evaluate_year(dataset, run.params)
         return explain_year(year, unit_id, lang=lang or run.params.lang, as_json=as_json)

@@ -1,25 +1,7 @@
 """Agreement statistics: ICC (Shrout & Fleiss / McGraw & Wong), Krippendorff's alpha, Kendall's W.
 """
 
+from . import agreement as _agreement
+from .agreement import *  # noqa: F403
 
-from .agreement import (
-    ICC_TYPES,
-    ConfidenceInterval,
-    IccResult,
-    KendallWResult,
-    KrippendorffAlphaResult,
-    icc,
-    kendall_w,
-    krippendorff_alpha,
-)
-
-__all__ = [
-    "ICC_TYPES",
-    "ConfidenceInterval",
-    "IccResult",
-    "KendallWResult",
-    "KrippendorffAlphaResult",
-    "icc",
-    "kendall_w",
-    "krippendorff_alpha",
-]
+__all__ = [*_agreement.__all__]

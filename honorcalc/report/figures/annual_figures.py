@@ -1,4 +1,5 @@
-"""Figures of the annual report (`honorcalc.report.annual_report`), built like `honorcalc.report.figures`.
+"""Figures of the annual report (`honorcalc.report.annual_report`), in the round figures' style
+(`honorcalc.report.figures.style`).
 
 =====================  ==============================================================
 figure                 what a reader sees
@@ -16,40 +17,27 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .round_figures import (
-    _BLACK,
-    _LIGHT,
-    _PT,
-    _RED,
-    _TICK,
-    RC,
-    _figure,
-    _margins,
-    _require,
-    _short,
-    _text,
-    _text_size,
-    _titles,
+from ..i18n import ANNUAL_FIGURE_LABELS
+from .style import (
+    BLACK,
+    LABEL_SIZE,
+    LIGHT,
+    PT,
+    RED,
+    TICK,
+    TICK_SIZE,
+    add_titles,
+    new_figure,
+    require,
+    set_margins,
+    short,
+    style,
+    text_size,
+    texts_in,
 )
 
 __all__ = ["plot_points_over_year"]
 
-_TEXT = {
-    "zh": {
-        "points_year": "{year}年度积分累计走势",
-        "points_year_note": "每条线为一个单位，每期通报后的年度累计积分；红线：各组积分最高的 {n} 家，"
-                            "黑线：最低的 {n} 家（末端为名称和全年积分）",
-        "points_axis": "年度累计积分",
-        "n_units": "{n} 个单位",
-    },
-    "en": {
-        "points_year": "Points year to date, {year}",
-        "points_year_note": "One line per unit, its points after each notice; red: each group's {n} highest, "
-                            "black: its {n} lowest (name and total at the end)",
-        "points_axis": "Points year to date",
-        "n_units": "{n} units",
-    },
-}
 
 
 #: Points between a line's end and its label.
@@ -89,9 +77,9 @@ def plot_points_over_year(result, *, lang: str | None = None, highlight: int = 3
         their name and final total at the right end of their line. No legend.
     """
     r = getattr(result, "result", result)
-    T = _text(lang, r, _TEXT)
+    T = texts_in(ANNUAL_FIGURE_LABELS, lang, r)
     pts = r.points
-    _require(pts, "annual points", ("round_id", "date", "unit_id", "name", "ranking_group", "points_ytd"))
+    require(pts, "annual points", ("round_id", "date", "unit_id", "name", "ranking_group", "points_ytd"))
     rounds = r.rounds.sort_values(["date", "round_id"], kind="stable")
     order = list(rounds["round_id"])
     panels = [_panel(g, order, highlight) for _, g in pts.groupby("ranking_group", sort=True)]
@@ -102,22 +90,22 @@ def plot_points_over_year(result, *, lang: str | None = None, highlight: int = 3
     ticks = [i for i, kind in enumerate(rounds["kind"]) if kind == "comprehensive"] \
         or list(range(0, len(order), max(len(order) // 6, 1)))
     tick_labels = [order[i] for i in ticks]
-    with matplotlib.rc_context(RC):
-        fig = _figure(10, 1.0 + 3.1 * nrows, layout=None)
-        band = _titles(fig, T["points_year"].format(year=r.year), T["points_year_note"].format(n=highlight))
-        titles = [f"{_short(p['group'])}（{T['n_units'].format(n=len(p['wide']))}）" for p in panels]
+    with matplotlib.rc_context(style()):
+        fig = new_figure(10, 1.0 + 3.1 * nrows, layout=None)
+        band = add_titles(fig, T["points_year"].format(year=r.year), T["points_year_note"].format(n=highlight))
+        titles = [f"{short(p['group'])}（{T['n_units'].format(n=len(p['wide']))}）" for p in panels]
         ends = [label for p in panels for label, _, _ in p["marked"]]
         y_numbers = [f"{v:g}" for p in panels for v in (p["low"], p["high"])]
-        ylabel = _text_size(fig, [T["points_axis"]], RC["axes.labelsize"], rotation=90)[0] \
-            + matplotlib.rcParams["axes.labelpad"] * _PT
-        left = ylabel + _text_size(fig, y_numbers, RC["ytick.labelsize"])[0] + _TICK + 0.1
-        right = _text_size(fig, ends, 8.5)[0] + _LABEL_GAP * _PT + 0.15
-        title_h = _text_size(fig, titles, 10.5)[1] + 0.1
-        below = _text_size(fig, tick_labels, 8)[1] + _TICK + 0.1
-        _margins(fig, left=left, right=right, top=band + title_h, bottom=below, wgap=right + left,
-                 hgap=below + title_h + 0.15, ncols=ncols, nrows=nrows)
+        ylabel = text_size(fig, [T["points_axis"]], LABEL_SIZE, rotation=90)[0] \
+            + matplotlib.rcParams["axes.labelpad"] * PT
+        left = ylabel + text_size(fig, y_numbers, TICK_SIZE)[0] + TICK + 0.1
+        right = text_size(fig, ends, 8.5)[0] + _LABEL_GAP * PT + 0.15
+        title_h = text_size(fig, titles, 10.5)[1] + 0.1
+        below = text_size(fig, tick_labels, 8)[1] + TICK + 0.1
+        set_margins(fig, left=left, right=right, top=band + title_h, bottom=below, wgap=right + left,
+                    hgap=below + title_h + 0.15, ncols=ncols, nrows=nrows)
         axes = fig.subplots(nrows, ncols, squeeze=False)
-        line = _text_size(fig, ends, 8.5)[1] + 1.5 * _PT  # an end label's height, in inches
+        line = text_size(fig, ends, 8.5)[1] + 1.5 * PT  # an end label's height, in inches
         for k, ax in enumerate(axes.flat):
             if k >= len(panels):
                 ax.set_visible(False)
@@ -138,8 +126,8 @@ def _panel(g, order: list[str], highlight: int) -> dict:
     top = final.index[::-1][:highlight][final.iloc[::-1][:highlight] > 0]
     bottom = final.index[:highlight][final.iloc[:highlight] < 0]
     names = g.drop_duplicates("unit_id").set_index("unit_id")["name"]
-    marked = [(f"{_short(names[u])} {final[u]:+g}", u, _RED) for u in top] \
-        + [(f"{_short(names[u])} {final[u]:+g}", u, _BLACK) for u in bottom]
+    marked = [(f"{short(names[u])} {final[u]:+g}", u, RED) for u in top] \
+        + [(f"{short(names[u])} {final[u]:+g}", u, BLACK) for u in bottom]
     values = wide.to_numpy()
     return {"group": g["ranking_group"].iloc[0], "wide": wide, "final": final, "marked": marked,
             "low": float(values.min(initial=0)), "high": float(values.max(initial=0))}
@@ -153,7 +141,7 @@ def _draw_panel(ax, panel: dict, title: str, ticks: list[int], tick_labels: list
     x = np.r_[np.arange(n_rounds), n_rounds - 0.5]
     values = np.column_stack([wide.to_numpy(), wide.to_numpy()[:, -1:]])
     segments = [np.column_stack([np.repeat(x, 2)[1:], np.repeat(row, 2)[:-1]]) for row in values]
-    ax.add_collection(LineCollection(segments, colors=_LIGHT, linewidths=0.8, zorder=1))
+    ax.add_collection(LineCollection(segments, colors=LIGHT, linewidths=0.8, zorder=1))
     ax.axhline(0, color="#757575", lw=0.8, zorder=0)
     span = max(panel["high"] - panel["low"], 4.0)
     ends = np.array([final[u] for _, u, _ in panel["marked"]], dtype=float)

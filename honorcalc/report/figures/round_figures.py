@@ -6,7 +6,8 @@ out. Nothing is read or written, no random number is drawn, and the figures are
 made with `~matplotlib.figure.Figure` on an Agg canvas, not with pyplot: they
 never touch the notebook's backend or pyplot's list of open figures, so they need
 no closing and the same input always gives the same PNG bytes (`png_bytes`).
-`to_html_img` turns a figure into the ``<img>`` fragment the report embeds.
+`to_html_img` turns a figure into the ``<img>`` fragment the report embeds (both in
+`honorcalc.report.figures.export`, re-exported here).
 
 =======================  ============================================================
 figure                   what a reader sees
@@ -32,18 +33,23 @@ shown as they are.
 
 Font
 ----
-The Chinese glyphs come from WenQuanYi Micro Hei (文泉驿微米黑), shipped inside the
-wheel of the PyPI package ``paperang-p2-fonts-cjk`` (2.3 MB), a dependency of
-honorcalc. The font file's own licence record says Apache License 2.0 (the WenQuanYi
-project also offers it under GPLv3 with a font-embedding exception). It covers all
-20,902 hanzi of GBK (U+4E00–U+9FA5), so every GB 2312 character, and every
-character of the demo city and of the report's labels (tests/test_figures.py checks
-the latter). Importing this module adds the file to matplotlib's font manager and
-puts it first in ``rcParams["font.sans-serif"]``, so figures drawn later, such as
-the notebook's inline display, find it too; no system font is assumed and nothing
-is downloaded. Every figure is also built and saved
-under `RC`, which fixes the font, sizes and colours whatever the caller's rcParams
-are. The font has one weight: emphasis is colour and size, never bold.
+The Chinese glyphs come from WenQuanYi Micro Hei (文泉驿微米黑) 0.2.0-beta,
+vendored unchanged from Debian's package ``fonts-wqy-microhei`` into
+``honorcalc/report/fonts/`` (5.2 MB) and shipped inside honorcalc's wheel, with
+its licence: Apache License 2.0, or GPLv3 with a font-embedding exception
+(``fonts/copyright``, ``fonts/README.md``). It covers all 20,902 hanzi of GBK
+(U+4E00–U+9FA5), so every GB 2312 character, and every character of the demo
+city and of the report's labels (tests/test_figures.py checks the latter). No
+system font is assumed and nothing is downloaded.
+
+Importing the figures changes nothing in matplotlib: the font is added to
+matplotlib's font manager the first time a figure is built
+(`honorcalc.report.figures.style.load_font`), and every figure is built and
+saved under ``matplotlib.rc_context(style())`` (`~honorcalc.report.figures.style.style`),
+which fixes the font, sizes and colours whatever the caller's rcParams are. A
+figure's texts name the font itself, so one drawn later outside that context
+(a notebook's inline display) still shows its Chinese. The font has one weight:
+emphasis is colour and size, never bold.
 
 Size
 ----
@@ -57,7 +63,8 @@ Speed
 -----
 A figure's time goes to matplotlib's text: every label is measured and drawn glyph
 by glyph. So the figures have no layout engine: their margins are worked out from
-the text they hold (`_text_size`, `_margins`), measured on the renderer that later
+the text they hold (`~honorcalc.report.figures.style.text_size`,
+`~honorcalc.report.figures.style.set_margins`), measured on the renderer that later
 saves them, and a figure is drawn once; constrained layout measured every text
 again and made ``savefig`` draw twice. Small multiples share one axes
 (`plot_list_history`): an axes costs more than the two ticks a panel needs.
@@ -65,38 +72,49 @@ again and made ``savefig`` draw twice. Small multiples share one axes
 
 from __future__ import annotations
 
-import base64
-import html
-import io
-import sys
 import textwrap
 import warnings
-from importlib import resources
-from pathlib import Path
 from statistics import NormalDist
 
 import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib import font_manager, ft2font
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.figure import Figure
-from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import blended_transform_factory
-from PIL import Image
 
 from ...errors import ParamError
 from ...rules.evaluate import RoundResult
-from ...rules.scoring import require_columns
+from ..i18n import FIGURE_LABELS
+from .export import png_bytes, to_html_img
+from .style import (
+    BLACK,
+    DPI,
+    FONT_NAME,
+    FONT_PATH,
+    GREY,
+    HARSH,
+    LABEL_SIZE,
+    LENIENT,
+    LIGHT,
+    PANEL_TITLE_SIZE,
+    PT,
+    RED,
+    TICK,
+    TICK_SIZE,
+    add_titles,
+    new_figure,
+    require,
+    set_margins,
+    short,
+    style,
+    text_size,
+    texts_in,
+)
 
 __all__ = [
-    "FONT_PATH",
-    "FONT_NAME",
-    "RC",
-    "DPI",
     "score_intervals",
     "plot_score_distribution",
     "plot_score_intervals",
@@ -105,72 +123,15 @@ __all__ = [
     "plot_rater_severity",
     "plot_visit_gap",
     "plot_funnel",
+    # the style and the export, for callers of this module
+    "FONT_PATH",
+    "FONT_NAME",
+    "DPI",
     "png_bytes",
     "to_html_img",
 ]
 
 
-def _bundled_font() -> Path:
-    try:
-        root = resources.files("paperang_p2_fonts_cjk")
-    except ModuleNotFoundError as exc:
-        raise ImportError(
-            "honorcalc.report.figures needs the Chinese font package 'paperang-p2-fonts-cjk' "
-            "(a dependency of honorcalc); run: pip install -e ."
-        ) from exc
-    return Path(str(root / "fonts" / "wqy-microhei.ttc"))
-
-
-#: The bundled CJK font file (WenQuanYi Micro Hei, face 0 of the collection).
-FONT_PATH = _bundled_font()
-font_manager.fontManager.addfont(str(FONT_PATH))
-#: Its family name, as matplotlib knows it ("WenQuanYi Micro Hei").
-FONT_NAME = font_manager.FontProperties(fname=FONT_PATH).get_name()
-_HAS_MINUS = 0x2212 in ft2font.FT2Font(str(FONT_PATH)).get_charmap()
-
-matplotlib.rcParams["font.family"] = "sans-serif"
-matplotlib.rcParams["font.sans-serif"] = [
-    FONT_NAME, *(f for f in matplotlib.rcParams["font.sans-serif"] if f != FONT_NAME)
-]
-if not _HAS_MINUS:
-    matplotlib.rcParams["axes.unicode_minus"] = False
-
-#: PNG resolution of the report: 10 in wide → 1100 px, sharp on a laptop, small in the HTML.
-DPI = 110
-
-#: The rcParams every figure is built and saved under.
-RC = {
-    "font.family": "sans-serif",
-    # DejaVu Sans (matplotlib's own) covers any symbol the CJK font lacks
-    "font.sans-serif": [FONT_NAME, "DejaVu Sans"],
-    "axes.unicode_minus": _HAS_MINUS,
-    "font.size": 10,
-    "axes.titlesize": 11,
-    "axes.labelsize": 10,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
-    "figure.titlesize": 13,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.edgecolor": "#666666",
-    "axes.grid": False,
-    "grid.color": "#e6e6e6",
-    "figure.facecolor": "white",
-    "savefig.facecolor": "white",
-    # built at the PNG's resolution: the text measured to lay a figure out (`_text_size`)
-    # is then not measured again when it is saved
-    "figure.dpi": DPI,
-    "savefig.dpi": DPI,
-    "savefig.bbox": "standard",
-    "path.simplify": True,
-}
-
-_RED = "#c62828"
-_BLACK = "#212121"
-_GREY = "#9e9e9e"
-_LIGHT = "#d0d0d0"
-_HARSH = "#1565c0"
-_LENIENT = "#ef6c00"
 # orange for a weak spot, pale purple for a strength: the eye goes to the weak spots
 _PUOR = matplotlib.colormaps["PuOr"]
 _WEAK_SPOTS = ListedColormap(
@@ -178,108 +139,6 @@ _WEAK_SPOTS = ListedColormap(
     name="honorcalc_weak_spots",
 )
 
-_TEXT = {
-    "zh": {
-        "score": "综合得分",
-        "red": "红榜",
-        "black": "黑榜",
-        "red_line": "红榜线 {v:g}",
-        "black_line": "黑榜线 {v:g}",
-        "n_units": "{n} 个单位",
-        "distribution": "各排名分组得分分布",
-        "distribution_note": "每个点为一个单位；红点为红榜单位，黑点为黑榜单位",
-        "vetoed_note": "；空心红圈为被一票否决的单位（标注名称）",
-        "vetoed_ring": "；空心红圈：一票否决",
-        "intervals": "各单位得分及评分差异区间",
-        "intervals_note": "竖线：得分的评分误差范围（{level:.0%}），按各评价来源的评分人严宽、印象和随机误差估计",
-        "funnel": "得分与评分精度（漏斗图）",
-        "funnel_note": "每个点为一个单位；横轴越靠右，得分越精确。虚线和实线为同组正常波动范围（{inner}、{outer}），"
-                       "已计入单位之间的正常差异；落在实线以外的单位标注名称",
-        "funnel_axis": "评分精度（1 ÷ 评分误差）",
-        "funnel_centre": "组均值",
-        "rank_axis": "组内名次（按得分由高到低）",
-        "heatmap": "上榜单位分类得分",
-        "heatmap_note": "数字为分类得分；颜色为与本行平均分之差，橙色越深越是短板。"
-                        "面上问题看最后一行（全部单位平均），具体问题看各单位所在行",
-        "deviation": "与本行平均分之差（分）",
-        "average": "全部单位平均",
-        "no_listed": "本期无上榜单位",
-        "shown_of": "（显示 {shown} / {total} 个）",
-        "history": "上榜单位历次得分",
-        "history_note": "实心红点：该期红榜；实心黑点：该期黑榜；虚线：红榜线 {red:g} / 黑榜线 {black:g}；"
-                        "末端数字为本期得分",
-        "escalated": "启动核查",
-        "severity": "评分人尺度：偏严与偏宽",
-        "severity_axis": "比共识少给的分数（按 {scale:g} 分制指标计；正 = 偏严，负 = 偏宽）",
-        "harsh": "偏严",
-        "lenient": "偏宽",
-        "consensus": "与共识一致",
-        "not_estimable": "另有 {n} 名评分人未与他人评同一单位同一指标，无法估计",
-        "interval_level": "横线：置信区间",
-        "margin_band": "；灰色带：差异在 ±{m:g} 分以内视为尺度一致，区间完全落在带外才认定偏严或偏宽",
-        "visit": "明查与暗访得分差距",
-        "visit_top": "明查得分高出暗访最多的 {n} 个单位；橙色：明查明显更高（比全市一般差距多出 {v:g} 分以上，且经多重比较校正后仍有把握）",
-        "visit_top_plain": "明查得分高出暗访最多的 {n} 个单位",
-        "visit_axis": "暗访 − 明查（百分制；负值 = 明查得分更高）",
-        "visit_flag": "明查明显更高",
-        "visit_line": "−{v:g} 分",
-        "no_gap": "无差距",
-        "no_data": "无数据",
-    },
-    "en": {
-        "score": "Score",
-        "red": "Red list",
-        "black": "Black list",
-        "red_line": "red line {v:g}",
-        "black_line": "black line {v:g}",
-        "n_units": "{n} units",
-        "distribution": "Scores by ranking group",
-        "distribution_note": "One dot per unit; red: red-listed, black: black-listed",
-        "vetoed_note": "; red ring: vetoed (named)",
-        "vetoed_ring": "; red ring: vetoed",
-        "intervals": "Scores with their rater-disagreement intervals",
-        "intervals_note": "Bars: the score's measurement error ({level:.0%} interval), from each source's "
-                          "rater severity, halo and residual error",
-        "funnel": "Scores against their precision (funnel plot)",
-        "funnel_note": "One dot per unit; further right, more precisely scored. Dashed and solid lines: the "
-                       "group's normal spread ({inner}, {outer}), allowing for real differences between units; "
-                       "units beyond the solid lines are named",
-        "funnel_axis": "Precision (1 / measurement error)",
-        "funnel_centre": "group mean",
-        "rank_axis": "Rank in group (highest score first)",
-        "heatmap": "Category scores of the listed units",
-        "heatmap_note": "Numbers: category scores; colour: difference from the row's mean, "
-                        "orange = weak spot. City-wide problems: last row; specific ones: each unit's row",
-        "deviation": "Difference from the row's mean (points)",
-        "average": "All units (mean)",
-        "no_listed": "no unit listed this round",
-        "shown_of": " ({shown} of {total} shown)",
-        "history": "Listed units: score in every round",
-        "history_note": "Filled red: red-listed that round; filled black: black-listed; "
-                        "dashed: red line {red:g} / black line {black:g}; number: this round's score",
-        "escalated": "escalated",
-        "severity": "Rater severity: harsh and lenient raters",
-        "severity_axis": "Points below the consensus on an indicator worth {scale:g} "
-                         "(positive = harsh, negative = lenient)",
-        "harsh": "harsh",
-        "lenient": "lenient",
-        "consensus": "consensus",
-        "not_estimable": "{n} more raters shared no unit × indicator with another rater: not estimable",
-        "interval_level": "bars: confidence interval",
-        "margin_band": "; grey band: within ±{m:g} points counts as alike; a rater is called harsh or lenient "
-                       "only when its whole interval lies outside it",
-        "visit": "Open vs covert visits",
-        "visit_top": "The {n} units whose open visits score most above covert ones; orange: clearly "
-                     "higher on open visits ({v:g} points or more beyond the city's usual gap, real after "
-                     "correcting for testing every unit)",
-        "visit_top_plain": "The {n} units whose open visits score most above covert ones",
-        "visit_axis": "Covert − open (points of 100; negative = open visits score higher)",
-        "visit_flag": "open visits clearly higher",
-        "visit_line": "−{v:g}",
-        "no_gap": "no gap",
-        "no_data": "no data",
-    },
-}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -292,99 +151,10 @@ def _result(obj) -> RoundResult:
     return result
 
 
-def _text(lang: str | None, result=None, texts: dict | None = None) -> dict[str, str]:
-    """The labels of ``texts`` (default: this module's) in ``lang``, else in the result's language."""
-    texts = _TEXT if texts is None else texts
-    if lang is None:
-        lang = result.params.lang if result is not None else "zh"
-    if lang not in texts:
-        raise ParamError(f"lang ('{lang}') not recognized; must be 'zh' or 'en'", parameter="lang")
-    return texts[lang]
-
-
 def _round_label(result: RoundResult) -> str:
     """The round id, and the topic of a special round: "S2026-03a 同类点位建设"."""
     topic = result.round.get("topic")
     return f"{result.round_id} {topic}" if isinstance(topic, str) and topic else result.round_id
-
-
-def _require(frame: pd.DataFrame, what: str, columns) -> None:
-    require_columns(frame, columns, what, label=what)
-
-
-def _figure(width: float, height: float, *, layout: str | None = "constrained") -> Figure:
-    """A figure on its own Agg canvas.
-
-    The report's figures pass ``layout=None`` and place their axes with `_margins`:
-    constrained layout measures every text of the figure and makes ``savefig`` draw
-    the figure twice, most of a figure's time. Constrained layout remains the
-    default for a figure whose margins are not worked out.
-    """
-    fig = Figure(figsize=(width, height), layout=layout)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-#: Inches per point.
-_PT = 1 / 72
-#: Tick length plus the gap to its label (rcParams ``*tick.major.size`` + ``*tick.major.pad``).
-_TICK = 7 * _PT
-
-
-def _text_size(fig: Figure, labels, size: float, *, rotation: float = 0) -> tuple[float, float]:
-    """Width and height, in inches, of the widest and of the tallest of ``labels`` at ``size`` points.
-
-    Measured as matplotlib measures text it draws, on the figure's own Agg renderer
-    in the current font (call under `RC`), so a fixed margin fits the text it
-    holds. The renderer keeps the measurements: text measured here is not measured
-    again when the figure is saved at its own dpi (`DPI`), and measuring glyphs of
-    the CJK font is a good part of a figure's time. ``labels`` empty: (0, 0).
-    """
-    renderer = fig.canvas.get_renderer()
-    width = height = 0.0
-    for label in labels:
-        box = Text(text=str(label), fontsize=size, rotation=rotation, figure=fig).get_window_extent(renderer)
-        width, height = max(width, box.width), max(height, box.height)
-    return width / fig.dpi, height / fig.dpi
-
-
-def _margins(fig: Figure, *, left: float, right: float, top: float, bottom: float,
-             wgap: float = 0.0, hgap: float = 0.0, ncols: int = 1, nrows: int = 1) -> None:
-    """Fix the subplot area by its margins and the gaps between panels, all in inches.
-
-    Call before adding axes: `Figure.add_subplot` and `Figure.subplots` take
-    their positions from these.
-    """
-    width, height = fig.get_size_inches()
-    # a backstop: margins and gaps never take more than 70% of the figure, whatever the labels
-    spent_w, spent_h = left + right + (ncols - 1) * wgap, top + bottom + (nrows - 1) * hgap
-    if spent_w > 0.7 * width:
-        k = 0.7 * width / spent_w
-        left, right, wgap = left * k, right * k, wgap * k
-    if spent_h > 0.7 * height:
-        k = 0.7 * height / spent_h
-        top, bottom, hgap = top * k, bottom * k, hgap * k
-    cell_w = (width - left - right - (ncols - 1) * wgap) / ncols
-    cell_h = (height - top - bottom - (nrows - 1) * hgap) / nrows
-    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height,
-                        bottom=bottom / height, wspace=wgap / cell_w, hspace=hgap / cell_h)
-
-
-def _titles(fig: Figure, title: str, note: str = "") -> float:
-    """Title and one line of explanation in a band above the panels; returns the band's height in inches.
-
-    A figure with a layout engine has its panels laid out below the band; the
-    others leave that much room in their top margin (`_margins`).
-    """
-    height = fig.get_figheight()
-    band = 0.62 if note else 0.4
-    engine = fig.get_layout_engine()
-    if engine is not None:
-        engine.set(rect=(0, 0, 1, 1 - band / height))
-    fig.text(0.012, 1 - 0.08 / height, title, ha="left", va="top", fontsize=RC["figure.titlesize"])
-    if note:
-        fig.text(0.012, 1 - 0.38 / height, note, ha="left", va="top", fontsize=9, color="#555555")
-    return band
 
 
 def _single_axes_margins(fig: Figure, band: float, names, *, above: str, xlabel: str) -> None:
@@ -392,17 +162,17 @@ def _single_axes_margins(fig: Figure, band: float, names, *, above: str, xlabel:
 
     The names on the left, a line of text above the axes, numbers and ``xlabel`` below.
     """
-    label = _text_size(fig, [xlabel], RC["axes.labelsize"])[1] + matplotlib.rcParams["axes.labelpad"] * _PT
-    _margins(fig, left=0.12 + _text_size(fig, names, RC["ytick.labelsize"])[0] + _TICK, right=0.2,
-             top=band + _text_size(fig, [above], 9)[1] + 0.05,
-             bottom=0.1 + _text_size(fig, ["0"], RC["xtick.labelsize"])[1] + _TICK + label)
+    label = text_size(fig, [xlabel], LABEL_SIZE)[1] + matplotlib.rcParams["axes.labelpad"] * PT
+    set_margins(fig, left=0.12 + text_size(fig, names, TICK_SIZE)[0] + TICK, right=0.2,
+                top=band + text_size(fig, [above], 9)[1] + 0.05,
+                bottom=0.1 + text_size(fig, ["0"], TICK_SIZE)[1] + TICK + label)
 
 
 def _threshold_lines(ax, params, T, *, label: bool = True, fontsize: float = 9) -> None:
     """The red and black lines across the axes, labelled at their right end."""
     lists = params.lists
     trans = blended_transform_factory(ax.transAxes, ax.transData)
-    for value, colour, key in ((lists.red_min, _RED, "red_line"), (lists.black_max, _BLACK, "black_line")):
+    for value, colour, key in ((lists.red_min, RED, "red_line"), (lists.black_max, BLACK, "black_line")):
         ax.axhline(value, color=colour, lw=1, ls="--", zorder=1)
         if label:
             ax.text(1.01, value, T[key].format(v=value), transform=trans, color=colour,
@@ -416,7 +186,7 @@ def _as_bool(values: pd.Series) -> pd.Series:
 
 
 def _list_colour(which) -> str:
-    return {"red": _RED, "black": _BLACK}.get(which, _GREY)
+    return {"red": RED, "black": BLACK}.get(which, GREY)
 
 
 def _quasi_jitter(n: int, width: float) -> np.ndarray:
@@ -430,20 +200,6 @@ def _quasi_jitter(n: int, width: float) -> np.ndarray:
             x += bit / denom
         out[i] = x
     return (out - 0.5) * width
-
-
-#: Most characters of a name a figure shows; longer names end in "…" (the tables show them whole).
-NAME_CHARS = 24
-
-
-def _short(label, limit: int = NAME_CHARS) -> str:
-    """``label`` as text, cut to ``limit`` characters with "…" when longer.
-
-    A figure's margins are measured from its labels; an absurdly long unit name
-    must not squeeze the panels away.
-    """
-    text = str(label)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _wrap(label, width: int) -> str:
@@ -581,33 +337,33 @@ def plot_score_distribution(result, *, lang: str | None = None) -> Figure:
     on every run.
     """
     r = _result(result)
-    T = _text(lang, r)
+    T = texts_in(FIGURE_LABELS, lang, r)
     params = r.params
     u = r.units[r.units["score_rounded"].notna()]
     groups = sorted(u["ranking_group"].unique())
     # side by side while there is room, stacked when the groups are many
     stacked = len(groups) > 6
-    ticks = [f"{_wrap(_short(g, 18), 6 if stacked else 12)}\n{T['n_units'].format(n=int((u['ranking_group'] == g).sum()))}"
+    ticks = [f"{_wrap(short(g, 18), 6 if stacked else 12)}\n{T['n_units'].format(n=int((u['ranking_group'] == g).sum()))}"
              for g in groups]
-    with matplotlib.rc_context(RC):
-        fig = _figure(10, 5.2, layout=None)
+    with matplotlib.rc_context(style()):
+        fig = new_figure(10, 5.2, layout=None)
         note = T["distribution_note"] + (T["vetoed_note"] if u["vetoed"].any() else "")
-        band = _titles(fig, f"{T['distribution']} · {_round_label(r)}", note)
+        band = add_titles(fig, f"{T['distribution']} · {_round_label(r)}", note)
         lines = [T["red_line"].format(v=params.lists.red_min), T["black_line"].format(v=params.lists.black_max)]
         # the list counts sit 1 % (stacked: 6 % and 1 %) of the axes' height above it, ~3.5 in
-        count_h = _text_size(fig, [T["red"], T["black"]], 8.5 if stacked else 9)[1]
+        count_h = text_size(fig, [T["red"], T["black"]], 8.5 if stacked else 9)[1]
         counts = 0.06 * 3.5 + count_h if stacked else 0.01 * 3.5 + count_h
-        _margins(fig, left=0.15 + _text_size(fig, [T["score"]], RC["axes.labelsize"], rotation=90)[0]
-                 + matplotlib.rcParams["axes.labelpad"] * _PT + _text_size(fig, ["100"], RC["ytick.labelsize"])[0]
-                 + _TICK,
-                 right=0.15 + 0.01 * 8.5 + _text_size(fig, lines, 9)[0],
-                 top=band + counts + 0.08, bottom=0.12 + _text_size(fig, ticks, RC["xtick.labelsize"])[1] + _TICK)
+        set_margins(fig, left=0.15 + text_size(fig, [T["score"]], LABEL_SIZE, rotation=90)[0]
+                    + matplotlib.rcParams["axes.labelpad"] * PT + text_size(fig, ["100"], TICK_SIZE)[0]
+                    + TICK,
+                    right=0.15 + 0.01 * 8.5 + text_size(fig, lines, 9)[0],
+                    top=band + counts + 0.08, bottom=0.12 + text_size(fig, ticks, TICK_SIZE)[1] + TICK)
         ax = fig.add_subplot()
         data = [u.loc[u["ranking_group"] == g, "score_rounded"].to_numpy(dtype=float) for g in groups]
         if groups:
             ax.boxplot(data, positions=np.arange(len(groups)), widths=0.55, showfliers=False,
-                       medianprops={"color": "#555555", "lw": 1.2}, boxprops={"color": _LIGHT},
-                       whiskerprops={"color": _LIGHT}, capprops={"color": _LIGHT}, zorder=2)
+                       medianprops={"color": "#555555", "lw": 1.2}, boxprops={"color": LIGHT},
+                       whiskerprops={"color": LIGHT}, capprops={"color": LIGHT}, zorder=2)
         trans_top = blended_transform_factory(ax.transData, ax.transAxes)
         for i, g in enumerate(groups):
             part = u[u["ranking_group"] == g].sort_values(["score_rounded", "unit_id"], kind="stable")
@@ -616,18 +372,18 @@ def plot_score_distribution(result, *, lang: str | None = None) -> Figure:
             which = part["list"].to_numpy()
             vetoed = part["vetoed"].to_numpy(dtype=bool)
             plain = ~np.isin(which, ["red", "black"]) & ~vetoed
-            ax.scatter(x[plain], y[plain], s=14, color=_GREY, alpha=0.7, lw=0, zorder=3)
-            for key, colour in (("red", _RED), ("black", _BLACK)):
+            ax.scatter(x[plain], y[plain], s=14, color=GREY, alpha=0.7, lw=0, zorder=3)
+            for key, colour in (("red", RED), ("black", BLACK)):
                 hit = which == key
                 ax.scatter(x[hit], y[hit], s=30, color=colour, lw=0.5, edgecolor="white", zorder=4)
             if vetoed.any():
-                ax.scatter(x[vetoed], y[vetoed], s=42, facecolor="white", edgecolor=_RED, lw=1.4, zorder=4)
+                ax.scatter(x[vetoed], y[vetoed], s=42, facecolor="white", edgecolor=RED, lw=1.4, zorder=4)
                 for xv, yv, name in zip(x[vetoed], y[vetoed], part["name"].to_numpy()[vetoed]):
-                    ax.annotate(_short(name, 12), (xv, yv), xytext=(8, 0), textcoords="offset points", va="center",
-                                fontsize=8, color=_RED, zorder=5,
+                    ax.annotate(short(name, 12), (xv, yv), xytext=(8, 0), textcoords="offset points", va="center",
+                                fontsize=8, color=RED, zorder=5,
                                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
             n_red, n_black = int((which == "red").sum()), int((which == "black").sum())
-            for key, n_listed, colour, offset in (("red", n_red, _RED, -0.05), ("black", n_black, _BLACK, 0.05)):
+            for key, n_listed, colour, offset in (("red", n_red, RED, -0.05), ("black", n_black, BLACK, 0.05)):
                 ax.text(i if stacked else i + offset, 1.06 if stacked and key == "red" else 1.01,
                         f"{T[key]} {n_listed}", color=colour, transform=trans_top, va="bottom",
                         ha="center" if stacked else ("right" if key == "red" else "left"),
@@ -646,15 +402,15 @@ def plot_score_distribution(result, *, lang: str | None = None) -> Figure:
 def _score_panels(fig: Figure, T: dict, band: float, titles, xlabel: str, *, right: float, ncols: int, nrows: int,
                   width_ratios=None):
     """A grid of panels sharing a score axis, its margins measured from the labels it will carry."""
-    tick = _text_size(fig, ["0"], RC["xtick.labelsize"])[1] + _TICK
-    title = _text_size(fig, titles, RC["axes.titlesize"])[1] + matplotlib.rcParams["axes.titlepad"] * _PT
-    label = matplotlib.rcParams["axes.labelpad"] * _PT
+    tick = text_size(fig, ["0"], TICK_SIZE)[1] + TICK
+    title = text_size(fig, titles, PANEL_TITLE_SIZE)[1] + matplotlib.rcParams["axes.titlepad"] * PT
+    label = matplotlib.rcParams["axes.labelpad"] * PT
     # the x tick labels at a panel's edges reach into the gap from both sides
-    _margins(fig, left=0.1 + label + _text_size(fig, [T["score"]], RC["axes.labelsize"], rotation=90)[0]
-             + _text_size(fig, ["100"], RC["ytick.labelsize"])[0] + _TICK,
-             right=right, top=band + title + 0.05,
-             bottom=0.1 + tick + label + _text_size(fig, [xlabel], RC["axes.labelsize"])[1],
-             wgap=0.3, hgap=tick + title + 0.15, ncols=ncols, nrows=nrows)
+    set_margins(fig, left=0.1 + label + text_size(fig, [T["score"]], LABEL_SIZE, rotation=90)[0]
+                + text_size(fig, ["100"], TICK_SIZE)[0] + TICK,
+                right=right, top=band + title + 0.05,
+                bottom=0.1 + tick + label + text_size(fig, [xlabel], LABEL_SIZE)[1],
+                wgap=0.3, hgap=tick + title + 0.15, ncols=ncols, nrows=nrows)
     return fig.subplots(nrows, ncols, sharey=True, squeeze=False, width_ratios=width_ratios)
 
 
@@ -700,7 +456,7 @@ def plot_score_intervals(result, *, lang: str | None = None, level: float | None
     y axis is shared so groups compare directly.
     """
     r = _result(result)
-    T = _text(lang, r)
+    T = texts_in(FIGURE_LABELS, lang, r)
     if ncols < 1:
         raise ParamError(f"ncols ({ncols}) must be at least 1", parameter="ncols")
     iv = score_intervals(r, level=level)
@@ -718,12 +474,12 @@ def plot_score_intervals(result, *, lang: str | None = None, level: float | None
     note = T["intervals_note"].format(z=z, level=level)
     if iv["vetoed"].any():
         note += T["vetoed_ring"]
-    with matplotlib.rc_context(RC):
-        fig = _figure(10, 1.0 + 4.0 * nrows, layout=None)
-        band = _titles(fig, f"{T['intervals']} · {_round_label(r)}", note)
-        titles = [f"{_short(g, 10)}（{n}）" if T is _TEXT["zh"] else f"{_short(g, 10)} ({n})" for g, n in zip(groups, sizes)]
+    with matplotlib.rc_context(style()):
+        fig = new_figure(10, 1.0 + 4.0 * nrows, layout=None)
+        band = add_titles(fig, f"{T['intervals']} · {_round_label(r)}", note)
+        titles = [T["group_size"].format(group=short(g, 10), n=n) for g, n in zip(groups, sizes)]
         lines = [T["red_line"].format(v=params.lists.red_min), T["black_line"].format(v=params.lists.black_max)]
-        axes = _score_panels(fig, T, band, titles, T["rank_axis"], right=0.12 + _text_size(fig, lines, 9)[0],
+        axes = _score_panels(fig, T, band, titles, T["rank_axis"], right=0.12 + text_size(fig, lines, 9)[0],
                              ncols=ncols, nrows=nrows, width_ratios=widths)
         for k, ax in enumerate(axes.flat):
             if k >= len(groups):
@@ -742,12 +498,12 @@ def plot_score_intervals(result, *, lang: str | None = None, level: float | None
             listed = part["list"].isin(["red", "black"]).to_numpy()
             lw = 0.8 if len(part) > 80 else 1.2
             for sel, zo in ((~listed, 2), (listed, 3)):
-                ax.vlines(x[sel], lo[sel], hi[sel], colors=list(colours[sel]) if sel.any() else _GREY,
+                ax.vlines(x[sel], lo[sel], hi[sel], colors=list(colours[sel]) if sel.any() else GREY,
                           lw=lw, alpha=0.9 if zo == 3 else 0.6, zorder=zo)
-                ax.scatter(x[sel], y[sel], s=10 if len(part) > 80 else 16, c=list(colours[sel]) if sel.any() else _GREY,
+                ax.scatter(x[sel], y[sel], s=10 if len(part) > 80 else 16, c=list(colours[sel]) if sel.any() else GREY,
                            lw=0, zorder=zo + 1)
             vetoed = part["vetoed"].to_numpy()
-            ax.scatter(x[vetoed], y[vetoed], s=30, facecolor="white", edgecolor=_RED, lw=1.2, zorder=5)
+            ax.scatter(x[vetoed], y[vetoed], s=30, facecolor="white", edgecolor=RED, lw=1.2, zorder=5)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5, min_n_ticks=2))
             _threshold_lines(ax, params, T, label=(k % ncols == ncols - 1 or k == len(groups) - 1))
             ax.set_xlim(0, len(part) + 1)
@@ -791,8 +547,7 @@ def plot_category_heatmap(result, *, lang: str | None = None, max_units: int | N
     own (具体) problem. The numbers keep the absolute level.
     """
     r = _result(result)
-    T = _text(lang, r)
-    zh = T is _TEXT["zh"]
+    T = texts_in(FIGURE_LABELS, lang, r)
     if not spread > 0:
         raise ParamError(f"spread ({spread}) must be positive", parameter="spread")
     listed, total = _listed(r, max_units)
@@ -810,7 +565,7 @@ def plot_category_heatmap(result, *, lang: str | None = None, max_units: int | N
     cmap = _WEAK_SPOTS
     shade = cmap(norm(np.nan_to_num(deviation)))
     dark = shade[..., :3] @ [0.299, 0.587, 0.114] < 0.5
-    row_labels = [f"{_short(n, 16)}（{_short(g, 8)}）" if zh else f"{_short(n, 16)} ({_short(g, 8)})"
+    row_labels = [T["unit_group"].format(unit=short(n, 16), group=short(g, 8))
                   for n, g in zip(listed["name"], listed["ranking_group"])]
     row_labels.append(T["average"])
     col_labels = [_wrap(c, 5) for c in cats]
@@ -818,17 +573,17 @@ def plot_category_heatmap(result, *, lang: str | None = None, max_units: int | N
     title = f"{T['heatmap']} · {_round_label(r)}"
     if len(listed) < total:
         title += T["shown_of"].format(shown=len(listed), total=total)
-    with matplotlib.rc_context(RC):
-        fig = _figure(10, 2.3 + 0.3 * n_rows, layout=None)
-        band = _titles(fig, title, T["heatmap_note"] if len(listed) else T["no_listed"])
-        pad = matplotlib.rcParams["xtick.major.pad"] * _PT  # the ticks have no length
+    with matplotlib.rc_context(style()):
+        fig = new_figure(10, 2.3 + 0.3 * n_rows, layout=None)
+        band = add_titles(fig, title, T["heatmap_note"] if len(listed) else T["no_listed"])
+        pad = matplotlib.rcParams["xtick.major.pad"] * PT  # the ticks have no length
         # below the cells: the colour bar (0.12 in), its tick labels and its label
-        bar_bottom = (0.1 + _text_size(fig, [T["deviation"]], 9)[1] + matplotlib.rcParams["axes.labelpad"] * _PT
-                      + _text_size(fig, ["+10"], 8)[1] + _TICK)
-        _margins(fig, left=0.1 + _text_size(fig, row_labels, RC["ytick.labelsize"])[0] + pad,
-                 right=0.12 + 0.01 * 8 + _text_size(fig, right_labels, 8.5)[0],
-                 top=band + _text_size(fig, col_labels, RC["xtick.labelsize"])[1] + pad + 0.05,
-                 bottom=bar_bottom + 0.12 + 0.25)
+        bar_bottom = (0.1 + text_size(fig, [T["deviation"]], 9)[1] + matplotlib.rcParams["axes.labelpad"] * PT
+                      + text_size(fig, ["+10"], 8)[1] + TICK)
+        set_margins(fig, left=0.1 + text_size(fig, row_labels, TICK_SIZE)[0] + pad,
+                    right=0.12 + 0.01 * 8 + text_size(fig, right_labels, 8.5)[0],
+                    top=band + text_size(fig, col_labels, TICK_SIZE)[1] + pad + 0.05,
+                    bottom=bar_bottom + 0.12 + 0.25)
         ax = fig.add_subplot()
         image = ax.imshow(np.ma.masked_invalid(deviation), cmap=cmap, norm=norm, aspect="auto",
                           interpolation="nearest")
@@ -902,7 +657,7 @@ def plot_list_history(result, *, lang: str | None = None, max_units: int | None 
     units shown at most, for panels that have two ticks each.
     """
     r = _result(result)
-    T = _text(lang, r)
+    T = texts_in(FIGURE_LABELS, lang, r)
     if ncols < 1:
         raise ParamError(f"ncols ({ncols}) must be at least 1", parameter="ncols")
     params = r.params
@@ -920,22 +675,22 @@ def plot_list_history(result, *, lang: str | None = None, max_units: int | None 
     ylo, yhi = min(low, black_max) - 4, 101
     xlo, xhi = -0.4, max(len(rounds) - 1, 0) + 0.9
     rotation = 90 if len(rounds) > 3 else 0
-    names = [_wrap(_short(name, 18), 9) for name in listed["name"]]
+    names = [_wrap(short(name, 18), 9) for name in listed["name"]]
     title = f"{T['history']} · {_round_label(r)}"
     if len(listed) < total:
         title += T["shown_of"].format(shown=len(listed), total=total)
     width, height = 10, 1.2 + 1.55 * nrows
-    with matplotlib.rc_context(RC):
-        fig = _figure(width, height, layout=None)
-        band = _titles(fig, title, T["history_note"].format(red=red_min, black=black_max))
+    with matplotlib.rc_context(style()):
+        fig = new_figure(width, height, layout=None)
+        band = add_titles(fig, title, T["history_note"].format(red=red_min, black=black_max))
         ax = fig.add_axes((0, 0, 1, 1))
         ax.set_axis_off()
         ax.set_xlim(0, width)
         ax.set_ylim(0, height)
         # rows: the panels' titles above them, the round labels below the lowest panel of a column
-        title_h = _text_size(fig, names, 9.5)[1] + 6 * _PT
-        under = _TICK + _text_size(fig, rounds, 7.5, rotation=rotation)[1]
-        left = 0.12 + _text_size(fig, [f"{red_min:g}", f"{black_max:g}"], RC["ytick.labelsize"])[0] + _TICK
+        title_h = text_size(fig, names, 9.5)[1] + 6 * PT
+        under = TICK + text_size(fig, rounds, 7.5, rotation=rotation)[1]
+        left = 0.12 + text_size(fig, [f"{red_min:g}", f"{black_max:g}"], TICK_SIZE)[0] + TICK
         wgap = 0.3
         # below each row the next row's titles; below the last but one also round labels when the
         # last row is short (the panels above its empty places are the lowest of their column)
@@ -945,7 +700,7 @@ def plot_list_history(result, *, lang: str | None = None, max_units: int | None 
         pw = (width - left - 0.12 - (ncols - 1) * wgap) / ncols
         ph = (height - top - under - 0.12 - sum(hgaps)) / nrows
         per_round, per_point = pw / (xhi - xlo), ph / (yhi - ylo)  # inches
-        tick = matplotlib.rcParams["xtick.major.size"] * _PT
+        tick = matplotlib.rcParams["xtick.major.size"] * PT
 
         frames, ticks, reds, blacks, lines = [], [], [], [], []
         dots_x, dots_y, faces, edges = [], [], [], []
@@ -961,13 +716,13 @@ def plot_list_history(result, *, lang: str | None = None, max_units: int | None 
             ticks += [[(x0 - tick, yv), (x0, yv)] for yv in (y_black, y_red)]
             ticks += [[(xv, y0), (xv, y0 - tick)] for xv in x_rounds]
             if k % ncols == 0:
-                for value, yv, colour in ((black_max, y_black, _BLACK), (red_min, y_red, _RED)):
-                    ax.text(x0 - _TICK, yv, f"{value:g}", ha="right", va="center",
-                            fontsize=RC["ytick.labelsize"], color=colour)
+                for value, yv, colour in ((black_max, y_black, BLACK), (red_min, y_red, RED)):
+                    ax.text(x0 - TICK, yv, f"{value:g}", ha="right", va="center",
+                            fontsize=TICK_SIZE, color=colour)
             # a panel carries the round labels when no panel is below it
             if k + ncols >= len(listed):
                 for xv, rid in zip(x_rounds, rounds):
-                    ax.text(xv, y0 - _TICK, rid, ha="center", va="top", fontsize=7.5, rotation=rotation)
+                    ax.text(xv, y0 - TICK, rid, ha="center", va="top", fontsize=7.5, rotation=rotation)
             mine = by_unit.get(unit.unit_id, h.iloc[:0])
             x = x0 + (mine["round_id"].map(position).to_numpy(dtype=float) - xlo) * per_round
             y = y0 + (mine["score_rounded"].to_numpy(dtype=float) - ylo) * per_point
@@ -978,20 +733,20 @@ def plot_list_history(result, *, lang: str | None = None, max_units: int | None 
             edges += [_list_colour(w) if w in ("red", "black") else "#757575" for w in mine["list"]]
             colour = _list_colour(unit.list)
             if len(y):
-                ax.text(x[-1] + 5 * _PT, y[-1], f"{mine['score_rounded'].iloc[-1]:.1f}", va="center", ha="left",
+                ax.text(x[-1] + 5 * PT, y[-1], f"{mine['score_rounded'].iloc[-1]:.1f}", va="center", ha="left",
                         fontsize=8, color=colour, zorder=4,
                         bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none"})
-            ax.text(x0 + pw / 2, y0 + ph + 6 * _PT, names[k], ha="center", va="bottom", fontsize=9.5,
+            ax.text(x0 + pw / 2, y0 + ph + 6 * PT, names[k], ha="center", va="bottom", fontsize=9.5,
                     color=colour)
             if unit.escalated:
                 ax.text(x0 + 0.03 * pw, y0 + 0.96 * ph, T["escalated"], ha="left", va="top", fontsize=8,
-                        color="white", zorder=5, bbox={"boxstyle": "round,pad=0.2", "fc": _BLACK, "ec": "none"})
+                        color="white", zorder=5, bbox={"boxstyle": "round,pad=0.2", "fc": BLACK, "ec": "none"})
         rc = matplotlib.rcParams
         ax.add_collection(LineCollection(frames, colors=rc["axes.edgecolor"], linewidths=rc["axes.linewidth"],
                                          zorder=1.5), autolim=False)
         ax.add_collection(LineCollection(ticks, colors=rc["xtick.color"], linewidths=rc["xtick.major.width"],
                                          zorder=1.5), autolim=False)
-        for segments, colour in ((reds, _RED), (blacks, _BLACK)):
+        for segments, colour in ((reds, RED), (blacks, BLACK)):
             ax.add_collection(LineCollection(segments, colors=colour, linewidths=0.8, linestyles="--", zorder=1),
                               autolim=False)
         ax.add_collection(LineCollection(lines, colors="#757575", linewidths=1.3, zorder=2), autolim=False)
@@ -1040,8 +795,8 @@ def plot_rater_severity(raters: pd.DataFrame, *, lang: str | None = None, scale:
     InputError
         A required column is missing.
     """
-    _require(raters, "raters.csv", _RATER_COLUMNS)
-    T = _text(lang)
+    require(raters, "raters.csv", _RATER_COLUMNS)
+    T = texts_in(FIGURE_LABELS, lang)
     if scale is None:
         given = raters["scale"].dropna() if "scale" in raters.columns else pd.Series(dtype=float)
         scale = float(given.iloc[0]) if len(given) else 10.0
@@ -1054,16 +809,16 @@ def plot_rater_severity(raters: pd.DataFrame, *, lang: str | None = None, scale:
     lo = pd.to_numeric(frame["ci_low"], errors="coerce").to_numpy(dtype=float)
     hi = pd.to_numeric(frame["ci_high"], errors="coerce").to_numpy(dtype=float)
     flagged = _as_bool(frame["flagged"]).to_numpy()
-    colours = np.where(flagged, np.where(sev > 0, _HARSH, _LENIENT), _GREY)
-    names = [_short(r) for r in frame["rater_id"]]
+    colours = np.where(flagged, np.where(sev > 0, HARSH, LENIENT), GREY)
+    names = [short(r) for r in frame["rater_id"]]
     note = T["interval_level"]
     if margin:
         note += T["margin_band"].format(m=margin)
     if missing:
-        note += ("；" if T is _TEXT["zh"] else "; ") + T["not_estimable"].format(n=missing)
-    with matplotlib.rc_context(RC):
-        fig = _figure(10, 1.7 + 0.24 * max(len(frame), 3), layout=None)
-        band = _titles(fig, T["severity"], note)
+        note += T["semicolon"] + T["not_estimable"].format(n=missing)
+    with matplotlib.rc_context(style()):
+        fig = new_figure(10, 1.7 + 0.24 * max(len(frame), 3), layout=None)
+        band = add_titles(fig, T["severity"], note)
         xlabel = T["severity_axis"].format(scale=scale)
         _single_axes_margins(fig, band, names, above=T["consensus"], xlabel=xlabel)
         ax = fig.add_subplot()
@@ -1078,7 +833,7 @@ def plot_rater_severity(raters: pd.DataFrame, *, lang: str | None = None, scale:
                 ax.annotate(T["harsh"] if right else T["lenient"], (h if right else l, yi),
                             xytext=(6 if right else -6, 0), textcoords="offset points", va="center",
                             ha="left" if right else "right", fontsize=9,
-                            color=_HARSH if right else _LENIENT)
+                            color=HARSH if right else LENIENT)
         ax.set_yticks(y, names)
         ax.set_ylim(-0.8, max(len(frame), 1) - 0.2)
         span = np.nanmax(np.abs(np.r_[lo, hi, sev, 0.5, margin or 0.0]))
@@ -1118,8 +873,8 @@ def plot_funnel(funnel: pd.DataFrame, *, lang: str | None = None, ncols: int = 4
     """
     from ...fairness import funnel_curve
 
-    _require(funnel, "funnel.csv", _FUNNEL_COLUMNS)
-    T = _text(lang)
+    require(funnel, "funnel.csv", _FUNNEL_COLUMNS)
+    T = texts_in(FIGURE_LABELS, lang)
     if ncols < 1:
         raise ParamError(f"ncols ({ncols}) must be at least 1", parameter="ncols")
     groups = sorted(funnel["ranking_group"].astype(str).unique()) or [""]
@@ -1134,10 +889,10 @@ def plot_funnel(funnel: pd.DataFrame, *, lang: str | None = None, ncols: int = 4
     low, high = (np.nanmin(precision), np.nanmax(precision)) if len(funnel) else (0.5, 1.0)
     span = max(high - low, 0.3 * high)
     x_range = (max(low - 0.5 * span, 1e-9), high + 0.5 * span)
-    with matplotlib.rc_context(RC):
-        fig = _figure(10, 1.0 + 3.4 * nrows, layout=None)
-        band = _titles(fig, T["funnel"], note)
-        titles = [_short(g, 10) for g in groups]
+    with matplotlib.rc_context(style()):
+        fig = new_figure(10, 1.0 + 3.4 * nrows, layout=None)
+        band = add_titles(fig, T["funnel"], note)
+        titles = [short(g, 10) for g in groups]
         axes = _score_panels(fig, T, band, titles, T["funnel_axis"], right=0.2, ncols=ncols, nrows=nrows)
         for k, ax in enumerate(axes.flat):
             if k >= len(groups):
@@ -1148,19 +903,19 @@ def plot_funnel(funnel: pd.DataFrame, *, lang: str | None = None, ncols: int = 4
             grid = np.linspace(*x_range, 60)
             curve = funnel_curve(target, tau2, precision=grid, level=(inner, outer))
             ax.axhline(target, color="#555555", lw=1, zorder=1)
-            for lv, style in ((inner, "--"), (outer, "-")):
+            for lv, dash in ((inner, "--"), (outer, "-")):
                 for side in ("lower", "upper"):
-                    ax.plot(grid, curve[f"{side}_{100 * lv:.10g}"], color=_GREY, lw=1, ls=style, zorder=1)
+                    ax.plot(grid, curve[f"{side}_{100 * lv:.10g}"], color=GREY, lw=1, ls=dash, zorder=1)
             status = part["status_outer"].astype(str).to_numpy()
-            colours = np.where(status == "below", _BLACK, np.where(status == "above", _RED, _LIGHT))
+            colours = np.where(status == "below", BLACK, np.where(status == "above", RED, LIGHT))
             x = part["precision"].to_numpy(dtype=float)
             y = part["score"].to_numpy(dtype=float)
-            ax.scatter(x, y, s=14, c=list(colours), edgecolor=np.where(status == "within", _GREY, "none"),
+            ax.scatter(x, y, s=14, c=list(colours), edgecolor=np.where(status == "within", GREY, "none"),
                        lw=0.5, zorder=3)
             for xi, yi, name, s in zip(x, y, part["name"], status):
                 if s != "within":
-                    ax.annotate(_short(name), (xi, yi), xytext=(4, 0), textcoords="offset points", va="center",
-                                fontsize=8, color=_RED if s == "above" else _BLACK)
+                    ax.annotate(short(name), (xi, yi), xytext=(4, 0), textcoords="offset points", va="center",
+                                fontsize=8, color=RED if s == "above" else BLACK)
             ax.set_xlim(*x_range)
             _label_panel(ax, k, ncols, nrows, titles[k], T["score"], T["funnel_axis"])
         if len(funnel):
@@ -1202,9 +957,9 @@ def plot_visit_gap(gaps: pd.DataFrame, result=None, *, lang: str | None = None, 
     InputError
         A required column is missing.
     """
-    _require(gaps, "visit gaps", _GAP_COLUMNS)
+    require(gaps, "visit gaps", _GAP_COLUMNS)
     r = _result(result) if result is not None else None
-    T = _text(lang, r)
+    T = texts_in(FIGURE_LABELS, lang, r)
     if top < 1:
         raise ParamError(f"top ({top}) must be at least 1", parameter="top")
     if threshold is None and r is not None:
@@ -1216,13 +971,13 @@ def plot_visit_gap(gaps: pd.DataFrame, result=None, *, lang: str | None = None, 
     ordered = frame.sort_values(["gap", "unit_id"], kind="stable")
     shown = ordered[ordered["flagged"] | (np.arange(len(ordered)) < top)].iloc[::-1]
     names = r.units.set_index("unit_id")["name"] if r is not None else pd.Series(dtype=object)
-    labels = [_short(names.get(u, u)) for u in shown["unit_id"]]
+    labels = [short(names.get(u, u)) for u in shown["unit_id"]]
     y = np.arange(len(shown))
     g = shown["gap"].to_numpy(dtype=float)
     lo = pd.to_numeric(shown["ci_low"], errors="coerce").to_numpy(dtype=float)
     hi = pd.to_numeric(shown["ci_high"], errors="coerce").to_numpy(dtype=float)
     flagged = shown["flagged"].to_numpy()
-    colours = np.where(flagged, _LENIENT, _GREY)
+    colours = np.where(flagged, LENIENT, GREY)
     title = T["visit"] + (f" · {_round_label(r)}" if r is not None else "")
     if not len(frame):
         note = T["no_data"]
@@ -1230,9 +985,9 @@ def plot_visit_gap(gaps: pd.DataFrame, result=None, *, lang: str | None = None, 
         note = T["visit_top_plain"].format(n=len(shown))
     else:
         note = T["visit_top"].format(n=len(shown), v=threshold)
-    with matplotlib.rc_context(RC):
-        fig = _figure(10, 1.7 + 0.26 * max(len(shown), 3), layout=None)
-        band = _titles(fig, title, note)
+    with matplotlib.rc_context(style()):
+        fig = new_figure(10, 1.7 + 0.26 * max(len(shown), 3), layout=None)
+        band = add_titles(fig, title, note)
         _single_axes_margins(fig, band, labels, above=T["no_gap"], xlabel=T["visit_axis"])
         ax = fig.add_subplot()
         trans = blended_transform_factory(ax.transData, ax.transAxes)
@@ -1240,9 +995,9 @@ def plot_visit_gap(gaps: pd.DataFrame, result=None, *, lang: str | None = None, 
         ax.text(0, 1.0, " " + T["no_gap"], transform=trans, ha="left", va="bottom", fontsize=9,
                 color="#555555")
         if threshold is not None:
-            ax.axvline(-threshold, color=_LENIENT, lw=1, ls="--", zorder=1)
+            ax.axvline(-threshold, color=LENIENT, lw=1, ls="--", zorder=1)
             ax.text(-threshold, 1.0, T["visit_line"].format(v=threshold) + " ", transform=trans, ha="right",
-                    va="bottom", fontsize=9, color=_LENIENT)
+                    va="bottom", fontsize=9, color=LENIENT)
         ok = np.isfinite(lo) & np.isfinite(hi)
         ax.hlines(y[ok], lo[ok], hi[ok], colors=list(colours[ok]), lw=2, alpha=0.8, zorder=2)
         ax.scatter(g, y, s=30, c=list(colours), zorder=3)
@@ -1250,11 +1005,11 @@ def plot_visit_gap(gaps: pd.DataFrame, result=None, *, lang: str | None = None, 
             if f:
                 left = l if np.isfinite(l) else gi
                 ax.annotate(T["visit_flag"], (left, yi), xytext=(-6, 0), textcoords="offset points",
-                            ha="right", va="center", fontsize=9, color=_LENIENT)
+                            ha="right", va="center", fontsize=9, color=LENIENT)
         ax.set_yticks(y, labels)
         for tick, f in zip(ax.get_yticklabels(), flagged):
             if f:
-                tick.set_color(_LENIENT)
+                tick.set_color(LENIENT)
         ax.set_ylim(-0.8, max(len(shown), 1) - 0.2)
         # the axis spans the gaps and the lines, not every interval: a unit with two rounds has
         # a t interval on 1 df, as wide as it is uninformative; such bars run off the edge
@@ -1267,70 +1022,3 @@ def plot_visit_gap(gaps: pd.DataFrame, result=None, *, lang: str | None = None, 
         ax.xaxis.grid(True, zorder=0)
         ax.set_axisbelow(True)
     return fig
-
-
-# --------------------------------------------------------------------------- export
-
-
-#: zlib level of the PNGs: on these flat-coloured figures 3 compresses as well as the
-#: default 6, in half the time.
-_PNG_COMPRESSION = 3
-
-
-def png_bytes(fig: Figure, *, dpi: int = DPI) -> bytes:
-    """The figure as PNG bytes, identical for identical figures (no timestamp, no software tag).
-
-    Agg draws the figure and Pillow encodes it here rather than in
-    ``savefig(format="png")``, which stores RGBA at zlib level 6: an opaque figure
-    (every figure under `RC`, white behind) is stored as RGB, a quarter less to
-    compress, at `_PNG_COMPRESSION`. Together about half the encoding time and a
-    tenth smaller.
-    """
-    buffer = io.BytesIO()
-    dpi_before = fig.dpi
-    fig.set_dpi(dpi)
-    try:
-        with matplotlib.rc_context(RC):
-            fig.savefig(buffer, format="rgba", dpi=dpi)
-        # Agg's canvas in pixels, worked out as the canvas works it out (inches × dpi, truncated)
-        width, height = fig.canvas.get_width_height(physical=True)
-    finally:
-        fig.set_dpi(dpi_before)
-    if len(buffer.getbuffer()) != 4 * width * height:
-        raise RuntimeError(f"Agg drew {len(buffer.getbuffer())} bytes, not {width} × {height} RGBA pixels")
-    image = Image.frombuffer("RGBA", (width, height), buffer.getbuffer(), "raw", "RGBA", 0, 1)
-    if image.getextrema()[3][0] == 255:
-        image = image.convert("RGB")
-    out = io.BytesIO()
-    image.save(out, format="png", compress_level=_PNG_COMPRESSION, dpi=(dpi, dpi))
-    return out.getvalue()
-
-
-def to_html_img(fig: Figure, alt: str, *, dpi: int = DPI) -> str:
-    """An ``<img>`` tag embedding the figure as a PNG data URI; the figure is closed.
-
-    Parameters
-    ----------
-    fig : Figure
-    alt : str
-        Text for screen readers and for when images are off; HTML-escaped here.
-    dpi : int
-
-    Returns
-    -------
-    str
-        ``<img src="data:image/png;base64,..." alt="...">``, self-contained, so the
-        report needs no file beside it and no server (offline intranet machines).
-    """
-    data = png_bytes(fig, dpi=dpi)
-    if "matplotlib.pyplot" in sys.modules:
-        # a figure made with pyplot is kept alive by pyplot until closed
-        sys.modules["matplotlib.pyplot"].close(fig)
-    # dropping the axes frees what they hold as Figure.clear does, without first resetting
-    # each one (tens of milliseconds an axes)
-    for ax in list(fig.axes):
-        fig.delaxes(ax)
-    for artists in (fig.artists, fig.lines, fig.patches, fig.texts, fig.images, fig.legends):
-        artists.clear()
-    encoded = base64.b64encode(data).decode("ascii")
-    return f'<img src="data:image/png;base64,{encoded}" alt="{html.escape(str(alt), quote=True)}">'
