@@ -257,7 +257,7 @@ def test_points_figure_one_panel_per_group_names_the_ends(year):
 def test_font_covers_the_annual_reports_words():
     from fontTools.ttLib import TTCollection
 
-    from honorcalc.report.figures import round_figures as figures
+    from honorcalc.report import figures
     from honorcalc.report.i18n import ANNUAL_FIGURE_LABELS, ANNUAL_LABELS
 
     shown = set()

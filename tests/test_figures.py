@@ -28,7 +28,8 @@ from honorcalc.data.write import write_dataset
 from honorcalc.datasets.demo import make_demo_city
 from honorcalc.errors import InputError, ParamError
 from honorcalc.params import Params, params_from_mapping
-from honorcalc.report.figures import round_figures as figures
+from honorcalc.report import figures
+from honorcalc.report.figures import round_figures
 from honorcalc.report.figures.style import FONT_NAME, FONT_PATH, load_font, style
 from honorcalc.report.i18n import FIGURE_LABELS, LABELS
 from honorcalc.rules.evaluate import evaluate_round
@@ -329,7 +330,7 @@ def test_list_history_small_multiples(result):
     texts = {t.get_text(): t for t in ax.texts}
     colours = {"red": "#c62828", "black": "#212121"}
     for name, which in zip(listed["name"], listed["list"]):
-        assert to_hex(texts[figures._wrap(name, 9)].get_color()) == colours[which]
+        assert to_hex(texts[round_figures._wrap(name, 9)].get_color()) == colours[which]
     # per panel, a red line at 90 above a black line at 70, both as wide as the panel
     red, black = _dashed(ax, "#c62828"), _dashed(ax, "#212121")
     assert len(red) == len(black) == len(listed)

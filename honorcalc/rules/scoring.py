@@ -292,18 +292,8 @@ def source_scores(points: pd.DataFrame) -> pd.DataFrame:
 
 
 def category_scores(points: pd.DataFrame) -> pd.DataFrame:
-    """Score (0–100) of each unit in each indicator category, per round.
-
-    Parameters
-    ----------
-    points : DataFrame
-        The output of `indicator_points`.
-
-    Returns
-    -------
-    DataFrame
-        ``round_id``, ``unit_id``, ``category``, ``points``, ``max_points``,
-        ``n_indicators``, ``score``.
+    """Score (0–100) of each unit in each indicator category, per round: as `source_scores`,
+    with ``category`` in place of ``source``.
 
     Notes
     -----

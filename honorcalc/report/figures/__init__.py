@@ -13,33 +13,12 @@ Importing this package changes no rcParams and registers no font: every figure i
 built and saved under ``matplotlib.rc_context(style.style())`` (`honorcalc.report.figures.style`).
 """
 
-from .annual_figures import plot_points_over_year
-from .export import png_bytes, to_html_img
-from .round_figures import (
-    plot_category_heatmap,
-    plot_funnel,
-    plot_list_history,
-    plot_rater_severity,
-    plot_score_distribution,
-    plot_score_intervals,
-    plot_visit_gap,
-    score_intervals,
-)
+from . import annual_figures as _annual_figures
+from . import export as _export
+from . import round_figures as _round_figures
+from .annual_figures import *  # noqa: F403
+from .export import *  # noqa: F403
+from .round_figures import *  # noqa: F403
 from .style import DPI, FONT_NAME, FONT_PATH
 
-__all__ = [
-    "score_intervals",
-    "plot_score_distribution",
-    "plot_score_intervals",
-    "plot_category_heatmap",
-    "plot_list_history",
-    "plot_rater_severity",
-    "plot_visit_gap",
-    "plot_funnel",
-    "plot_points_over_year",
-    "png_bytes",
-    "to_html_img",
-    "FONT_PATH",
-    "FONT_NAME",
-    "DPI",
-]
+__all__ = [*_round_figures.__all__, *_annual_figures.__all__, *_export.__all__, "FONT_PATH", "FONT_NAME", "DPI"]

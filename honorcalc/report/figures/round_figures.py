@@ -88,12 +88,8 @@ from matplotlib.transforms import blended_transform_factory
 from ...errors import ParamError
 from ...rules.evaluate import RoundResult
 from ..i18n import FIGURE_LABELS
-from .export import png_bytes, to_html_img
 from .style import (
     BLACK,
-    DPI,
-    FONT_NAME,
-    FONT_PATH,
     GREY,
     HARSH,
     LABEL_SIZE,
@@ -123,12 +119,6 @@ __all__ = [
     "plot_rater_severity",
     "plot_visit_gap",
     "plot_funnel",
-    # the style and the export, for callers of this module
-    "FONT_PATH",
-    "FONT_NAME",
-    "DPI",
-    "png_bytes",
-    "to_html_img",
 ]
 
 
