@@ -98,20 +98,27 @@ def verify(run_dir, ledger, head):
     RUN_DIR: outputs untouched, inputs unchanged, and the tables recomputed from
              the run's recorded inputs and parameters are byte-identical.
     --ledger: every entry's hash and the chain of hashes are intact.
+    Both: also the run is the one published: its manifest.json has the sha256
+          the ledger recorded, and the round and lists are the ledger's.
     Exit 0 when everything matches; exit 1 naming each difference.
     """
-    from .runs.ledger import verify_ledger
-    from .runs.verify import verify_run
+    from .runs.ledger import chain_problems, read_ledger
+    from .runs.verify import check_run, published_problems
 
     if run_dir is None and ledger is None:
         raise click.UsageError("give RUN_DIR, --ledger LEDGER, or both")
     problems = []
+    check = None
     if run_dir is not None:
-        problems += verify_run(run_dir)
+        check = check_run(run_dir)
+        problems += check.problems
     if ledger is not None:
         if not ledger.exists():
             raise InputError("ledger not found", file=ledger)
-        problems += [f"{ledger}: {p}" for p in verify_ledger(ledger, head=head)]
+        entries = read_ledger(ledger)
+        problems += [f"{ledger}: {p}" for p in chain_problems(entries, head=head)]
+        if check is not None:
+            problems += [f"{ledger}: {p}" for p in published_problems(check, entries)]
     if problems:
         for problem in problems:
             click.echo(f"DIFFERS: {problem}")
@@ -222,6 +229,13 @@ def _main(argv: list[str] | None) -> None:
     except HonorcalcError as err:
         click.echo(f"Error: {err}", err=True)
         sys.exit(1)
+    except MemoryError:
+        # the fairness analysis sizes its simulations before it starts; anything else that runs
+        # out of memory ends here, with what to do rather than a traceback
+        click.echo("Error: the computation ran out of memory; nothing was written. Lower the fairness "
+                   "simulation sizes (fairness.replicates, fairness.null_cities, fairness.permutations) "
+                   "or run on a machine with more memory.", err=True)
+        sys.exit(EXIT_BAD_INPUT)
     except click.exceptions.Exit as exit_:
         sys.exit(exit_.exit_code)
     sys.exit(0)

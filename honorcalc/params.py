@@ -14,8 +14,9 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
 import yaml
@@ -39,13 +40,14 @@ __all__ = [
     "Slips",
     "PassQuota",
     "Audit",
+    "Notice",
     "Fairness",
     "SOURCES",
     "load_params",
     "params_from_mapping",
     "apply_overrides",
     "params_to_yaml",
-    "parameters_markdown", "SOURCE_LABELS"]
+    "parameters_markdown", "numeric_range", "SOURCE_LABELS"]
 
 SOURCES = ("field", "daily", "feedback", "leader", "public")
 #: The five sources' names as RULES.md §1.2 gives them, and in English: the one spelling of every output.
@@ -63,18 +65,77 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
+# --------------------------------------------------------------------------- ranges
+# Every number has a lower and an upper bound, stated at the end of its description (and so in
+# the README's table): a value outside it is a ParamError naming the parameter. The bounds keep
+# out what makes no sense (a threshold of 150 on a 0-100 score, a negative red-list point) and
+# what no machine can run (a billion replicates, a list of 10²⁹ units).
+
+
+def _number_text(value) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def _range_text(ge=None, gt=None, le=None, lt=None) -> str:
+    low = f"{_number_text(ge)} ≤ " if ge is not None else f"{_number_text(gt)} < "
+    high = f" ≤ {_number_text(le)}" if le is not None else f" < {_number_text(lt)}"
+    return f"range {low}x{high}"
+
+
+def _number(default: Any, description: str, *, ge=None, gt=None, le=None, lt=None, **kwargs):
+    """A numeric parameter: its bounds, and its description ending with the range they make."""
+    return Field(default, ge=ge, gt=gt, le=le, lt=lt,
+                 description=f"{description}; {_range_text(ge=ge, gt=gt, le=le, lt=lt)}", **kwargs)
+
+
+def _items(description: str, **bounds) -> str:
+    """The description of a list or mapping of numbers, ending with the range of each item."""
+    return f"{description}; each {_range_text(**bounds)}"
+
+
+#: A score or threshold on the 0-100 scale of the composite.
+_Score = Annotated[float, Field(ge=0, le=100)]
+#: A share, above 0 and at most 1.
+_Share = Annotated[float, Field(gt=0, le=1)]
+#: A two-sided confidence level.
+_Level = Annotated[float, Field(ge=0.5, lt=1)]
+
+
+def numeric_range(field) -> tuple[float | None, float | None, str]:
+    """The lower and upper bound of a numeric parameter (of each item, for a list or mapping) and
+    the text its description states them in (empty when a bound is missing).
+
+    >>> numeric_range(Lists.model_fields["red_min"])
+    (0, 100, 'range 0 ≤ x ≤ 100')
+    """
+    metadata = list(field.metadata)
+    prefix = ""
+    for arg in typing.get_args(field.annotation):
+        if typing.get_origin(arg) is Annotated:
+            for extra in typing.get_args(arg)[1:]:
+                metadata += getattr(extra, "metadata", [extra])
+            prefix = "each "
+    bounds = {name: getattr(m, name) for m in metadata for name in ("ge", "gt", "le", "lt") if hasattr(m, name)}
+    low = bounds.get("ge", bounds.get("gt"))
+    high = bounds.get("le", bounds.get("lt"))
+    if low is None or high is None:
+        return low, high, ""
+    return low, high, prefix + _range_text(**bounds)
+
+
 class Weights(_Section):
     """Weight of each evidence source in the composite (RULES.md §1.2).
 
     RULES.md names the five sources but fixes no weights, so they default to
-    equal shares. Weights are renormalised over the sources present for a unit.
+    equal shares. Weights are renormalised over the sources present for a unit, so
+    any scale works (shares, percent, or a 1000-point scheme's points).
     """
 
-    field: float = Field(0.2, ge=0, description="§1.2 实地考察测评 field inspection")
-    daily: float = Field(0.2, ge=0, description="§1.2 日常动态 day-to-day monitoring")
-    feedback: float = Field(0.2, ge=0, description="§1.2 上级部门反馈 feedback from higher authorities")
-    leader: float = Field(0.2, ge=0, description="§1.2 市级领导督导 city leaders' supervision")
-    public: float = Field(0.2, ge=0, description="§1.2 群众监督举报 public supervision")
+    field: float = _number(0.2, "§1.2 实地考察测评 field inspection", ge=0, le=1000)
+    daily: float = _number(0.2, "§1.2 日常动态 day-to-day monitoring", ge=0, le=1000)
+    feedback: float = _number(0.2, "§1.2 上级部门反馈 feedback from higher authorities", ge=0, le=1000)
+    leader: float = _number(0.2, "§1.2 市级领导督导 city leaders' supervision", ge=0, le=1000)
+    public: float = _number(0.2, "§1.2 群众监督举报 public supervision", ge=0, le=1000)
 
     @model_validator(mode="after")
     def _some_weight(self):
@@ -89,16 +150,16 @@ class Weights(_Section):
 class Lists(_Section):
     """Red and black list criteria (RULES.md §1.3)."""
 
-    red_min: float = Field(90.0, description="§1.3 red needs score ≥ this (90分以上, inclusive)")
-    black_max: float = Field(70.0, description="§1.3 black needs score ≤ this (70分以下, inclusive)")
-    comprehensive_size: int = Field(10, ge=1, description="§1.3 comprehensive rounds: top/bottom N (排名前十/后十)")
-    special_share: float = Field(
-        0.2, gt=0, le=1, description="§1.3 special rounds: at most ⌊share × N⌋ units (不超过五分之一)"
+    red_min: float = _number(90.0, "§1.3 red needs score ≥ this (90分以上, inclusive)", ge=0, le=100)
+    black_max: float = _number(70.0, "§1.3 black needs score ≤ this (70分以下, inclusive)", ge=0, le=100)
+    comprehensive_size: int = _number(10, "§1.3 comprehensive rounds: top/bottom N (排名前十/后十)", ge=1, le=10_000)
+    special_share: float = _number(
+        0.2, "§1.3 special rounds: at most ⌊share × N⌋ units (不超过五分之一)", gt=0, le=1
     )
     tie_policy: Literal["all_in", "none_in"] = Field(
         "all_in", description="§1.3 a tie straddling the cut: all tied units in, or none of them"
     )
-    precision: int = Field(2, ge=0, le=6, description="§1.3 scores are compared after rounding to this many decimals")
+    precision: int = _number(2, "§1.3 scores are compared after rounding to this many decimals", ge=0, le=6)
     ranking_scope: Literal["group", "kind", "all"] = Field(
         "group", description="§1.1 rank within the ranking group (按行业/按属地), by unit kind, or across all"
     )
@@ -114,27 +175,28 @@ class Lists(_Section):
 
 
 class Points(_Section):
-    """Annual-assessment points per listing (RULES.md §1.4)."""
+    """Annual-assessment points per listing (RULES.md §1.4): a red listing adds, a black one deducts."""
 
-    comprehensive_red: float = Field(3.0, description="§1.4 综合测评被红榜通报的，每次加3分")
-    comprehensive_black: float = Field(-3.0, description="§1.4 综合测评被黑榜通报的，每次扣3分")
-    special_red: float = Field(1.0, description="§1.4 专项测评被红榜通报的，每次加1分")
-    special_black: float = Field(-1.0, description="§1.4 专项测评被黑榜通报的，每次扣1分")
+    comprehensive_red: float = _number(3.0, "§1.4 综合测评被红榜通报的，每次加3分", ge=0, le=100)
+    comprehensive_black: float = _number(-3.0, "§1.4 综合测评被黑榜通报的，每次扣3分", ge=-100, le=0)
+    special_red: float = _number(1.0, "§1.4 专项测评被红榜通报的，每次加1分", ge=0, le=100)
+    special_black: float = _number(-1.0, "§1.4 专项测评被黑榜通报的，每次扣1分", ge=-100, le=0)
 
 
 class Escalation(_Section):
     """核查程序: black-listed for the same work in this many consecutive rounds of it (§1.4)."""
 
-    consecutive: int = Field(
-        2, ge=1, description="§1.4 同一单位同一工作连续两次被黑榜通报 → 核查程序"
+    consecutive: int = _number(
+        2, "§1.4 同一单位同一工作连续两次被黑榜通报 → 核查程序", ge=1, le=100
     )
 
 
 class Deductions(_Section):
     """How deductions enter the composite (DESIGN.md scoring step 3; RULES.md §1.5.3)."""
 
-    joint_share: float = Field(
-        0.5, ge=0, le=1, description="§1.5.3 a joint-responsibility (连带责任) deduction counts at this share"
+    joint_share: float = _number(
+        0.5, ge=0, le=1,
+        description="§1.5.3 a joint-responsibility (连带责任) deduction counts at this share",
     )
     verified_only: bool = Field(True, description="DESIGN scoring 3: only verified deductions count")
 
@@ -142,8 +204,14 @@ class Deductions(_Section):
 class History(_Section):
     """Blend the current composite with trailing rounds of the same work (§1.5.4)."""
 
-    weight: float = Field(0.0, ge=0, le=1, description="§1.5.4 share of the trailing rounds' mean in the score")
-    rounds: int = Field(0, ge=0, description="§1.5.4 how many trailing rounds of the same work")
+    weight: float = _number(
+        0.0, ge=0, le=1,
+        description="§1.5.4 share of the trailing rounds' mean in the score",
+    )
+    rounds: int = _number(
+        0, ge=0, le=100,
+        description="§1.5.4 how many trailing rounds of the same work",
+    )
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -155,16 +223,21 @@ class History(_Section):
 class Veto(_Section):
     """Vetoes that block the red list (RULES.md §2, 一票否决 / 前置条件)."""
 
-    satisfaction_min: float | None = Field(
-        0.75, ge=0, le=1, description="§2 群众满意率低于75%: vetoes the red list; null = off"
+    satisfaction_min: float | None = _number(
+        0.75, ge=0, le=1,
+        description="§2 群众满意率低于75%: vetoes the red list; null = off",
     )
     prerequisite_category: str | None = Field(
         None, description="§2 前置条件: category whose score (0–100) is a prerequisite; null = off"
     )
-    prerequisite_min: float = Field(85.0, ge=0, le=100, description="§2 前置条件: prerequisite score below this vetoes")
+    prerequisite_min: float = _number(
+        85.0, ge=0, le=100,
+        description="§2 前置条件: prerequisite score below this vetoes",
+    )
     action: Literal["no_red", "exclude"] = Field(
         "no_red",
-        description="§2 no_red: keeps its rank, nobody promoted; exclude: removed before ranking",
+        description="§2 no_red: keeps its rank, nobody promoted; exclude: out of the red ranking (the others' red "
+                    "ranks close up); under both a vetoed unit can be black-listed",
     )
 
 
@@ -172,13 +245,11 @@ class NegativeList(_Section):
     """负面清单: deduction codes with fixed points, overriding the points in the data."""
 
     enabled: bool = Field(False, description="§2 负面清单: use fixed deductions per code")
-    codes: dict[str, float] = Field(default_factory=dict, description="code → points deducted")
+    codes: dict[str, Annotated[float, Field(gt=0, le=100)]] = Field(
+        default_factory=dict, description=_items("code → points deducted", gt=0, le=100))
 
     @model_validator(mode="after")
     def _positive(self):
-        bad = {c: p for c, p in self.codes.items() if not p > 0}
-        if bad:
-            raise ValueError(f"deduction points must be > 0, got {bad}")
         if self.enabled and not self.codes:
             raise ValueError("enabled needs at least one code under codes")
         return self
@@ -190,10 +261,10 @@ class Tiers(_Section):
     method: Literal["off", "cuts", "shares"] = Field(
         "off", description="§2 好/较好/一般 tiers: off, by score cuts, or by rank shares"
     )
-    cuts: list[float] = Field(default_factory=lambda: [90.0, 80.0], min_length=2, max_length=2,
-                              description="score cuts [好, 较好]")
-    shares: list[float] = Field(default_factory=lambda: [0.2, 0.5], min_length=2, max_length=2,
-                                description="cumulative rank shares [好, 较好]")
+    cuts: list[_Score] = Field(default_factory=lambda: [90.0, 80.0], min_length=2, max_length=2,
+                               description=_items("score cuts [好, 较好]", ge=0, le=100))
+    shares: list[_Share] = Field(default_factory=lambda: [0.2, 0.5], min_length=2, max_length=2,
+                                 description=_items("cumulative rank shares [好, 较好]", gt=0, le=1))
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -219,7 +290,10 @@ class Slips(_Section):
 class PassQuota(_Section):
     """末位淘汰: only this top share of units passes the year; null = off."""
 
-    share: float | None = Field(None, gt=0, le=1, description="§2 末位淘汰: top share that passes the year; null = off")
+    share: float | None = _number(
+        None, gt=0, le=1,
+        description="§2 末位淘汰: top share that passes the year; null = off",
+    )
 
 
 class Fairness(_Section):
@@ -229,55 +303,63 @@ class Fairness(_Section):
     the visit gap in points of 100 (the indicator's points / max_points × 100).
     """
 
-    confidence_level: float = Field(
-        0.95, gt=0, lt=1, description="§3 level of every confidence interval in the fairness tables"
+    confidence_level: float = _number(
+        0.95, ge=0.5, lt=1,
+        description="§3 level of every confidence interval in the fairness tables",
     )
-    severity_scale: float = Field(
-        10.0, gt=0, description="§3 rater severity is reported in points of an indicator worth this many points"
+    severity_scale: float = _number(
+        10.0, gt=0, le=1000,
+        description="§3 rater severity is reported in points of an indicator worth this many points",
     )
-    severity_min: float = Field(
-        0.5, ge=0,
+    severity_min: float = _number(
+        0.5, ge=0, le=1000,
         description="§3 flag a harsh or lenient rater only if its CI lies entirely beyond ± this (FDR-controlled); "
                     "'fair' if within ± this",
     )
-    severity_min_units: int = Field(
-        5, ge=2,
+    severity_min_units: int = _number(
+        5, ge=2, le=10_000,
         description="§3 rater severity: units needed for the unit-clustered (sandwich) SE; fewer (≥ 2) use the "
                     "model-based SE with a rater × unit term, one unit is not estimable",
     )
-    rater_slots: int = Field(
-        2, ge=2, description="§3 ICC and Kendall's W: raters per unit × indicator, taken in this many slots"
+    rater_slots: int = _number(
+        2, ge=2, le=20,
+        description="§3 ICC and Kendall's W: raters per unit × indicator, taken in this many slots",
     )
-    visit_gap_min: float = Field(
-        10.0, ge=0,
+    visit_gap_min: float = _number(
+        10.0, ge=0, le=100,
         description="§2 明查/暗访: flag a unit whose open-visit advantage beyond the city's own is at least this "
                     "(of 100): its interval beyond it, and real under FDR control",
     )
-    laggard_k: int = Field(
-        3, ge=1, description="§3 laggard rule A: black-listed or in the bottom share in at least k …"
+    laggard_k: int = _number(
+        3, ge=1, le=100,
+        description="§3 laggard rule A: black-listed or in the bottom share in at least k …",
     )
-    laggard_n: int = Field(6, ge=1, description="§3 laggard rule A: … of the unit's last n rounds")
-    bottom_share: float = Field(
-        0.1, gt=0, le=1, description="§3 laggard rule A: bottom share of the ranking group (bottom decile)"
+    laggard_n: int = _number(
+        6, ge=1, le=100,
+        description="§3 laggard rule A: … of the unit's last n rounds",
     )
-    cusum_k: float = Field(
-        1.0, ge=0,
+    bottom_share: float = _number(
+        0.1, gt=0, le=1,
+        description="§3 laggard rule A: bottom share of the ranking group (bottom decile)",
+    )
+    cusum_k: float = _number(
+        1.0, ge=0, le=10,
         description="§3 laggard rule B: CUSUM reference value k, in sd of the group (detects a 2k shortfall)",
     )
-    false_alarm_rate: float = Field(
+    false_alarm_rate: float = _number(
         0.05, gt=0, lt=1,
         description="§3 laggards: false alarms per unit-year of the one test that combines rules A, B and C",
     )
-    trend_min: float = Field(
-        1.0, ge=0,
+    trend_min: float = _number(
+        1.0, ge=0, le=10,
         description="§3 laggard rule C: the decline over the year must also be at least this many sd of the group",
     )
-    null_cities: int = Field(
+    null_cities: int = _number(
         400, ge=20, le=100_000,
         description="§3 laggards: null cities (the city's own scores permuted within each round and group) "
                     "that calibrate every unit's p-value",
     )
-    laggard_fdr: float = Field(
+    laggard_fdr: float = _number(
         0.1, gt=0, lt=1,
         description="§3 laggards: false-discovery rate across units; a unit is called a persistent laggard "
                     "only when its q-value ≤ this (and its p-value ≤ false_alarm_rate)",
@@ -285,80 +367,84 @@ class Fairness(_Section):
     laggard_fdr_method: Literal["bh", "by"] = Field(
         "bh", description="§3 laggards: q-values by Benjamini-Hochberg, or Benjamini-Yekutieli (any dependence)"
     )
-    laggard_min_rounds: int = Field(
-        2, ge=2,
+    laggard_min_rounds: int = _number(
+        2, ge=2, le=100,
         description="§3 laggards: evidence must span this many rounds (a unit's worst rounds count as its "
                     "this-many-th worst, so one bad round never suffices)",
     )
-    laggard_min_shortfall: float = Field(
-        1.0, ge=0,
+    laggard_min_shortfall: float = _number(
+        1.0, ge=0, le=10,
         description="§3 laggards: a unit called must also average at least this many sd below its group over "
                     "the window (or be below it and declining by trend_min): a real but small shortfall is "
                     "below average, not a laggard",
     )
-    laggard_min_history: int = Field(
-        4, ge=2,
+    laggard_min_history: int = _number(
+        4, ge=2, le=100,
         description="§3 laggards: fewer ranked rounds in the window than this: cannot tell a persistent "
                     "laggard from bad luck",
     )
-    serial_correlation: float | None = Field(
+    serial_correlation: float | None = _number(
         None, ge=0, lt=1,
         description="§3 laggards: lag-1 correlation of a unit's round-to-round luck kept by the null; "
                     "null = estimated from the city's within-unit residuals",
     )
-    replicates: int = Field(1000, ge=10, le=100_000, description="§3 stability: Monte Carlo replicates")
+    replicates: int = _number(
+        1000, ge=10, le=100_000,
+        description="§3 stability: Monte Carlo replicates",
+    )
     measurement_error: bool = Field(
         True,
         description="§3 stability: draw every source's measurement error from its G-study (rater severity, "
                     "halo, residual); false = no draws, stability not judged",
     )
-    weight_shift: float = Field(
+    weight_shift: float = _number(
         0.05, gt=0, lt=1,
         description="§3 weight sensitivity: move each source weight by ± this (absolute, then renormalised)",
     )
-    permutations: int = Field(
-        2000, ge=99, le=1_000_000, description="§3 group comparison: permutations of each test"
+    permutations: int = _number(
+        2000, ge=99, le=100_000,
+        description="§3 group comparison: permutations of each test",
     )
-    rank_coverage: float = Field(
+    rank_coverage: float = _number(
         0.95, ge=0.5, lt=1,
         description="§3 stability: coverage of the rank confidence sets, of 'certainly among the top/bottom τ' "
                     "and of the score's interval against the list thresholds; below it: cannot tell",
     )
-    rank_draws: int = Field(
+    rank_draws: int = _number(
         1000, ge=100, le=100_000,
-        description="§3 stability: Gaussian draws for the max-t critical values of the rank sets"
+        description="§3 stability: Gaussian draws for the max-t critical values of the rank sets",
     )
     rank_stepdown: bool = Field(True, description="§3 stability: step-down refinement of the rank sets")
-    rank_max_units: int = Field(
+    rank_max_units: int = _number(
         3000, ge=2, le=20_000,
         description="§3 stability: rank confidence sets for ranking groups of up to this many units (their memory "
                     "grows with its square); a larger group keeps the replicates' rank intervals",
     )
-    funnel_levels: list[float] = Field(
-        default_factory=lambda: [0.95, 0.998], min_length=1,
-        description="§3 funnel plot: two-sided levels of the control limits",
+    funnel_levels: list[_Level] = Field(
+        default_factory=lambda: [0.95, 0.998], min_length=1, max_length=2,
+        description=_items("§3 funnel plot: two-sided levels of the inner and outer control limits", ge=0.5, lt=1),
     )
-    funnel_winsor: float = Field(
+    funnel_winsor: float = _number(
         0.0, ge=0, lt=0.5,
         description="§3 funnel plot: share of z-scores winsorized at each end before the overdispersion τ² is "
                     "estimated (Spiegelhalter's 0.1 underestimates τ² and over-flags; 0 = none)",
     )
-    equivalence_margin: float = Field(
-        2.0, gt=0,
+    equivalence_margin: float = _number(
+        2.0, gt=0, le=100,
         description="§3 group comparison: groups are 'alike' in score only if the difference is within ± this "
                     "(points of 100, equivalence test)",
     )
-    equivalence_margin_rate: float = Field(
+    equivalence_margin_rate: float = _number(
         0.1, gt=0, le=1,
         description="§3 group comparison: groups are 'alike' in red/black rate only if the difference is within "
                     "± this share (equivalence test); rater severity uses ± severity_min",
     )
-    gstudy_bootstrap: int = Field(
+    gstudy_bootstrap: int = _number(
         200, ge=0, le=10_000,
         description="§3 variance decomposition: bootstrap replicates (units resampled) for the intervals of Φ "
                     "and the variance components; 0 = no intervals",
     )
-    phi_target: float = Field(
+    phi_target: float = _number(
         0.8, gt=0, lt=1,
         description="§3 variance decomposition: the D-study gives the raters per unit × indicator needed for "
                     "Φ ≥ this",
@@ -370,6 +456,8 @@ class Fairness(_Section):
             raise ValueError(
                 f"laggard_k ({self.laggard_k}) must be at most laggard_n ({self.laggard_n})"
             )
+        if len(set(self.funnel_levels)) != len(self.funnel_levels):
+            raise ValueError(f"funnel_levels must differ, got {self.funnel_levels}")
         return self
 
 
@@ -379,6 +467,44 @@ class Audit(_Section):
     keep_inputs: bool = Field(
         True, description="DESIGN run folder: keep a compressed copy of the exact inputs (inputs.zip)"
     )
+
+
+class Notice(_Section):
+    """The Word notice (通报) of a run (`honorcalc.report.documents`): issuing office, 文号, 整改要求, wording.
+
+    Null takes the built-in text (`honorcalc.report.documents.NOTICE_DEFAULTS`).
+    ``issuer`` and ``number`` are single lines, in which ``{city}`` stands for
+    the city (``XX市`` when ``city`` is blank) and ``{year}`` for the year of the round.
+    """
+
+    issuer: str | None = Field(
+        None, min_length=1, max_length=80,
+        description="通报: issuing office (发文机关), in the header, the opening and the signature; "
+                    "null = {city}创建全国文明城市工作指挥部办公室",
+    )
+    number: str | None = Field(
+        None, min_length=1, max_length=40, description="通报: 文号 under the issuing office; null = 〔{year}〕X号",
+    )
+    rectification: str | None = Field(
+        None, min_length=1, max_length=4000,
+        description="通报: the 整改要求 paragraph (line breaks start new paragraphs); null = the built-in paragraph",
+    )
+    template: str | None = Field(
+        None, min_length=1, max_length=1000,
+        description="通报: the office's own wording, a Jinja2 text template (relative to the params file) in "
+                    "place of notice_round.txt.j2 (notice_annual.txt.j2 for report: annual); null = the built-in",
+    )
+
+    @model_validator(mode="after")
+    def _plain_text(self):
+        for name in ("issuer", "number", "template"):
+            value = getattr(self, name)
+            if value is not None and (not value.strip() or any(ord(ch) < 32 for ch in value)):
+                raise ValueError(f"{name} must be one line of text, got {value!r}")
+        text = self.rectification
+        if text is not None and (not text.strip() or any(ord(ch) < 32 and ch not in "\n" for ch in text)):
+            raise ValueError("rectification must be text, without control characters other than line breaks")
+        return self
 
 
 class Params(_Section):
@@ -391,7 +517,10 @@ class Params(_Section):
     )
     city: str = Field("", description="city name shown in the report title")
     lang: Literal["zh", "en"] = Field("zh", description="report language")
-    seed: int = Field(20240601, ge=0, description="seed of every random draw in the run")
+    seed: int = _number(
+        20240601, ge=0, le=2**63 - 1,
+        description="seed of every random draw in the run",
+    )
     weights: Weights = Field(default_factory=Weights)
     lists: Lists = Field(default_factory=Lists)
     points: Points = Field(default_factory=Points)
@@ -405,6 +534,7 @@ class Params(_Section):
     slips: Slips = Field(default_factory=Slips)
     pass_quota: PassQuota = Field(default_factory=PassQuota)
     audit: Audit = Field(default_factory=Audit)
+    notice: Notice = Field(default_factory=Notice)
     fairness: Fairness = Field(default_factory=Fairness)
 
     def to_dict(self) -> dict[str, Any]:

@@ -47,7 +47,7 @@ def test_environment_yml_matches_pyproject():
     pip_section = [d for d in env["dependencies"] if isinstance(d, dict) for d in d.get("pip", [])]
     conda_deps = dict(
         _split(d) for d in env["dependencies"] + pip_section
-        if isinstance(d, str) and not d.startswith("python") and d != "pip"
+        if isinstance(d, str) and _split(d)[0] not in ("python", "pip")
     )
     conda_deps = {CONDA_TO_PYPI.get(k, k): v for k, v in conda_deps.items()}
     assert conda_deps == _pip_requirements(_project())
@@ -55,7 +55,7 @@ def test_environment_yml_matches_pyproject():
 
 def test_python_requirement_agrees():
     env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
-    python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python"))
+    python = next(d for d in env["dependencies"] if isinstance(d, str) and _split(d)[0] == "python")
     assert python.removeprefix("python") == _project()["requires-python"]
 
 
@@ -67,7 +67,7 @@ def test_reports_folder_is_ignored():
 # --------------------------------------------------------------------------- every dependency used
 
 #: Import names that differ from the distribution's.
-IMPORT_NAMES = {"pillow": "PIL", "pyyaml": "yaml"}
+IMPORT_NAMES = {"pillow": "PIL", "pyyaml": "yaml", "python-docx": "docx"}
 #: Dependencies used without an import of their own, and the text of honorcalc that uses them.
 USED_WITHOUT_IMPORT = {
     "openpyxl": 'engine="openpyxl"',  # pandas.read_excel's engine (data/read.py)

@@ -155,3 +155,110 @@ def test_numbers_that_make_no_sense_are_refused(tmp_path, key, value):
     """NaN and ±inf pass every comparison silently; simulation sizes past their bound would exhaust memory."""
     with pytest.raises(ParamError, match=key.replace(".", r"\.")):
         load_params(_plain(tmp_path), overrides=[f"{key}={value}"])
+
+
+# --------------------------------------------------------------------------- bounds of every number
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("lists.red_min", "-5", "greater than or equal to 0"),
+    ("lists.red_min", "100.5", "less than or equal to 100"),
+    ("lists.black_max", "150", "less than or equal to 100"),
+    ("lists.black_max", "-1", "greater than or equal to 0"),
+    ("lists.comprehensive_size", "100000000000000000000000000000", "less than or equal to"),
+    ("lists.comprehensive_size", "1.0e29", "valid integer"),
+    ("history.rounds", "100000000000000000000", "less than or equal to"),
+    ("escalation.consecutive", "1000000", "less than or equal to"),
+    ("weights.field", "1.0e+308", "less than or equal to"),
+    ("points.comprehensive_red", "1.0e+300", "less than or equal to"),
+    ("points.comprehensive_red", "-3", "greater than or equal to 0"),
+    ("points.comprehensive_black", "3", "less than or equal to 0"),
+    ("points.special_black", "-1.0e+300", "greater than or equal to"),
+    ("negative_list.codes", "{N01: 1.0e+300}", "less than or equal to 100"),
+    ("tiers.cuts", "[150, 80]", "less than or equal to 100"),
+    ("tiers.cuts", "[90, -80]", "greater than or equal to 0"),
+    ("fairness.funnel_levels", "[1.5]", "less than 1"),
+    ("fairness.funnel_levels", "[0.2]", "greater than or equal to 0.5"),
+    ("fairness.replicates", "1000000000", "less than or equal to"),
+    ("fairness.permutations", "1000000000", "less than or equal to"),
+    ("fairness.gstudy_bootstrap", "1000000000", "less than or equal to"),
+    ("fairness.rank_draws", "1000000000", "less than or equal to"),
+    ("fairness.null_cities", "1000000000", "less than or equal to"),
+    ("fairness.rank_max_units", "1000000000", "less than or equal to"),
+    ("fairness.rater_slots", "1000000000", "less than or equal to"),
+    ("fairness.laggard_n", "1000000000", "less than or equal to"),
+    ("fairness.severity_scale", "1.0e+300", "less than or equal to"),
+    ("fairness.equivalence_margin", "1.0e+300", "less than or equal to"),
+    ("fairness.confidence_level", "0.01", "greater than or equal to 0.5"),
+    ("seed", "100000000000000000000000000000000000000", "less than or equal to"),
+])
+def test_numbers_out_of_their_range_are_refused(tmp_path, key, value, words):
+    """Every number has a range that makes sense; a value outside it names the parameter."""
+    with pytest.raises(ParamError) as info:
+        load_params(_plain(tmp_path), overrides=[f"{key}={value}"])
+    message = str(info.value)
+    assert f"parameter '{key}" in message, message
+    assert words in message, message
+
+
+def _numeric_fields(model=None, prefix=""):
+    """(dotted key, field) of every parameter holding numbers (bool excepted), however nested."""
+    import typing
+
+    from pydantic import BaseModel
+
+    def holds_numbers(ann) -> bool:
+        if ann in (int, float):
+            return True
+        return any(holds_numbers(arg) for arg in typing.get_args(ann) if not isinstance(arg, str))
+
+    model = model or Params
+    for name, field in model.model_fields.items():
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            yield from _numeric_fields(ann, f"{prefix}{name}.")
+        elif holds_numbers(ann):
+            yield f"{prefix}{name}", field
+
+
+NUMERIC = list(_numeric_fields())
+
+
+def test_the_numbers_are_all_found():
+    assert len(NUMERIC) >= 50 and "tiers.cuts" in dict(NUMERIC) and "negative_list.codes" in dict(NUMERIC)
+
+
+@pytest.mark.parametrize("key, field", NUMERIC, ids=[k for k, _ in NUMERIC])
+def test_every_number_is_bounded_and_its_range_documented(key, field):
+    """Each numeric parameter has a lower and an upper bound (on its items, for a list or mapping),
+    and its description, which the README's table shows, states the range."""
+    from honorcalc.params import numeric_range
+
+    low, high, text = numeric_range(field)
+    assert low is not None and high is not None, f"{key}: unbounded ({low}, {high})"
+    assert text and text in (field.description or ""), f"{key}: range {text!r} not in {field.description!r}"
+
+
+@pytest.mark.parametrize("key, value", [
+    ("lists.red_min", ".nan"), ("lists.black_max", "-.inf"), ("points.comprehensive_red", ".inf"),
+    ("points.special_black", "-.inf"), ("weights.field", ".inf"), ("history.weight", ".nan"),
+    ("fairness.null_cities", "1000000000"), ("lists.comprehensive_size", "100000000000000000000000000000"),
+    ("lists.red_min", "-5"), ("lists.black_max", "150"),
+])
+@pytest.mark.parametrize("how", ["--set", "file"])
+def test_the_command_line_refuses_them_with_exit_2(tmp_path, tiny_params, capsys, key, value, how):
+    """Through ``honorcalc run``: exit 2, one message naming the parameter, nothing written."""
+    from .conftest import run_cli
+
+    section, name = key.rsplit(".", 1) if "." in key else ("", key)
+    args = ["run", tiny_params, "--out", tmp_path / "reports"]
+    if how == "--set":
+        args += ["--set", f"{key}={value}"]
+    else:
+        with open(tiny_params, "a", encoding="utf-8") as handle:
+            handle.write(f"{section}:\n  {name}: {value}\n")
+    code, out, err = run_cli(args, capsys)
+    assert code == 2, err
+    assert err.startswith("Error: ") and "Traceback" not in err, err
+    assert f"parameter '{key}'" in err, err
+    assert out == "" and not (tmp_path / "reports").exists()

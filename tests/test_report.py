@@ -65,7 +65,7 @@ def test_executed_notebook_records_injected_parameters(finished_run):
 
 def test_html_has_no_code_no_errors_no_external_urls(finished_run):
     _, result = finished_run
-    page = re.sub(r'data:image/png;base64,[A-Za-z0-9+/=]+', "", result.html.read_text(encoding="utf-8"))
+    page = re.sub(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]+", "", result.html.read_text(encoding="utf-8"))
     assert "测试市" in page and "C2026Q1" in page
     assert "jp-InputArea" not in page and "present.prepare" not in page
     assert "Traceback" not in page and "Error" not in page
@@ -158,7 +158,8 @@ def test_run_all_in_jupyterlab_gives_the_same_report(tmp_path, notebook, params)
         """What each cell of the report shows (the parameter cells show nothing)."""
         nb = nbformat.read(path, as_version=4)
         return [(c.source, [o.get("data", {}).get("text/html") for o in c.outputs]) for c in nb.cells
-                if c.cell_type == "code" and not {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))]
+                if c.cell_type == "code" and not {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))
+                and "appendix" not in c.source]  # the 附录 names the run folder, which Run All has not
 
     by_hand, by_run = shown(executed), shown(run.run_dir / "report.ipynb")
     assert len(by_hand) > 8 and by_hand == by_run

@@ -450,6 +450,42 @@ def test_veto_exclude_removes_the_unit_before_ranking():
     assert table["unit_id"].iloc[-1] == "U01" and pd.isna(table["rank"].iloc[-1])
 
 
+def test_veto_exclude_never_shields_a_unit_from_the_black_list():
+    """A veto withholds honours; it never shields a unit from the black list. With exclude,
+    U05 (50, satisfaction 70%) is out of the red ranking (no red rank) but keeps its place
+    at the bottom: it is black, as it is under no_red, and the black list is the same."""
+    ds = make({"C1": ladder([95, 90, 80, 72, 50])}, surveys=[("C1", "U05", 100, 70)])
+    for action in ("no_red", "exclude"):
+        r = evaluate_round(ds, P(veto={"action": action}, lists={"comprehensive_size": 1}), "C1")
+        u = r.units.set_index("unit_id")
+        assert listed(r, "black") == ["U05"], action
+        assert u.at["U05", "rank_bottom"] == 1 and u.at["U05", "black_status"] == "listed", action
+        assert not u.at["U05", "veto_withheld"], action
+    assert pd.isna(u.at["U05", "rank"]) and u.at["U05", "red_status"] == "excluded"
+    status = r.list_status.set_index("list")
+    assert (status.at["red", "n_ranked"], status.at["black", "n_ranked"]) == (4, 5)
+
+
+def test_a_veto_that_took_a_red_place_is_marked_withheld():
+    """veto_withheld: the vetoed unit was red in the ranking of every scored unit. U01 (rank 1)
+    is withheld under both actions; U03 (vetoed, 80) was never red, so its veto withheld nothing."""
+    ds = make({"C1": ladder([95, 92, 80])}, surveys=[("C1", "U01", 100, 70), ("C1", "U03", 100, 70)])
+    for action in ("no_red", "exclude"):
+        u = evaluate_round(ds, P(veto={"action": action}), "C1").units.set_index("unit_id")
+        assert u["veto_withheld"].to_dict() == {"U01": True, "U02": False, "U03": False}, action
+
+
+def test_special_caps_count_the_units_of_each_ranking():
+    """⌊N/5⌋ with N the units of the list's own ranking: ten units, one excluded by a veto →
+    the red ranking holds 9 (cap ⌊9/5⌋ = 1), the bottom ranking 10 (cap 2)."""
+    ds = make({"S1": ladder([99, 98, 97, 96, 95, 70, 65, 60, 55, 50])}, kinds={"S1": "special"},
+              topics={"S1": "网申"}, surveys=[("S1", "U01", 100, 50)])
+    r = evaluate_round(ds, P(veto={"action": "exclude"}), "S1")
+    u = r.units.set_index("unit_id")
+    assert (int(u.at["U02", "cap"]), int(u.at["U02", "cap_bottom"])) == (1, 2)
+    assert listed(r, "red") == ["U02"] and listed(r, "black") == ["U09", "U10"]
+
+
 def test_satisfaction_is_summed_over_survey_rows_and_75_is_not_vetoed():
     """低于75% is strict: U01's two survey rows give (60 + 90) / (100 + 100) = 75% → not
     vetoed; U02's 149/200 = 74.5% → vetoed."""
@@ -620,6 +656,16 @@ def test_ranking_table_columns_and_order():
     assert RANKING_COLUMNS[-5:] == tuple(f"score_{s}" for s in SOURCES)
     assert t["unit_id"].tolist() == ["A1", "A2", "A3", "B1"]
     assert t["list"].tolist() == ["red", "red", "black", ""]
+
+
+def test_ranking_table_names_the_negative_list_items_of_each_unit():
+    """负面清单: each unit's counted deduction codes, in the order of the data, ;-joined; an
+    unverified deduction does not count (deductions.verified_only) and is left out."""
+    ds = make({"C1": ladder([95, 80, 60])}, deductions=[
+        ("C1", "U03", "N02", 1, "primary", True, "乱贴乱画"), ("C1", "U03", "N01", 1, "joint", True, "占道"),
+        ("C1", "U02", "N05", 1, "primary", False, "未核实")])
+    t = evaluate_round(ds, P(), "C1").ranking_table().set_index("unit_id")
+    assert t["negative_list"].to_dict() == {"U01": "", "U02": "", "U03": "N02;N01"}
 
 
 def test_inputs_are_not_mutated():

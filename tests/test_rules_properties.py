@@ -38,8 +38,8 @@ def list_params(draw):
 
 
 @st.composite
-def ranked_results(draw):
-    """A results frame (two rounds, up to 14 units, two ranking groups), ranked and listed."""
+def round_frames(draw):
+    """A results frame before ranking (two rounds, up to 14 units, two ranking groups), and its params."""
     params = draw(list_params())
     rows = []
     for round_id, kind in (("R0", draw(st.sampled_from(["comprehensive", "special"]))), ("R1", "special")):
@@ -49,12 +49,27 @@ def ranked_results(draw):
             rows.append({
                 "round_id": round_id, "round_kind": kind, "unit_id": f"U{i:02d}",
                 "ranking_group": draw(st.sampled_from(["行业", "属地"])), "score": draw(SCORE),
-                "vetoed": vetoed, "excluded": vetoed and params.veto.action == "exclude",
+                "vetoed": vetoed,
             })
-    frame = pd.DataFrame(rows, columns=["round_id", "round_kind", "unit_id", "ranking_group", "score",
-                                        "vetoed", "excluded"])
-    frame = frame.astype({"score": "float64", "vetoed": bool, "excluded": bool})
-    return apply_lists(rank_units(frame, params), params), params
+    frame = pd.DataFrame(rows, columns=["round_id", "round_kind", "unit_id", "ranking_group", "score", "vetoed"])
+    return frame.astype({"score": "float64", "vetoed": bool}), params
+
+
+def _listed(frame: pd.DataFrame, params: Params):
+    """`rank_units` + `apply_lists` of ``frame``, its vetoes acted on as ``params.veto.action`` says."""
+    frame = frame.assign(excluded=frame["vetoed"] & (params.veto.action == "exclude"))
+    return apply_lists(rank_units(frame, params), params)
+
+
+def _with_action(params: Params, action: str) -> Params:
+    return params.model_copy(update={"veto": params.veto.model_copy(update={"action": action})})
+
+
+@st.composite
+def ranked_results(draw):
+    """A results frame (two rounds, up to 14 units, two ranking groups), ranked and listed."""
+    frame, params = draw(round_frames())
+    return _listed(frame, params), params
 
 
 def _tied(ties, row, name):
@@ -68,8 +83,8 @@ def _tied(ties, row, name):
 @given(ranked_results())
 def test_listed_units_meet_the_threshold_and_the_cut(case):
     """纳入红榜 needs 90分以上 and 排名前十 (or ⌊N/5⌋); black needs 70分以下 and 排名后十:
-    every listed unit meets its threshold and is inside the cut, or was let in by a
-    recorded tie that starts inside it; a red unit is never vetoed."""
+    every listed unit meets its threshold and is inside the cut of its own ranking, or was
+    let in by a recorded tie that starts inside it; a red unit is never vetoed."""
     outcome, params = case
     res, ties = outcome.results, outcome.ties
     for row in res[res["list"] == "red"].itertuples():
@@ -79,9 +94,45 @@ def test_listed_units_meet_the_threshold_and_the_cut(case):
         assert row.rank + row.tie_size - 1 <= row.cap or _tied(ties, row, "red")
     for row in res[res["list"] == "black"].itertuples():
         assert row.score_rounded <= params.lists.black_max
-        assert row.rank_bottom <= row.cap
-        assert row.rank_bottom + row.tie_size - 1 <= row.cap or _tied(ties, row, "black")
-    assert not res.loc[res["excluded"], "list"].astype(bool).any()
+        assert row.rank_bottom <= row.cap_bottom
+        assert row.rank_bottom + row.tie_size_bottom - 1 <= row.cap_bottom or _tied(ties, row, "black")
+    assert (res.loc[res["excluded"], "list"] != "red").all()
+
+
+@FAST
+@given(round_frames())
+def test_a_veto_withholds_honours_and_never_shields_from_the_black_list(case):
+    """一票否决: a vetoed unit is never red, under either action; the black list is the one
+    the round would have without any veto, so a vetoed unit that meets the black conditions
+    is black under no_red and under exclude alike."""
+    frame, params = case
+    unvetoed = _listed(frame.assign(vetoed=False), params).results
+    expected_black = unvetoed.loc[unvetoed["list"] == "black", ["round_id", "unit_id"]]
+    for action in ("no_red", "exclude"):
+        res = _listed(frame, _with_action(params, action)).results
+        assert (res.loc[res["vetoed"], "list"] != "red").all(), action
+        black = res.loc[res["list"] == "black", ["round_id", "unit_id"]]
+        pd.testing.assert_frame_equal(black.reset_index(drop=True), expected_black.reset_index(drop=True))
+        # a unit vetoed while it was red without the veto: exactly the vetoed units the veto took off the red list
+        was_red = unvetoed.set_index(["round_id", "unit_id"])["list"].eq("red")
+        withheld = res.set_index(["round_id", "unit_id"])["veto_withheld"]
+        vetoed = res.set_index(["round_id", "unit_id"])["vetoed"]
+        pd.testing.assert_series_equal(withheld, vetoed & was_red.reindex(withheld.index), check_names=False)
+
+
+@FAST
+@given(round_frames())
+def test_exclude_closes_up_the_red_ranks_of_the_others(case):
+    """veto.action exclude removes vetoed units from the red ranking: the others rank as
+    if the vetoed units had never been scored, and the vetoed units have no red rank."""
+    frame, params = case
+    params = _with_action(params, "exclude")
+    res = _listed(frame, params).results.set_index(["round_id", "unit_id"])
+    others = _listed(frame[~frame["vetoed"]], params).results.set_index(["round_id", "unit_id"])
+    pd.testing.assert_series_equal(res.loc[others.index, "rank"], others["rank"])
+    pd.testing.assert_series_equal(res.loc[others.index, "list"].replace("black", ""),
+                                   others["list"].replace("black", ""))
+    assert res.loc[res["vetoed"], "rank"].isna().all()
 
 
 @FAST
@@ -102,8 +153,8 @@ def test_list_sizes_exceed_the_cap_only_through_a_recorded_tie(case):
     outcome, params = case
     res, ties = outcome.results, outcome.ties
     for (round_id, group), g in res.groupby(["round_id", "ranking_group"]):
-        cap = int(g["cap"].iloc[0])
-        for name in ("red", "black"):
+        for name, cap_col in (("red", "cap"), ("black", "cap_bottom")):
+            cap = int(g[cap_col].iloc[0])
             n = int((g["list"] == name).sum())
             if n <= cap:
                 continue

@@ -102,7 +102,7 @@ def templates_used(tmp_path_factory):
 
 def test_every_template_is_rendered_in_both_languages(templates_used):
     shown, used = templates_used
-    every = {p.name for p in report_html.TEMPLATES.glob("*.j2")} - {"page.html.j2"}
+    every = {p.name for p in report_html.TEMPLATES.glob("*.html.j2")} - {"page.html.j2"}
     assert every - used["zh"] == set() and every - used["en"] == set()
     for (lang, kind), fragments in shown.items():
         assert fragments["title"].startswith("<style>"), (lang, kind)
@@ -110,7 +110,8 @@ def test_every_template_is_rendered_in_both_languages(templates_used):
             assert isinstance(fragment, report_html.Html), (lang, kind, name)
     rich = shown["zh", "round"]
     for name in ROUND_FRAGMENTS:
-        assert rich[name], name  # nothing optional left out
+        # nothing optional left out; the input data are the appendix's (data_overview shows nothing)
+        assert rich[name] or name == "data_overview", name
     assert "并列单位全部入榜" in rich["ties"] and "一票否决" in rich["vetoes"]
     assert "all tied units in" in shown["en", "round"]["ties"]
 
@@ -163,16 +164,15 @@ def test_an_english_report_of_ascii_data_has_no_chinese_punctuation(tmp_path):
         assert found == [], (name, found)
     # several reasons for one veto, the units of a tie, a special round's caps: English separators
     assert "below 75%; prerequisite &#39;Order&#39;" in shown["vetoes"]
-    assert "(001, 002)" in shown["ties"]
+    assert "(East district, West district)" in shown["ties"]
     assert "2 units, at most 0; " in shown["special red_list"]
 
 
 def test_a_value_missing_from_the_context_is_an_error():
     with pytest.raises(jinja2.UndefinedError):
-        report_html.render("round_ties.html.j2", L=labels("zh"), ties=["x"])
+        report_html.render("round_summary.html.j2", L=labels("zh"), text="x", key_figures=[])
     with pytest.raises(jinja2.UndefinedError):
-        report_html.render("round_title.html.j2", L={}, city="x", heading="h", kind="k", topic=None,
-                           round_id="r", date="2026-01-01")
+        report_html.render("round_title.html.j2", L={}, city="x", heading="h", round_name="2026年1月1日综合测评")
 
 
 def test_tables_format_numbers_and_escape_text():
@@ -195,6 +195,27 @@ def test_the_page_holds_the_body_as_is_and_escapes_the_title():
     assert '<meta name="generator" content="honorcalc 9.9">' in page
     assert '<html lang="en">' in report_html.page("", title="t", lang="en", version="1")
     assert not re.search(r"(src|href)=\"(https?:)?//", page)
+
+
+def test_the_page_embeds_a_font_cut_to_its_text_and_prints_folded_sections_open():
+    """WenQuanYi Micro Hei, cut to the page's characters, as a data URI; the same bytes each time;
+    print CSS and an inline script unfold every <details>."""
+    import base64
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    page = report_html.page("<p>红黑榜&lt;通报&gt;</p>", title="测试市", lang="zh", version="1")
+    assert page == report_html.page("<p>红黑榜&lt;通报&gt;</p>", title="测试市", lang="zh", version="1")
+    found = re.search(r"url\(data:font/(woff2?);base64,([A-Za-z0-9+/=]+)\) format\(\"(woff2?)\"\)", page)
+    assert found and found.group(1) == found.group(3) == report_html.font_flavor()
+    font = TTFont(io.BytesIO(base64.b64decode(found.group(2))))
+    assert font.flavor == found.group(1)
+    cmap = set(font.getBestCmap())
+    assert {ord(c) for c in "红黑榜通报测试市<>09Az"} <= cmap and ord("城") not in cmap
+    assert '"honorcalc WenQuanYi Micro Hei"' in page
+    assert "details::details-content { content-visibility: visible; display: contents; }" in page
+    assert "<script>" in page and 'addEventListener("beforeprint"' in page
 
 
 def test_a_fragment_is_shown_as_html_in_a_notebook():

@@ -20,7 +20,9 @@ from ..errors import InputError
 from .contract import REQUIRED_TABLES, TABLES
 from .write import file_sha256
 
-__all__ = ['SUFFIXES', 'MAX_FILE_MB_VARIABLE', 'DEFAULT_MAX_FILE_MB', 'max_file_bytes', 'find_table_files', 'read_table', 'read_raw_tables', 'load_dataset']
+__all__ = ['SUFFIXES', 'MAX_FILE_MB_VARIABLE', 'DEFAULT_MAX_FILE_MB', 'MAX_ROWS_VARIABLE', 'DEFAULT_MAX_ROWS',
+           'env_limit', 'max_file_bytes', 'max_table_rows', 'find_table_files', 'read_table', 'read_raw_tables',
+           'load_dataset']
 
 
 SUFFIXES = (".csv", ".xlsx", ".parquet")
@@ -39,6 +41,23 @@ MAX_FILE_MB_VARIABLE = "HONORCALC_MAX_FILE_MB"
 #: The default limit: a city's year of scores is a few hundred MB of CSV at most,
 #: and a table this size already needs a few GB of memory once read.
 DEFAULT_MAX_FILE_MB = 1024
+
+#: The largest size limit taken from the environment (1 TB): beyond it a number is a typo, not a size.
+_LARGEST_FILE_MB = 1 << 20
+
+
+#: Environment variable that sets the row limit of one table (data rows, the header not counted).
+MAX_ROWS_VARIABLE = "HONORCALC_MAX_ROWS"
+
+
+#: The default row limit: twice a province's year of scores (about 10 million rows), and about
+#: what a CSV at the default size limit holds (50 bytes a score row). Read as text, a table takes
+#: a few hundred bytes a row: this many rows already need several GB. Parquet stores a repeated
+#: value once, so a file of a few KB can hold any number of rows: its size says nothing, its
+#: footer's row count does.
+DEFAULT_MAX_ROWS = 20_000_000
+
+_LARGEST_ROWS = 10**10
 
 
 # Files that are not what their name says, recognised by their first bytes.
@@ -66,31 +85,80 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _NOT_UTF8 = re.compile(r"[\udc80-\udcff]")
 
 
-def max_file_bytes() -> int:
-    """The size limit of one table file, in bytes.
+def env_limit(variable: str, default: float, *, unit: str, largest: float, whole: bool = False) -> float:
+    """A limit set by an environment variable: ``default`` when it is unset or blank.
 
-    ``HONORCALC_MAX_FILE_MB`` (default 1024). For XLSX and Parquet the limit
-    applies to the unpacked data too, so that a small compressed file cannot
-    expand into gigabytes (a "zip bomb").
+    Parameters
+    ----------
+    variable : the variable's name.
+    default : the limit when the variable is not set.
+    unit : what the number counts, for the message ("megabytes", "rows").
+    largest : the largest value taken; beyond it a number is a typo, not a limit.
+    whole : whether the value must be a whole number.
 
     Raises
     ------
     InputError
-        The environment variable is not a positive number.
+        The value is not a number, not above 0, above ``largest`` (``1e308``,
+        ``inf``), or not whole where it must be.
     """
-    raw = os.environ.get(MAX_FILE_MB_VARIABLE, "").strip()
+    raw = os.environ.get(variable, "").strip()
     if not raw:
-        return DEFAULT_MAX_FILE_MB << 20
+        return default
     try:
-        megabytes = float(raw)
+        value = float(raw)
     except ValueError:
-        megabytes = math.nan
-    if not 0 < megabytes < math.inf:
+        value = math.nan
+    if not 0 < value <= largest or (whole and not value.is_integer()):
+        kind = "a whole number" if whole else "a number"
         raise InputError(
-            f"environment variable {MAX_FILE_MB_VARIABLE}: expected a positive number of "
-            f"megabytes, got {raw!r}"
+            f"environment variable {variable}: expected {kind} of {unit} above 0 and at most "
+            f"{largest:,}, got {raw!r}"
         )
+    return value
+
+
+def max_file_bytes() -> int:
+    """The size limit of one table file, in bytes.
+
+    ``HONORCALC_MAX_FILE_MB`` (default 1024, at most 1,048,576). For XLSX and
+    Parquet the limit applies to the unpacked data too, so that a small
+    compressed file cannot expand into gigabytes (a "zip bomb"); so does it to
+    each member of a run's inputs archive.
+
+    Raises
+    ------
+    InputError
+        The environment variable is not a positive number of megabytes up to 1 TB.
+    """
+    megabytes = env_limit(MAX_FILE_MB_VARIABLE, DEFAULT_MAX_FILE_MB, unit="megabytes", largest=_LARGEST_FILE_MB)
     return int(megabytes * (1 << 20))
+
+
+def max_table_rows() -> int:
+    """The row limit of one table: data rows, the header not counted.
+
+    ``HONORCALC_MAX_ROWS`` (default `DEFAULT_MAX_ROWS`, 20,000,000). Parquet is
+    checked against its footer's row count before any column is read; CSV
+    against its line count before parsing when no value is quoted (else once
+    parsed, the size limit bounding the work), XLSX against each sheet's
+    recorded dimension before parsing (and once parsed).
+
+    Raises
+    ------
+    InputError
+        The environment variable is not a positive whole number.
+    """
+    return int(env_limit(MAX_ROWS_VARIABLE, DEFAULT_MAX_ROWS, unit="rows", largest=_LARGEST_ROWS, whole=True))
+
+
+def _check_rows(path: Path, n_rows: int, limit: int, what: str = "holds") -> None:
+    if n_rows > limit:
+        raise InputError(
+            f"{what} {n_rows:,} rows, above the limit of {limit:,} rows for one table: split the data "
+            f"(one dataset per city) or raise the limit with the environment variable {MAX_ROWS_VARIABLE}",
+            file=path,
+        )
 
 
 def _check_size(path: Path, size: int, limit: int, what: str = "is") -> None:
@@ -287,12 +355,32 @@ def _check_header(records: list[list[str]], table: str, path: Path) -> list[str]
     return names
 
 
-def _read_csv(path: Path, table: str, limit: int) -> tuple[pd.DataFrame, str, str]:
+def _unify_line_endings(raw: bytes) -> bytes:
+    """CR LF and a lone CR (Excel for Mac's "CSV (Macintosh)") as LF, outside quoted values.
+
+    LF and CR LF text is returned as it is: both parsers read it. Text with a lone
+    CR is split at its quotes; every other piece is outside a quoted value (a
+    doubled quote inside one gives an empty piece outside), and only those pieces
+    change, so a line break inside a quoted value stays in the value. GB18030 and
+    UTF-8 never use the bytes of CR, LF or the quote inside a character.
+    """
+    if b"\r" not in raw or raw.count(b"\r") == raw.count(b"\r\n"):
+        return raw
+    pieces = raw.split(b'"')
+    pieces[::2] = [piece.replace(b"\r\n", b"\n").replace(b"\r", b"\n") for piece in pieces[::2]]
+    return b'"'.join(pieces)
+
+
+def _read_csv(path: Path, table: str, limit: int, row_limit: int) -> tuple[pd.DataFrame, str, str]:
     """The table, its encoding, and the sha256 of the very bytes parsed."""
     _check_size(path, path.stat().st_size, limit)
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     _sniff_binary(raw, path, table)
+    raw = _unify_line_endings(raw)
+    if b'"' not in raw:
+        # without quotes every line is a record: the count is exact, and costs a pass over the bytes
+        _check_rows(path, raw.count(b"\n") + (not raw.endswith(b"\n")) - 1, row_limit)
     text, encoding = _decode(raw, path)
     if not re.search(r"\S", text):
         raise InputError("is empty; expected a header row naming the columns", file=path)
@@ -302,6 +390,7 @@ def _read_csv(path: Path, table: str, limit: int) -> tuple[pd.DataFrame, str, st
     if frame.shape[1] != len(columns):
         raise InputError("cannot be parsed as CSV: its header row could not be read",
                          file=path, row=1)
+    _check_rows(path, len(frame) - 1, row_limit)
     frame = frame.iloc[1:]
     frame.columns = columns
     frame.index = frame.index - 1
@@ -389,7 +478,24 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _read_xlsx(path: Path, table: str, limit: int) -> pd.DataFrame:
+def _sheet_rows(archive: zipfile.ZipFile) -> dict[str, int]:
+    """Each worksheet's last row, from the dimension it records near its start (sheets without one left out)."""
+    rows = {}
+    for member in archive.infolist():
+        if member.filename.startswith("xl/worksheets/") and member.filename.endswith(".xml"):
+            with archive.open(member) as handle:
+                head = handle.read(1 << 16)
+            found = _DIMENSION.search(head)
+            if found:
+                rows[member.filename] = int(found[2] or found[1])
+    return rows
+
+
+# <dimension ref="A1:G5001"/> (or ref="A1" for a sheet of one cell)
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="\$?[A-Z]+\$?(\d+)(?::\$?[A-Z]+\$?(\d+))?"')
+
+
+def _read_xlsx(path: Path, table: str, limit: int, row_limit: int) -> pd.DataFrame:
     _check_size(path, path.stat().st_size, limit)
     with open(path, "rb") as handle:
         head = handle.read(8)
@@ -402,9 +508,11 @@ def _read_xlsx(path: Path, table: str, limit: int) -> pd.DataFrame:
     try:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(member.file_size for member in archive.infolist())
-    except (zipfile.BadZipFile, OSError):
+            _check_size(path, unpacked, limit, what="unpacks to")
+            sheet_rows = _sheet_rows(archive)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError):
         raise InputError("is a damaged ZIP archive, not a readable XLSX workbook", file=path) from None
-    _check_size(path, unpacked, limit, what="unpacks to")
+    _check_rows(path, max(sheet_rows.values(), default=1) - 1, row_limit, what="has a sheet of")
     try:
         sheets = pd.read_excel(
             path, sheet_name=None, header=None, dtype=object, engine="openpyxl", na_filter=False
@@ -428,6 +536,7 @@ def _read_xlsx(path: Path, table: str, limit: int) -> pd.DataFrame:
             file=path,
         )
     columns = _check_header(sheet.head(_HEADER_SEARCH_ROWS + 1).to_numpy().tolist(), table, path)
+    _check_rows(path, len(sheet) - 1, row_limit)
     text = sheet.iloc[1:]
     text.columns = columns
     text.index = text.index - 1
@@ -471,7 +580,7 @@ def _day_units(unit: str) -> int:
     return 86400 * {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[unit]
 
 
-def _read_parquet(path: Path, limit: int) -> pd.DataFrame:
+def _read_parquet(path: Path, limit: int, row_limit: int) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -480,8 +589,12 @@ def _read_parquet(path: Path, limit: int) -> pd.DataFrame:
         parquet = pq.ParquetFile(path)
         meta = parquet.metadata
         unpacked = sum(meta.row_group(k).total_byte_size for k in range(meta.num_row_groups))
+        n_rows = meta.num_rows
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise InputError(f"cannot be read as Parquet ({type(exc).__name__})", file=path) from None
+    # the footer's count, before any column is read: dictionary-encoded rows take a few bytes on disk,
+    # so neither the file's size nor its recorded byte size bounds what reading it allocates
+    _check_rows(path, n_rows, row_limit)
     _check_size(path, unpacked, limit, what="unpacks to")
     try:
         data = parquet.read()
@@ -494,7 +607,7 @@ def _read_parquet(path: Path, limit: int) -> pd.DataFrame:
 
 
 def read_table(
-    path: str | Path, table: str | None = None, *, max_bytes: int | None = None
+    path: str | Path, table: str | None = None, *, max_bytes: int | None = None, max_rows: int | None = None
 ) -> tuple[pd.DataFrame, dict]:
     """Read one table file as text cells.
 
@@ -504,6 +617,7 @@ def read_table(
     table : the contract table it holds (default: the file's stem), used to find
         the header and the sheet.
     max_bytes : size limit (default `max_file_bytes`).
+    max_rows : row limit (default `max_table_rows`: ``HONORCALC_MAX_ROWS``, else 20,000,000).
 
     Returns
     -------
@@ -518,26 +632,32 @@ def read_table(
     Raises
     ------
     InputError
-        Unreadable, binary, too large, mixed encodings, wrong delimiter, header
-        not in row 1, a column named twice, a row with more fields than the header.
+        Unreadable, binary, too large or too many rows, mixed encodings, wrong
+        delimiter, header not in row 1, a column named twice, a row with more
+        fields than the header.
+
+    Notes
+    -----
+    Line ends may be LF, CR LF or CR alone (Excel for Mac's "CSV (Macintosh)").
     """
     path = Path(path)
     table = table or path.stem.lower()
     suffix = path.suffix.lower()
     limit = max_file_bytes() if max_bytes is None else max_bytes
+    row_limit = max_table_rows() if max_rows is None else max_rows
     if not path.is_file():
         what = "is a directory, not a file" if path.is_dir() else "file not found"
         raise InputError(what, file=path)
     try:
         if suffix == ".csv":
-            frame, encoding, digest = _read_csv(path, table, limit)
+            frame, encoding, digest = _read_csv(path, table, limit, row_limit)
             info = {"format": "csv", "encoding": encoding, "sha256": digest}
         elif suffix == ".xlsx":
             digest = file_sha256(path)  # hashed as it is read: the run records the data it used
-            frame, info = _read_xlsx(path, table, limit), {"format": "xlsx", "sha256": digest}
+            frame, info = _read_xlsx(path, table, limit, row_limit), {"format": "xlsx", "sha256": digest}
         elif suffix == ".parquet":
             digest = file_sha256(path)
-            frame, info = _read_parquet(path, limit), {"format": "parquet", "sha256": digest}
+            frame, info = _read_parquet(path, limit, row_limit), {"format": "parquet", "sha256": digest}
         else:
             raise InputError(f"unsupported file type '{suffix}'; use .csv, .xlsx or .parquet", file=path)
     except OSError as exc:
@@ -545,24 +665,25 @@ def read_table(
     except MemoryError:
         raise InputError(
             f"is too large to read in the memory available; lower "
-            f"{MAX_FILE_MB_VARIABLE} or split the data", file=path,
+            f"{MAX_FILE_MB_VARIABLE} or {MAX_ROWS_VARIABLE}, or split the data", file=path,
         ) from None
     return frame, info
 
 
 def read_raw_tables(
-    directory: str | Path, *, max_bytes: int | None = None
+    directory: str | Path, *, max_bytes: int | None = None, max_rows: int | None = None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Path], dict]:
     """Read every table of a dataset directory as text frames."""
     files = find_table_files(directory)
     limit = max_file_bytes() if max_bytes is None else max_bytes
+    row_limit = max_table_rows() if max_rows is None else max_rows
     tables, infos = {}, {}
     for table, path in files.items():
-        tables[table], infos[table] = read_table(path, table, max_bytes=limit)
+        tables[table], infos[table] = read_table(path, table, max_bytes=limit, max_rows=row_limit)
     return tables, files, infos
 
 
-def load_dataset(directory: str | Path, *, max_bytes: int | None = None):
+def load_dataset(directory: str | Path, *, max_bytes: int | None = None, max_rows: int | None = None):
     """Read and validate a dataset directory.
 
     Parameters
@@ -570,6 +691,8 @@ def load_dataset(directory: str | Path, *, max_bytes: int | None = None):
     directory : the dataset directory.
     max_bytes : size limit of one table file (default `max_file_bytes`: the
         environment variable ``HONORCALC_MAX_FILE_MB``, else 1024 MB).
+    max_rows : row limit of one table (default `max_table_rows`: the environment
+        variable ``HONORCALC_MAX_ROWS``, else 20,000,000).
 
     Returns
     -------
@@ -578,11 +701,11 @@ def load_dataset(directory: str | Path, *, max_bytes: int | None = None):
     Raises
     ------
     InputError
-        A file is missing, unreadable, too large or ambiguous.
+        A file is missing, unreadable, too large, has too many rows, or is ambiguous.
     ValidationError
         Any contract violation; all of them are listed at once.
     """
     from .validate import validate_tables
 
-    tables, files, infos = read_raw_tables(directory, max_bytes=max_bytes)
+    tables, files, infos = read_raw_tables(directory, max_bytes=max_bytes, max_rows=max_rows)
     return validate_tables(tables, files=files, formats=infos)

@@ -136,6 +136,8 @@ def explain_unit_dict(result: RoundResult, unit_id: str) -> dict:
 
     def verdict(name: str, rank_col: str, meets: bool) -> dict:
         code = str(u[f"{name}_status"])
+        # each list is cut from its own ranking: the black one holds every scored unit (rules.ranking.rankings)
+        cap_col = "cap_bottom" if name == "black" and "cap_bottom" in u.index else "cap"
         tie = result.ties[
             (result.ties["list"] == name) & result.ties["units"].map(lambda t: unit_id in t)
         ] if len(result.ties) else result.ties
@@ -145,7 +147,8 @@ def explain_unit_dict(result: RoundResult, unit_id: str) -> dict:
             "threshold": p.lists.red_min if name == "red" else p.lists.black_max,
             "meets_threshold": bool(meets),
             "rank": as_int(u[rank_col]),
-            "in_cut": bool(u["ranked"]) and as_int(u[rank_col]) <= int(u["cap"]),
+            "cap": int(u[cap_col]),
+            "in_cut": not pd.isna(u[rank_col]) and as_int(u[rank_col]) <= int(u[cap_col]),
             "tie": None if tie.empty else {
                 "rank": int(tie.iloc[0]["rank"]), "units": list(tie.iloc[0]["units"]),
                 "policy": str(tie.iloc[0]["policy"]), "listed": list(tie.iloc[0]["listed"]),
@@ -238,7 +241,7 @@ _T = {
         "veto_sat": "  群众满意率 {sat}% < {min}%",
         "veto_pre": "  前置条件 “{cat}” 得分 {score} < {min:g}",
         "veto_no_red": "  → 保留得分和排名, 不得列入红榜, 其后单位不递补",
-        "veto_exclude": "  → 取消参评资格, 不参与排名",
+        "veto_exclude": "  → 不参与红榜排名, 其后单位名次前移; 仍参与黑榜排名",
         "rank": "八、排名: 得分 {s} (保留 {p} 位小数), 第 {rank} 名 / 共 {n} 家 (倒数第 {bottom} 名); 本期上限 {cap} 家",
         "rank_special": "; 专项测评上限 = ⌊{share:g} × {n}⌋ = {cap}",
         "unranked": "八、排名: 不参与排名",
@@ -253,7 +256,7 @@ _T = {
         "tie_none_in": "第 {rank} 名并列 {k} 家 ({units}), 跨越第 {cap} 名, 按规则 none_in 均不入榜",
         "tie_all_in": " (第 {rank} 名并列 {k} 家: {units}, 跨越第 {cap} 名, 按规则 all_in 全部入榜)",
         "vetoed": "一票否决, 不得列入红榜",
-        "excluded": "一票否决, 取消参评资格", "unscored": "无有效加权得分, 不参与排名",
+        "excluded": "一票否决, 不参与红榜排名", "unscored": "无有效加权得分, 不参与排名",
         "list_empty": {"red": "  本组当期不设红榜", "black": "  本组当期不设黑榜"},
         "points": "十、年度考核: 本期 {pts} 分, 本年度累计 {ytd} 分",
         "ledger_row": "  {round_id} ({date}) {kind} {list}: {pts}",
@@ -301,7 +304,7 @@ _T = {
         "veto_sat": "  satisfaction {sat}% < {min}%",
         "veto_pre": "  prerequisite '{cat}' score {score} < {min:g}",
         "veto_no_red": "  → keeps its score and rank, cannot be red-listed; nobody below moves up",
-        "veto_exclude": "  → disqualified, not ranked",
+        "veto_exclude": "  → out of the red ranking, the units below move up; still in the bottom ranking",
         "rank": "8. Rank: score {s} ({p} decimals), rank {rank} of {n} (bottom rank {bottom}); list cap {cap}",
         "rank_special": "; special-round cap = ⌊{share:g} × {n}⌋ = {cap}",
         "unranked": "8. Rank: not ranked",
@@ -316,7 +319,7 @@ _T = {
         "tie_none_in": "{k} units tied at rank {rank} ({units}) straddle the cut at {cap}; policy none_in lists none",
         "tie_all_in": " ({k} units tied at rank {rank}: {units}, straddling the cut at {cap}; policy all_in lists all)",
         "vetoed": "vetoed, cannot be red-listed",
-        "excluded": "vetoed and disqualified", "unscored": "no weighted score, not ranked",
+        "excluded": "vetoed, out of the red ranking", "unscored": "no weighted score, not ranked",
         "list_empty": {"red": "  This group: no red list this round", "black": "  This group: no black list this round"},
         "points": "10. Annual assessment: {pts} this round, {ytd} year to date",
         "ledger_row": "  {round_id} ({date}) {kind} {list}: {pts}",
@@ -509,9 +512,9 @@ def _verdict_lines(e: dict, name: str, t: dict, f, share: float) -> list[str]:
     tie = v["tie"]
     tie_units = ", ".join(tie["units"]) if tie else ""
     if v["listed"]:
-        line = t[f"{name}_in"].format(s=s, t=v["threshold"], rank=rank, cap=e["cap"])
+        line = t[f"{name}_in"].format(s=s, t=v["threshold"], rank=rank, cap=v["cap"])
         if tie:
-            line += t["tie_all_in"].format(rank=tie["rank"], k=len(tie["units"]), units=tie_units, cap=e["cap"])
+            line += t["tie_all_in"].format(rank=tie["rank"], k=len(tie["units"]), units=tie_units, cap=v["cap"])
         return [line]
     code = v["status"]
     if code in ("excluded", "unscored"):
@@ -522,9 +525,9 @@ def _verdict_lines(e: dict, name: str, t: dict, f, share: float) -> list[str]:
     if code == "cap_zero":
         why.append(t["cap_zero"].format(n=e["n_ranked"], share=share))
     elif not v["in_cut"]:
-        why.append(t[f"{name}_rank"].format(rank=rank, cap=e["cap"]))
+        why.append(t[f"{name}_rank"].format(rank=rank, cap=v["cap"]))
     if code == "tie_none_in" and tie:
-        why.append(t["tie_none_in"].format(rank=tie["rank"], k=len(tie["units"]), units=tie_units, cap=e["cap"]))
+        why.append(t["tie_none_in"].format(rank=tie["rank"], k=len(tie["units"]), units=tie_units, cap=v["cap"]))
     if name == "red" and e["veto"]["vetoed"] and not e["veto"]["excluded"]:
         why.append(t["vetoed"])
     return [t[f"{name}_out"].format(why="; ".join(why))]

@@ -168,7 +168,8 @@ def _unit_rows(window: pd.DataFrame, params: Params):
     w, z = w[informative], z[informative]
     u = np.searchsorted(units, w["unit_id"].astype(str).to_numpy())
     t = pd.Index(rounds).get_indexer(w["round_id"])
-    n_ranked = w["n_ranked"].to_numpy(dtype="float64")
+    # the bottom ranking holds every scored unit, vetoed ones too (rules.ranking.rankings)
+    n_ranked = w["n_ranked_bottom" if "n_ranked_bottom" in w.columns else "n_ranked"].to_numpy(dtype="float64")
     bottom = w["rank_bottom"].to_numpy(dtype="float64", na_value=np.nan) <= np.ceil(
         np.round(params.fairness.bottom_share * n_ranked, 9))
     hit = (w["list"] == "black").to_numpy() | bottom

@@ -216,10 +216,28 @@ class _PairwiseDifferences:
         self.h = np.maximum(self.g_max, -g_min)
 
     def _minus_v_max(self, a: np.ndarray, b: np.ndarray):
-        """Max over draws-wise −V of the pairs (a, b), per run of equal ``a`` (``a`` sorted)."""
-        starts = np.flatnonzero(np.r_[True, a[1:] != a[:-1]])
-        values = (self.z[b] - self.z[a]) * self.w[a, b][:, None]
-        return a[starts], np.maximum.reduceat(values, starts, axis=0)
+        """Max over draws-wise −V of the pairs (a, b), per run of equal ``a`` (``a`` sorted).
+
+        The pairs are taken `_BLOCK_ELEMENTS` values at a time: a band can hold most of a
+        group's pairs, and all of them times the draws would not fit. A maximum does not
+        depend on how its values are grouped, so the result is the same.
+        """
+        first = np.r_[True, a[1:] != a[:-1]]
+        starts = np.flatnonzero(first)
+        run = np.cumsum(first) - 1
+        out = np.empty((starts.size, self.z.shape[1]))
+        step = max(1, _BLOCK_ELEMENTS // self.z.shape[1])
+        for start in range(0, a.size, step):
+            aa, bb, rr = a[start:start + step], b[start:start + step], run[start:start + step]
+            values = (self.z[bb] - self.z[aa]) * self.w[aa, bb][:, None]
+            local = np.flatnonzero(np.r_[True, rr[1:] != rr[:-1]])
+            best = np.maximum.reduceat(values, local, axis=0)
+            runs = rr[local]
+            # a run cut by the block's start continues the previous block's maximum
+            if start and runs[0] == run[start - 1]:
+                best[0] = np.maximum(out[runs[0]], best[0])
+            out[runs] = best
+        return a[starts], out
 
     def _with_pairs(self, base: np.ndarray, who: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """``base`` (one row per unit of ``who``) raised by −V over the pairs in ``mask``."""
@@ -297,9 +315,12 @@ class _PairwiseDifferences:
 
         def raised(base, mask):
             rows, cols = np.nonzero(mask)
-            if not rows.size:
-                return base
-            return np.maximum(base, ((self.z[cols] - self.z[rows]) * self.w[rows, cols][:, None]).max(axis=0))
+            out = base
+            step = max(1, _BLOCK_ELEMENTS // self.z.shape[1])
+            for start in range(0, rows.size, step):
+                r, c = rows[start:start + step], cols[start:start + step]
+                out = np.maximum(out, ((self.z[c] - self.z[r]) * self.w[r, c][:, None]).max(axis=0))
+            return out
 
         base = np.maximum(g, self._masked_max(low_band).max(axis=0))
         while True:

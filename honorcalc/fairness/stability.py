@@ -11,7 +11,7 @@ from scipy import stats as sps
 
 from ..errors import InputError
 from ..params import SOURCES, Params
-from ..rules.ranking import competition_ranks, cut_list, list_cap, round_half_up
+from ..rules.ranking import cut_list, list_cap, rankings, round_half_up
 from ..rules.scoring import row_key
 from .base import check_params, seeded_rng
 from .measurement import ErrorModel, Layout, check_rounds, error_model, point_components
@@ -286,16 +286,16 @@ class _ReplicateModel:
             with np.errstate(invalid="ignore"):
                 vetoed = vetoed | (round_half_up(cat, p.lists.precision) < p.veto.prerequisite_min)
         rounded = round_half_up(score, p.lists.precision)
-        excluded = vetoed & (p.veto.action == "exclude")
-        ranked = ~np.isnan(rounded) & ~excluded
-        rank, tie, n_ranked = competition_ranks(self.group_codes, rounded, ranked)
-        rank_bottom = n_ranked - (rank + tie - 1) + 1
-        cap = list_cap(self.special[None, :], n_ranked, p)
+        # a veto withholds honours, never shields from the black list: the red ranking leaves out the
+        # excluded units, the bottom ranking holds every scored unit (rules.ranking.rankings)
+        r = rankings(self.group_codes, rounded, vetoed & (p.veto.action == "exclude"))
+        cap = list_cap(self.special[None, :], r.n_ranked, p)
+        cap_bottom = list_cap(self.special[None, :], r.n_ranked_bottom, p)
         no_red = vetoed & (p.veto.action == "no_red")
-        red = cut_list("red", rounded, rank, tie, cap, ranked, p, no_red).on_list
-        black = cut_list("black", rounded, rank_bottom, tie, cap, ranked, p).on_list
+        red = cut_list("red", rounded, r.rank, r.tie_size, cap, r.ranked, p, no_red).on_list
+        black = cut_list("black", rounded, r.rank_bottom, r.tie_size_bottom, cap_bottom, r.scored, p).on_list
         listed = np.where(red, 1, np.where(black, 2, 0)).astype(np.int8)
-        return score, rank, listed
+        return score, r.rank, listed
 
 
 def list_stability(

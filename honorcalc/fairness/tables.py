@@ -20,6 +20,7 @@ from .laggards import (
     sort_rules,
     year_window,
 )
+from .memory import check_memory, fairness_sizes, memory_needs
 from .ranks import funnel_limits
 from .raters import (
     RATER_COLUMNS,
@@ -83,6 +84,9 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
     InputError
         The report round is not in the dataset or the evaluation; a table breaks the
         contract.
+    ParamError
+        A simulation would not fit in the memory at hand (`honorcalc.fairness.memory`):
+        the message names its parameter and a value of it that fits.
 
     Notes
     -----
@@ -119,6 +123,9 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
     results = results[results["round_id"].isin(upto)]
     scores, indicators = frames["scores"], frames["indicators"]
     this = scores[scores["round_id"] == round_id]
+    # every simulation sized from the data before any runs: what would not fit is refused, naming its parameter
+    sizes = fairness_sizes(results, params, round_id, scores=this, indicators=indicators, units=frames["units"])
+    check_memory(memory_needs(sizes, params))
 
     raters = rater_severity(this, indicators, params)
     g = variance_components(this, indicators, params)

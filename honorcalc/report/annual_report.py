@@ -3,7 +3,8 @@
 The annual counterpart of `honorcalc.report.round_report`: `honorcalc.report.view.prepare_annual`
 evaluates the year once (`honorcalc.rules.annual.evaluate_year`) and writes the run's tables, then
 one function per cell computes what it shows and renders a template (`honorcalc.report.html.render`).
-The appendix and data overview are the round report's.
+The appendix is the round report's, with the persistent-laggard method; like the round
+report, nothing before it is technical.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pandas as pd
 
 from . import round_report as present
 from .html import Html, figure, render, table
+from .i18n import group_label, round_name, tier_label
 from .view import AnnualView
 
 __all__ = [
@@ -28,6 +30,20 @@ def _date(value) -> str:
     return f"{pd.Timestamp(value):%Y-%m-%d}"
 
 
+def _group(view: AnnualView, value) -> str:
+    return group_label(value, view.params.lists.ranking_scope, view.params.lang)
+
+
+def _round_names(view: AnnualView) -> dict[str, str]:
+    """Round id → the round's name (`honorcalc.report.i18n.round_name`), for every round of the dataset."""
+    return {str(r["round_id"]): round_name(r, view.params.lang) for _, r in view.dataset.rounds.iterrows()}
+
+
+def _chain(view: AnnualView, chain: str, names: dict[str, str]) -> str:
+    """An escalation's chain of rounds ("S2026-01a → S2026-03a") by the rounds' names."""
+    return " → ".join(names.get(r, r) for r in str(chain).split(" → "))
+
+
 def title(view: AnnualView) -> Html:
     """The report's heading (city, year, rounds counted), with the style sheet; a warning if the year goes on."""
     L, r = view.labels, view.result
@@ -39,13 +55,13 @@ def title(view: AnnualView) -> Html:
         "annual_title.html.j2", L=L, city=view.params.city, heading=L["annual_report"].format(year=r.year),
         counted=L["counted"].format(n=len(r.rounds), c=int((kinds == "comprehensive").sum()),
                                     s=int((kinds == "special").sum())),
-        until=L["until"].format(round=r.round_id, date=_date(last["date"])),
+        until=L["until"].format(round=round_name(last, view.params.lang)),
         partial=L["partial_year"].format(date=_date(last["date"])) if len(later) else None,
     )
 
 
 def summary(view: AnnualView) -> Html:
-    """概况 of the year: listings, escalations, units with positive and negative points; the points rule."""
+    """概况 of the year: a paragraph, then listings, escalations, units with positive and negative points; the rule."""
     L, r, p = view.labels, view.result, view.params.points
     s = r.standing
     key_figures = [
@@ -61,7 +77,12 @@ def summary(view: AnnualView) -> Html:
         key_figures.append((L["quota_failed"], int((~s["passed"].astype(bool)).sum())))
     rule = L["points_rule"].format(cr=p.comprehensive_red, cb=p.comprehensive_black,
                                    sr=p.special_red, sb=p.special_black)
-    return render("annual_summary.html.j2", L=L, key_figures=key_figures, rule=rule)
+    text = L["year_text"].format(rounds=len(r.rounds), units=len(s), red=key_figures[1][1], black=key_figures[2][1],
+                                 escalated=key_figures[4][1], events=key_figures[3][1], positive=key_figures[5][1],
+                                 negative=key_figures[6][1])
+    if "passed" in s.columns:
+        text += L["year_text_quota"].format(n=key_figures[7][1])
+    return render("annual_summary.html.j2", L=L, text=text.strip(), key_figures=key_figures, rule=rule)
 
 
 def _standing_frame(view: AnnualView, rows: pd.DataFrame, *, rank: bool = True) -> pd.DataFrame:
@@ -77,7 +98,7 @@ def _standing_frame(view: AnnualView, rows: pd.DataFrame, *, rank: bool = True) 
     cols[L["special_black"]] = rows["special_black"].astype(int)
     cols[L["mean_comprehensive"]] = rows["mean_comprehensive"].astype(float)
     if "tier" in rows.columns:
-        cols[L["tier"]] = rows["tier"]
+        cols[L["tier"]] = rows["tier"].map(lambda t: tier_label(t, view.params.lang))
     if "passed" in rows.columns:
         cols[L["quota_title"]] = rows["passed"].map(lambda v: L["passed"] if bool(v) else L["not_passed"])
     cols[L["escalation_count"]] = rows["escalations"].map(lambda n: int(n) if n else "")
@@ -103,7 +124,7 @@ def leaders(view: AnnualView, n: int = 3) -> Html:
         cut = g.iloc[max(len(g) - n, 0)]["points"]
         bottom = g[(g["points"] <= cut) & ~g["unit_id"].isin(top["unit_id"])]
         groups.append({
-            "name": group, "count": L["n_of"].format(n=len(g)), "top": _standing_table(view, top),
+            "name": _group(view, group), "count": L["n_of"].format(n=len(g)), "top": _standing_table(view, top),
             "bottom": _standing_table(view, bottom) if len(bottom) and worst > 1 else None,
         })
     return render("annual_leaders.html.j2", L=L, note=L["top_note"].format(n=n), groups=groups)
@@ -136,12 +157,15 @@ def escalations(view: AnnualView) -> Html:
     ).reset_index()
     by_unit = by_unit.sort_values(["times", "latest", "unit_id"], ascending=[False, False, True], kind="stable")
     frame = pd.DataFrame({
-        L["unit"]: by_unit["name"], L["group"]: by_unit["group"], L["times"]: by_unit["times"].astype(int),
+        L["unit"]: by_unit["name"], L["group"]: by_unit["group"].map(lambda g: _group(view, g)),
+        L["times"]: by_unit["times"].astype(int),
         L["works"]: by_unit["works"], L["latest"]: by_unit["latest"].map(_date),
     })
+    names = _round_names(view)
     events = pd.DataFrame({
-        L["date"]: e["date"].map(_date), L["unit"]: e["name"], L["group"]: e["ranking_group"],
-        L["works"]: e["work"], L["chain"]: e["chain"],
+        L["date"]: e["date"].map(_date), L["unit"]: e["name"], L["group"]: e["ranking_group"].map(
+            lambda g: _group(view, g)),
+        L["works"]: e["work"], L["chain"]: e["chain"].map(lambda c: _chain(view, c, names)),
     })
     return render("annual_escalations.html.j2", L=L, note=note, by_unit=table(frame, ["black"] * len(frame)),
                   events=table(events), n_events=len(events))
@@ -156,13 +180,13 @@ def quota(view: AnnualView) -> Html:
     failed = s[~s["passed"].astype(bool)]
     counts = s.groupby("ranking_group", sort=True)["passed"].agg(["size", "sum"])
     counts = table(pd.DataFrame({
-        L["group"]: counts.index, L["count"]: counts["size"].astype(int),
+        L["group"]: [_group(view, g) for g in counts.index], L["count"]: counts["size"].astype(int),
         L["passed"]: counts["sum"].astype(int), L["not_passed"]: (counts["size"] - counts["sum"]).astype(int),
     }))
     shown = None
     if len(failed):
         frame = _standing_frame(view, failed.assign(points_rank=failed["quota_rank"]))
-        frame.insert(0, L["group"], failed["ranking_group"].to_numpy())
+        frame.insert(0, L["group"], [_group(view, g) for g in failed["ranking_group"]])
         shown = table(frame, _classes(failed))
     return render("annual_quota.html.j2", L=L, note=L["quota_note"].format(share=share), counts=counts,
                   failed=shown, n_failed=len(failed))
@@ -172,8 +196,7 @@ def laggards(view: AnnualView) -> Html:
     """Persistent laggards (RULES.md §3), one decision per unit, up to the cut-off round."""
     L, fp = view.labels, view.params.fairness
     t = view.tables["laggards.csv"]
-    note = L["laggards_note"].format(n=fp.laggard_n, share=fp.bottom_share, alpha=fp.false_alarm_rate,
-                                     fdr=fp.laggard_fdr)
+    note = L["laggards_note"].format(n=fp.laggard_n, share=fp.bottom_share)
     if t.empty:
         return render("annual_laggards.html.j2", L=L, note=note, laggards=None)
     names = {"listed_k_of_n": L["rule_listed"], "cusum": L["rule_cusum"], "mann_kendall": L["rule_decline"],
@@ -185,7 +208,8 @@ def laggards(view: AnnualView) -> Html:
     by_unit = by_unit.assign(group=by_unit["unit_id"].map(group), points=by_unit["unit_id"].map(points))
     by_unit = by_unit.sort_values(["q_value", "points", "unit_id"], kind="stable")
     frame = pd.DataFrame({
-        L["unit"]: by_unit["name"], L["group"]: by_unit["group"], L["rule"]: by_unit["rules"],
+        L["unit"]: by_unit["name"], L["group"]: by_unit["group"].map(lambda g: _group(view, g)),
+        L["rule"]: by_unit["rules"],
         L["points"]: by_unit["points"].map(_signed),
     })
     return render("annual_laggards.html.j2", L=L, note=note, laggards=table(frame))
@@ -204,7 +228,9 @@ def _standing_notes(view: AnnualView, span: str) -> list[str]:
     elif s["mean_comprehensive"].isna().all():
         notes.append(L["tiers_none"])
     else:
-        notes.append(L["tiers_note"].format(method=tiers.method))
+        rule = (L["tiers_cuts"].format(good=tiers.cuts[0], fair=tiers.cuts[1]) if tiers.method == "cuts" else
+                L["tiers_shares"].format(good=tiers.shares[0], fair=tiers.shares[1]))
+        notes.append(L["tiers_note"].format(method=rule))
     return notes
 
 
@@ -221,15 +247,19 @@ def standing(view: AnnualView) -> Html:
                 frame[L["year_points"].format(year=r.year - offset)] = g[col].map(_signed).to_numpy()
         if len(years) > 1:
             frame[f"{L['three_years']}{L['open']}{span}{L['close']}"] = g["points_3y"].map(_signed).to_numpy()
-        groups.append({"name": group, "count": L["n_of"].format(n=len(g)), "table": table(frame, _classes(g))})
+        groups.append({"name": _group(view, group), "count": L["n_of"].format(n=len(g)),
+                       "table": table(frame, _classes(g))})
     return render("annual_standing.html.j2", L=L, notes=_standing_notes(view, span), groups=groups)
 
 
 def data_overview(view: AnnualView) -> Html:
-    """Each input table with its sha256, and the parameters' (as the round report's)."""
+    """Nothing: the input tables and their sha256 are shown in the appendix (as in the round report)."""
     return present.data_overview(view)
 
 
 def appendix(view: AnnualView) -> Html:
-    """附录: the parameters and the data notices (as the round report's)."""
-    return present.appendix(view)
+    """附录: the run, how persistent laggards are called, the input data, the parameters, the data notices."""
+    L, fp = view.labels, view.params.fairness
+    method = {"title": L["laggards_method"],
+              "text": L["laggards_method_note"].format(alpha=fp.false_alarm_rate, fdr=fp.laggard_fdr)}
+    return present.appendix(view, methods=[method])

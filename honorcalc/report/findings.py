@@ -216,28 +216,34 @@ def _reliability(tables, lang, names) -> list[Finding]:
         low, high = stat["ci_low"].get("phi", np.nan), stat["ci_high"].get("phi", np.nan)
         needed = stat["value"].get("raters_needed", np.nan)
         if status == "approximate":
-            text = (f"{name}评分可靠程度{word}（约 {phi:.2f}），但每个单位只有一名评分人，评分人对单位的整体印象无法与单位"
+            text = (f"{name}评分可靠程度看来{word}，但每个单位只有一名评分人，评分人对单位的整体印象无法与单位"
                     f"实际水平区分，实际可靠程度可能更低。" if zh else
-                    f"{name.capitalize()} scores look {word} (about {phi:.2f}), but each unit had one rater, whose "
-                    "overall impression of the unit cannot be told from the unit's own level: the true figure may "
-                    "be lower.")
+                    f"{name.capitalize()} scores look {word}, but each unit had one rater, whose overall "
+                    "impression of the unit cannot be told from the unit's own level: they may be less reliable.")
             out.append(Finding("reliability", "cannot_tell", text, detail))
             continue
+        # the sentence says how reliable in words, and how sure (the words at both ends of the interval);
+        # the value, its interval and the target are the detail's
         sure = np.isfinite(low)
+        how_sure = ""
+        if sure:
+            low_word, high_word = _phi_word(low, zh), _phi_word(high, zh)
+            how_sure = ((f"，{_SURE['zh']}" if zh else f", {_SURE['en']}") if low_word == high_word else
+                        f"（{_SURE['zh']}在{low_word}至{high_word}之间）" if zh else
+                        f" ({_SURE['en']} between {low_word} and {high_word})")
         if zh:
-            text = f"{name}评分可靠程度{word}（约 {phi:.2f}" + (f"，{_SURE['zh']}在 {low:.2f}–{high:.2f} 之间）" if sure else "）")
+            text = f"{name}评分可靠程度{word}{how_sure}"
             if status == "lower_bound":
-                text += "，这是下限"
+                text += "（保守估计，实际可能更高）"
             if np.isfinite(needed) and phi < 0.8:
-                text += f"；要达到 0.8，每项指标需约 {needed:.0f} 名评分人"
+                text += f"；要达到较高水平，每项指标约需 {needed:.0f} 名评分人"
             text += "。"
         else:
-            text = f"{name.capitalize()} scores are {word} (about {phi:.2f}" + (
-                f", {_SURE['en']} between {low:.2f} and {high:.2f})" if sure else ")")
+            text = f"{name.capitalize()} scores are {word}{how_sure}"
             if status == "lower_bound":
-                text += ", at least"
+                text += " (a cautious estimate: they may be more reliable)"
             if np.isfinite(needed) and phi < 0.8:
-                text += f"; reaching 0.8 needs about {needed:.0f} raters per indicator"
+                text += f"; to be reliable they need about {needed:.0f} raters per indicator"
             text += "."
         out.append(Finding("reliability", "sure" if sure else "none", text, detail))
     return out
@@ -359,7 +365,7 @@ def _laggards(tables, lang, names) -> list[Finding]:
                           f"{r.q_value:.3g}, rules {r.rules}" for r in called.itertuples(index=False)))
         out.append(Finding("laggards", "sure", text, detail))
     else:
-        text = ("经检验，没有发现持续后进单位。" if zh else "No persistent laggard was found.")
+        text = ("没有发现持续后进单位。" if zh else "No persistent laggard was found.")
         out.append(Finding("laggards", "none", text, f"设定单位误报率 {_pct(rate)}，错误发现率 {_pct(fdr)}" if zh else
                            f"stated per-unit false-alarm rate {_pct(rate)}, false-discovery rate {_pct(fdr)}"))
     below = units[units["status"] == "below_average"]
@@ -534,13 +540,13 @@ def _weights(tables, lang, names) -> list[Finding]:
     changed = w[w["changed"].astype(bool)]
     if changed.empty:
         text = (f"各评价来源的权重即使上下调整 {shift:.2f}，红黑榜名单也不会改变。" if zh else
-                f"Moving any source's weight by ±{shift:.2f} would change no listing.")
+                f"Moving any source's weight up or down by {shift:.2f} would change no listing.")
         return [Finding("weights", "none", text, "权重敏感性：没有单位的榜单改变" if zh else
                         "weight sensitivity: no listing changes")]
     units = changed.drop_duplicates("unit_id")
     text = (f"若某一评价来源的权重上下调整 {shift:.2f}，{len(units)} 家单位的上榜结果会改变（{_names(units['name'], zh)}）；"
             "这是政策选择问题，不是评分误差。" if zh else
-            f"Moving one source's weight by ±{shift:.2f} would change the listing of {len(units)} units "
+            f"Moving one source's weight up or down by {shift:.2f} would change the listing of {len(units)} units "
             f"({_names(units['name'], zh)}): a question of policy, not of scoring error.")
     word = {"red": "红榜", "black": "黑榜", "": "未上榜"}
     detail = ("；".join(f"{r.name}（{r.unit_id}）：{SOURCE_LABELS['zh'].get(r.source, r.source)}权重"

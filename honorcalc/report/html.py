@@ -9,19 +9,28 @@ nothing. The fragment functions of `honorcalc.report.round_report` and
 strings from `honorcalc.report.i18n`) and call `render`; a layout change is an
 edit of a template.
 
-Markup is marked safe in the templates in three places only: nbconvert's body
-in `page` (already escaped by nbconvert), a figure's ``<img>`` (`figure`) and a
+Markup is marked safe in the templates in four places only: nbconvert's body
+in `page` (already escaped by nbconvert), the page's ``@font-face`` rule
+(`font_face`: fixed words and base64), a figure's ``<img>`` (`figure`) and a
 fragment that a template of this package rendered.
+
+The page embeds its font: a subset of WenQuanYi Micro Hei holding only the
+characters the page uses (`font_face`), so its Chinese renders on a machine
+without Chinese fonts and the file stays one self-contained page.
 """
 
 from __future__ import annotations
 
+import base64
+import html as html_text
+import io
 import threading
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["TEMPLATES", "Html", "environment", "render", "page", "table", "figure"]
+__all__ = ["TEMPLATES", "FONT_FAMILY", "Html", "environment", "render", "page", "font_face", "subset_font",
+           "font_flavor", "table", "figure"]
 
 #: The folder of the templates (package data).
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -92,6 +101,78 @@ def render(template_name: str, **context) -> Html:
     return Html(environment().get_template(template_name).render(**context))
 
 
+#: The family name of the font a page embeds (`font_face`); the reports' style sheet names it first.
+FONT_FAMILY = "honorcalc WenQuanYi Micro Hei"
+
+#: Always in the subset: printable ASCII (digits, Latin letters, what an entity such as ``&lt;`` shows).
+_ASCII = "".join(chr(c) for c in range(0x20, 0x7F))
+
+
+def font_flavor() -> str:
+    """The web-font format `subset_font` writes: ``woff2`` when a Brotli module is installed, else ``woff``.
+
+    WOFF2 needs Brotli (the ``brotli`` package, or ``brotlicffi``); WOFF compresses with
+    zlib, which Python always has, at some 30 % more bytes.
+    """
+    for module in ("brotli", "brotlicffi"):
+        try:
+            __import__(module)
+        except ImportError:
+            continue
+        return "woff2"
+    return "woff"
+
+
+def subset_font(text: str, *, flavor: str | None = None) -> bytes:
+    """The reports' font (face 0 of `honorcalc.report.figures.style.FONT_PATH`) cut to the glyphs of ``text``.
+
+    Parameters
+    ----------
+    text : str
+        Every character to keep; printable ASCII is always kept.
+    flavor : {'woff2', 'woff'}, optional
+        `font_flavor` by default.
+
+    Returns
+    -------
+    bytes
+        The font file, the same bytes for the same text (its timestamp is the
+        original font's, hinting is dropped).
+    """
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    from .figures.style import FONT_PATH
+
+    options = subset.Options()
+    options.flavor = flavor or font_flavor()
+    options.hinting = False
+    options.notdef_outline = True
+    options.drop_tables += ["FFTM"]  # FontForge's timestamps: nothing a browser reads
+    font = TTFont(FONT_PATH, fontNumber=0, recalcTimestamp=False, lazy=True)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text="".join(sorted(set(text) | set(_ASCII))))
+    subsetter.subset(font)
+    out = io.BytesIO()
+    subset.save_font(font, out, options)
+    return out.getvalue()
+
+
+def font_face(text: str) -> str:
+    """The ``@font-face`` rule of `FONT_FAMILY`: the font cut to ``text`` (`subset_font`), as a data URI.
+
+    Parameters
+    ----------
+    text : str
+        The page's text; markup in it only adds ASCII, which the subset holds anyway,
+        and entities are read as the characters they show.
+    """
+    flavor = font_flavor()
+    data = base64.b64encode(subset_font(html_text.unescape(text), flavor=flavor)).decode("ascii")
+    return (f'@font-face {{ font-family: "{FONT_FAMILY}"; font-style: normal; font-weight: normal; '
+            f'font-display: block; src: url(data:font/{flavor};base64,{data}) format("{flavor}"); }}')
+
+
 def page(body: str, *, title: str, lang: str, version: str) -> str:
     """The self-contained HTML page of a report around nbconvert's ``body``.
 
@@ -111,10 +192,13 @@ def page(body: str, *, title: str, lang: str, version: str) -> str:
     -------
     str
         The page: no script, style sheet or font is loaded from elsewhere (government
-        intranet machines are often offline).
+        intranet machines are often offline). Its font is embedded, cut to the
+        characters of ``title`` and ``body`` (`font_face`); folded sections
+        (``<details>``) print unfolded.
     """
     tag = {"zh": "zh-CN", "en": "en"}.get(lang, lang)
-    return str(render("page.html.j2", body=body, title=title, lang=tag, version=version)) + "\n"
+    return str(render("page.html.j2", body=body, title=title, lang=tag, version=version,
+                      font_face=font_face(title + body), font_family=FONT_FAMILY)) + "\n"
 
 
 def _is_missing(value) -> bool:
@@ -141,7 +225,7 @@ def _cell(value, code: bool):
     return str(value)
 
 
-def table(frame, row_classes: list[str] | None = None, *, code: tuple[str, ...] = ()) -> dict:
+def table(frame, row_classes: list[str] | None = None, *, code: tuple[str, ...] = (), css_class: str = "") -> dict:
     """The context of the ``table`` macro (``_macros.html.j2``) for a data frame.
 
     Parameters
@@ -152,11 +236,13 @@ def table(frame, row_classes: list[str] | None = None, *, code: tuple[str, ...] 
         A CSS class for each row (``red``, ``black`` or empty).
     code : tuple of str
         Columns shown in monospace (hashes).
+    css_class : str
+        The table's CSS class: ``notes`` keeps every column but the last on one line.
 
     Returns
     -------
     dict
-        ``columns`` (str), ``code`` (a bool per column), ``rows`` (each a ``class`` and its ``cells``): every
+        ``class``, ``columns`` (str), ``code`` (a bool per column), ``rows`` (each a ``class`` and its ``cells``): every
         cell a float (right-aligned, two decimals), an int (right-aligned), a string, or None
         (an empty cell: a missing value).
     """
@@ -167,7 +253,7 @@ def table(frame, row_classes: list[str] | None = None, *, code: tuple[str, ...] 
         {"class": str(cls or ""), "cells": [_cell(v, m) for m, v in zip(mono, row)]}
         for cls, row in zip(classes, frame.itertuples(index=False))
     ]
-    return {"columns": columns, "code": mono, "rows": rows}
+    return {"class": css_class, "columns": columns, "code": mono, "rows": rows}
 
 
 def figure(title: str, fig) -> dict:

@@ -10,7 +10,10 @@ with Chinese punctuation. The templates (``templates/*.j2``) read labels as
 
 from __future__ import annotations
 
-__all__ = ["LABELS", "ANNUAL_LABELS", "FIGURE_LABELS", "ANNUAL_FIGURE_LABELS", "labels"]
+import pandas as pd
+
+__all__ = ["LABELS", "ANNUAL_LABELS", "FIGURE_LABELS", "ANNUAL_FIGURE_LABELS", "TIER_LABELS", "labels",
+           "tier_label", "group_label", "round_name"]
 
 LABELS = {
     "zh": {
@@ -43,7 +46,19 @@ LABELS = {
         "table": "数据表",
         "rows": "行数",
         "file": "文件",
-        "appendix": "附录：参数与数据",
+        "appendix": "附录",
+        "appendix_note": "以下为技术资料，供审计和复核使用：运行信息、统计方法与数值、输入数据及其 sha256、运行参数和数据读取提示。",
+        "run": "运行信息",
+        "run_id": "运行编号",
+        "run_unsaved": "未保存的运行（未写入运行目录，例如在 JupyterLab 中直接运行）",
+        "run_dir": "运行目录",
+        "round_id": "轮次编号",
+        "explain_note": "查询某个单位的得分、名次和上榜原因：在保存本次运行的电脑上执行下列命令（单位编号见下表）。",
+        "explain_unsaved": "本次运行未保存，无法用 honorcalc explain 查询；请用 honorcalc run 重新运行。",
+        "explain_units": "上榜及被一票否决单位的编号",
+        "unit_id": "单位编号",
+        "command": "查询命令",
+        "inputs": "输入数据",
         "fairness_methods": "公平性分析的方法与数值",
         "fairness_methods_note": "正文每条结论所依据的统计量、区间和检验（置信水平、错误发现率控制等参数见下方运行参数 fairness 部分；数据见运行目录中的 raters.csv、reliability.csv、laggards.csv、laggard_units.csv、laggard_calibration.csv、stability.csv、weights.csv、funnel.csv、groups.csv、visits.csv）：",
         "params": "本次运行参数",
@@ -75,13 +90,49 @@ LABELS = {
         "no_black": "当期不设黑榜",
         "red_rule": "综合得分 ≥ {red} 分且排名前 {n} 名",
         "black_rule": "综合得分 ≤ {black} 分且排名后 {n} 名",
-        "red_rule_special": "综合得分 ≥ {red} 分且排名前 ⌊N×{share}⌋ 名",
-        "black_rule_special": "综合得分 ≤ {black} 分且排名后 ⌊N×{share}⌋ 名",
+        "red_rule_special": "专项得分 ≥ {red} 分且排名前 ⌊N×{share}⌋ 名",
+        "black_rule_special": "专项得分 ≤ {black} 分且排名后 ⌊N×{share}⌋ 名",
+        "score_special": "专项得分",
+        "reason": "说明",
+        "weak": "较弱类别：",
+        "weak_item": "{category} {score}（组均 {mean}）",
+        "deductions": "扣分：",
+        "deduction_item": "{code} {note}{marks} −{points}分",
+        "joint": "连带",
+        "on_negative_list": "负面清单",
+        "comma": "，",
+        "summary_intro": "本期共测评{n}家单位，分{groups}组排名。",
+        "summary_red": "红榜{n}家",
+        "summary_red_none": "不设红榜",
+        "summary_black": "黑榜{n}家",
+        "summary_black_none": "不设黑榜",
+        "summary_escalated": "{n}家单位同一工作连续被列入黑榜，启动核查程序。",
+        "summary_withheld": "{n}家单位达到红榜条件，因一票否决未列入红榜。",
+        "summary_vetoed_other": "{n}家单位被一票否决，但其得分本未达到红榜条件。",
+        "summary_empty_red": "{groups}当期不设红榜。",
+        "summary_empty_black": "{groups}当期不设黑榜。",
+        "summary_ties": "排名并列{n}处，已按规则处理（见下文）。",
+        "scope_industry": "行业单位",
+        "scope_territorial": "属地单位",
+        "scope_all": "全部单位",
+        "tier_round": "档次",
         "rankings": "分组排名",
         "list": "榜单",
         "vetoed": "否决",
         "vetoed_mark": "✔",
-        "veto_note": "以下单位得分达到红榜条件但被一票否决，保留排名，不递补：",
+        "veto_note": "一票否决只取消红榜资格，不影响黑榜。本期被一票否决的单位：",
+        "veto_reason": "否决原因",
+        "veto_outcome": "结果",
+        "veto_withheld": "达到红榜条件，因一票否决未列入红榜",
+        "veto_not_red": "未达到红榜条件",
+        "veto_kept": "保留名次，其后单位不递补",
+        "veto_excluded": "不参加红榜排名，其后单位名次依次提前",
+        "veto_black": "已列入黑榜（一票否决不影响黑榜）",
+        "veto_no_effect": "一票否决未影响榜单",
+        "red_flag": "流动红旗",
+        "black_flag": "流动黑旗",
+        "pass": "末位淘汰",
+        "shared": "并列单位共同持有",
         "ties": "并列处理",
         "tie_note": "{group}{list}第 {rank} 名并列（{units}），按规则“{policy}”处理。",
         "all_in": "并列单位全部入榜",
@@ -97,7 +148,7 @@ LABELS = {
         "fig_visits": "明查与暗访得分差",
         "evidence": "得分依据",
         "fairness": "公平性分析",
-        "fairness_note": "评分是否公正、名单是否稳健。每条结论注明把握程度：“有把握”指在规定的置信水平下成立；“证据不足，无法判断”指数据不足以得出结论；“现有数据无法回答”指数据的采集方式无法回答该问题。所依据的方法与数值见附录。",
+        "fairness_note": "评分是否公正、名单是否稳健。每条结论注明把握程度：“有把握”指按本次分析设定的标准可以确认；“证据不足，无法判断”指数据不足以得出结论；“现有数据无法回答”指数据的采集方式无法回答该问题。所依据的方法与数值见附录。",
         "adjusted": "若校正评分人宽严偏差，名单将有 {n} 处变化（仅供参考，不改变本期通报）：",
         "adjusted_none": "即使校正评分人宽严偏差，名单也不会变化。",
         "before": "校正前",
@@ -121,7 +172,7 @@ LABELS = {
         "quota_count": "未通过 {n} / {total}",
         "passed": "通过",
         "not_passed": "未通过",
-        "veto_satisfaction": "群众满意率 {value:.0%}，低于 {min:.0%}",
+        "veto_satisfaction": "群众满意率 {value}，低于 {min}",
         "veto_prerequisite": "前置条件“{category}”{value:.2f} 分，低于 {min:g} 分",
     },
     "en": {
@@ -154,7 +205,19 @@ LABELS = {
         "table": "Table",
         "rows": "Rows",
         "file": "File",
-        "appendix": "Appendix: parameters and data",
+        "appendix": "Appendix",
+        "appendix_note": "Technical material for audit and review: the run, the statistics behind the findings, the input data with their sha256, the parameters and the notices from reading the data.",
+        "run": "Run",
+        "run_id": "Run id",
+        "run_unsaved": "not saved (no run folder, e.g. run in JupyterLab)",
+        "run_dir": "Run folder",
+        "round_id": "Round id",
+        "explain_note": "How a unit got its score, rank and list: run this command on the computer that holds the run (unit ids below).",
+        "explain_unsaved": "This run was not saved, so honorcalc explain cannot read it; run it again with honorcalc run.",
+        "explain_units": "Ids of the listed and vetoed units",
+        "unit_id": "Unit id",
+        "command": "Command",
+        "inputs": "Input data",
         "fairness_methods": "Fairness analysis: methods and numbers",
         "fairness_methods_note": "The statistics, intervals and tests behind each finding of the report (confidence level, false-discovery rates and the other settings are in the parameters below, under fairness; data in the run folder: raters.csv, reliability.csv, laggards.csv, laggard_units.csv, laggard_calibration.csv, stability.csv, weights.csv, funnel.csv, groups.csv, visits.csv):",
         "params": "Parameters of this run",
@@ -188,11 +251,47 @@ LABELS = {
         "black_rule": "score ≤ {black} and within the bottom {n}",
         "red_rule_special": "score ≥ {red} and within the top ⌊N×{share}⌋",
         "black_rule_special": "score ≤ {black} and within the bottom ⌊N×{share}⌋",
+        "score_special": "Score",
+        "reason": "Why",
+        "weak": "weakest: ",
+        "weak_item": "{category} {score} (group mean {mean})",
+        "deductions": "deductions: ",
+        "deduction_item": "{code} {note}{marks} −{points}",
+        "joint": "joint",
+        "on_negative_list": "negative list",
+        "comma": ", ",
+        "summary_intro": "{n} units were evaluated this round, ranked in {groups} groups. ",
+        "summary_red": "{n} on the red list",
+        "summary_red_none": "no red list",
+        "summary_black": "{n} on the black list",
+        "summary_black_none": "no black list",
+        "summary_escalated": "{n} units were black-listed for the same work in consecutive rounds: verification. ",
+        "summary_withheld": "{n} units met the red-list conditions but were vetoed. ",
+        "summary_vetoed_other": "{n} units were vetoed without having met the red-list conditions. ",
+        "summary_empty_red": "No red list this round in: {groups}. ",
+        "summary_empty_black": "No black list this round in: {groups}. ",
+        "summary_ties": "{n} ties at a cut, resolved by the rules (below). ",
+        "scope_industry": "industry units",
+        "scope_territorial": "territorial units",
+        "scope_all": "all units",
+        "tier_round": "Tier",
         "rankings": "Rankings by group",
         "list": "List",
         "vetoed": "Vetoed",
         "vetoed_mark": "✔",
-        "veto_note": "These units met the red-list conditions but were vetoed; they keep their rank and nobody moves up:",
+        "veto_note": "A veto withholds the red list only; it never shields a unit from the black list. Vetoed this round:",
+        "veto_reason": "Reason",
+        "veto_outcome": "Outcome",
+        "veto_withheld": "met the red-list conditions; not red-listed because of the veto",
+        "veto_not_red": "did not meet the red-list conditions",
+        "veto_kept": "keeps its rank; nobody moves up",
+        "veto_excluded": "out of the red ranking; the units below move up",
+        "veto_black": "black-listed (a veto never shields from the black list)",
+        "veto_no_effect": "the veto changed no list",
+        "red_flag": "red flag",
+        "black_flag": "black flag",
+        "pass": "elimination quota",
+        "shared": "tied units share it",
         "ties": "Ties at the cut",
         "tie_note": "{group} {list}: tie at rank {rank} ({units}), resolved by '{policy}'.",
         "all_in": "all tied units in",
@@ -208,7 +307,7 @@ LABELS = {
         "fig_visits": "Open versus covert visits",
         "evidence": "Evidence",
         "fairness": "Fairness analysis",
-        "fairness_note": "Are the scores fair and the lists robust? Each finding says how sure it is: \"with confidence\" holds at the run's confidence level; \"the evidence is not enough to tell\" means the data allow either answer; \"these data cannot answer\" means the way the data were collected cannot settle the question. The methods and numbers are in the appendix.",
+        "fairness_note": "Are the scores fair and the lists robust? Each finding says how sure it is: \"with confidence\" means the finding holds by the standard this analysis sets; \"the evidence is not enough to tell\" means the data allow either answer; \"these data cannot answer\" means the way the data were collected cannot settle the question. The methods and numbers are in the appendix.",
         "adjusted": "Correcting for harsh and lenient raters would change the lists in {n} places (for reference; the notice stands):",
         "adjusted_none": "Correcting for harsh and lenient raters would not change the lists.",
         "before": "as scored",
@@ -232,7 +331,7 @@ LABELS = {
         "quota_count": "not passed {n} / {total}",
         "passed": "passed",
         "not_passed": "not passed",
-        "veto_satisfaction": "public satisfaction {value:.0%}, below {min:.0%}",
+        "veto_satisfaction": "public satisfaction {value}, below {min}",
         "veto_prerequisite": "prerequisite '{category}' {value:.2f}, below {min:g}",
     },
 }
@@ -242,8 +341,11 @@ ANNUAL_LABELS = {
         "annual_report": "{year}年度红黑榜考核报告",
         "annual": "年度考核",
         "counted": "计入 {n} 期通报（综合测评 {c} 期、专项测评 {s} 期）",
-        "until": "截至 {round}（{date}）",
+        "until": "截至{round}",
         "partial_year": "本年度尚未结束：统计截至 {date}，为年度累计，非全年结果。",
+        "year_text": "本年度计入{rounds}期通报，{units}家单位参评：红榜上榜{red}次，黑榜上榜{black}次；"
+                     "{escalated}家单位启动核查程序，共{events}次；{positive}家单位年度积分为正，{negative}家为负。",
+        "year_text_quota": "{n}家单位末位淘汰未通过。",
         "listings_red": "红榜上榜次数",
         "listings_black": "黑榜上榜次数",
         "escalation_events": "启动核查次数",
@@ -275,12 +377,17 @@ ANNUAL_LABELS = {
         "quota_title": "末位淘汰",
         "quota_failed": "末位淘汰未通过",
         "quota_note": "每组按年度积分排名，仅前 {share:.0%}（向上取整）通过；积分相同按全年平均得分。",
-        "quota_off": "未启用末位淘汰（参数 pass_quota.share 为空）。",
+        "quota_off": "本年度未实行末位淘汰。",
         "laggards_title": "持续后进单位",
         "laggards_note": "区别“偶然一次”与“持续落后”：综合考察近 {n} 期中多次上黑榜或居组内末位 {share:.0%}、"
                          "持续低于组内水平、年内得分下滑和平均差距，对每个单位作一次判断；单独一期失利不足以认定。"
-                         "按本市本年各期的实际得分分布检验，认定有把握：在没有持续后进单位的情况下，"
-                         "每个单位被误认定的概率不超过 {alpha:.0%}，全部认定中误判的比例控制在 {fdr:.0%} 以内。",
+                         "认定方法见附录。",
+        "laggards_method": "持续后进单位的认定方法",
+        "laggards_method_note": "按本市本年各期的实际得分分布检验（四条规则：多次上榜或垫底、CUSUM 累积落后、"
+                                "Mann-Kendall 下滑、平均差距，以最小 p 值合并，对照组内随机置换的模拟），认定有把握："
+                                "在没有持续后进单位的情况下，每个单位被误认定的概率不超过 {alpha:.0%}，全部认定中误判的"
+                                "比例控制在 {fdr:.0%} 以内（Benjamini–Hochberg）。各单位的数值见运行目录中的 "
+                                "laggards.csv。",
         "rule_listed": "多次垫底",
         "rule_cusum": "持续低于组内水平",
         "rule_decline": "得分下滑",
@@ -294,16 +401,22 @@ ANNUAL_LABELS = {
         "three_years_note": "三年累计为 {years} 年积分之和（数据集中有通报的年份）；某年未参评的单位该年记为空。",
         "three_years_missing": "数据集中仅有 {years} 年的通报，三年累计只含这些年份。",
         "year_points": "{year}年积分",
-        "tiers_off": "未启用分档（参数 tiers.method 为 off）。",
+        "tiers_off": "本年度不评定档次。",
         "tiers_note": "年度档次按全年综合测评平均分，采用与每期相同的分档规则（{method}）。",
+        "tiers_cuts": "{good:g} 分及以上为好，{fair:g} 分及以上为较好，其余为一般",
+        "tiers_shares": "组内排名前 {good:.0%} 为好，前 {fair:.0%} 为较好，其余为一般",
         "tiers_none": "截至本期尚无综合测评，年度档次暂不评定。",
     },
     "en": {
         "annual_report": "Annual assessment {year}: red and black lists",
         "annual": "Annual assessment",
         "counted": "{n} notices counted ({c} comprehensive, {s} special)",
-        "until": "up to {round} ({date})",
+        "until": "up to the {round}",
         "partial_year": "The year is not over: totals up to {date}, not the full year.",
+        "year_text": "{rounds} notices counted this year, {units} units evaluated: {red} red listings and {black} "
+                     "black listings; {escalated} units escalated, {events} times in all; {positive} units with "
+                     "positive points, {negative} with negative points. ",
+        "year_text_quota": "{n} units do not pass the elimination quota.",
         "listings_red": "Red listings",
         "listings_black": "Black listings",
         "escalation_events": "Escalations",
@@ -338,14 +451,19 @@ ANNUAL_LABELS = {
         "quota_failed": "Not passing the quota",
         "quota_note": "Units are ranked by points within their group; only the top {share:.0%} (rounded up) pass; "
                       "equal points are ordered by the mean score.",
-        "quota_off": "No elimination quota (pass_quota.share is null).",
+        "quota_off": "No elimination quota this year.",
         "laggards_title": "Persistent laggards",
         "laggards_note": "Unlucky once or persistently behind: one decision per unit weighs repeated black "
                          "listings or places in the group's bottom {share:.0%} over the last {n} rounds, a "
                          "lasting shortfall below the group, a decline within the year and the mean gap; one "
-                         "bad round is never enough. Tested against the city's own score distribution of each "
-                         "round: without persistent laggards a unit is called with probability at most "
-                         "{alpha:.0%}, and at most {fdr:.0%} of the units called are expected to be false calls.",
+                         "bad round is never enough. How units are called: see the appendix.",
+        "laggards_method": "How persistent laggards are called",
+        "laggards_method_note": "Tested against the city's own score distribution of each round (four rules: "
+                                "repeated listings or bottom places, CUSUM shortfall, Mann-Kendall decline, mean "
+                                "gap, combined by their minimum p-value against permutations within each group): "
+                                "without persistent laggards a unit is called with probability at most "
+                                "{alpha:.0%}, and at most {fdr:.0%} of the units called are expected to be false "
+                                "calls (Benjamini–Hochberg). Each unit's numbers are in laggards.csv of the run folder.",
         "rule_listed": "repeatedly at the bottom",
         "rule_cusum": "persistently below the group",
         "rule_decline": "declining",
@@ -360,8 +478,10 @@ ANNUAL_LABELS = {
                             "not evaluated in a year has no entry for it.",
         "three_years_missing": "The dataset has notices of {years} only; the 3-year total counts those years.",
         "year_points": "Points {year}",
-        "tiers_off": "No tiers (tiers.method is off).",
+        "tiers_off": "No tiers this year.",
         "tiers_note": "The annual tier is from the mean comprehensive score, with the rounds' tier rule ({method}).",
+        "tiers_cuts": "good from {good:g}, fair from {fair:g}, else average",
+        "tiers_shares": "good: the top {good:.0%} of the group, fair: the top {fair:.0%}, else average",
         "tiers_none": "No comprehensive round yet this year: no annual tier.",
     },
 }
@@ -371,10 +491,71 @@ def labels(lang: str, *, annual: bool = False) -> dict[str, str]:
     """The labels of a report in ``lang`` (``zh`` or ``en``)."""
     return {**LABELS[lang], **ANNUAL_LABELS[lang]} if annual else LABELS[lang]
 
+
+#: The tiers of RULES.md §2 (rules data: 好 / 较好 / 一般) as a report shows them.
+TIER_LABELS = {
+    "zh": {"好": "好", "较好": "较好", "一般": "一般"},
+    "en": {"好": "good", "较好": "fair", "一般": "average"},
+}
+
+_KIND_NAMES = {
+    "zh": {"comprehensive": "综合测评", "special": "“{topic}”专项测评"},
+    "en": {"comprehensive": "comprehensive evaluation", "special": "special evaluation '{topic}'"},
+}
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
+def tier_label(tier, lang: str) -> str:
+    """A tier (好 / 较好 / 一般) in the report's language; empty for none (an unranked unit)."""
+    if tier is None or (isinstance(tier, float) and tier != tier) or tier == "":
+        return ""
+    return TIER_LABELS[lang].get(str(tier), str(tier))
+
+
+def group_label(group, scope: str, lang: str) -> str:
+    """A ranking group as a report names it.
+
+    With ``lists.ranking_scope: group`` the groups are the dataset's own names,
+    shown as they are; with ``kind`` they are the unit kinds (``industry``,
+    ``territorial``) and with ``all`` the one group ``all``, shown in words
+    (行业单位, 属地单位, 全部单位).
+    """
+    if scope == "group":
+        return str(group)
+    L = LABELS[lang]
+    return L["scope_all"] if scope == "all" else L.get(f"scope_{group}", str(group))
+
+
+def round_name(round_row, lang: str) -> str:
+    """A round as a report names it: its date and its work (2026年6月30日综合测评).
+
+    Parameters
+    ----------
+    round_row : mapping or Series
+        ``kind`` (comprehensive | special), ``topic`` (special rounds) and
+        ``date`` of a round of the dataset.
+    lang : {'zh', 'en'}
+
+    Returns
+    -------
+    str
+        e.g. ``2026年5月25日“网申工作”专项测评``, or ``special evaluation 'Online
+        filing' of 25 May 2026``. The round's id is the appendix's.
+    """
+    date = pd.Timestamp(round_row["date"])
+    topic = round_row.get("topic") if hasattr(round_row, "get") else None
+    topic = "" if topic is None or pd.isna(topic) else str(topic)
+    work = _KIND_NAMES[lang].get(str(round_row["kind"]), str(round_row["kind"])).format(topic=topic)
+    if lang == "zh":
+        return f"{date.year}年{date.month}月{date.day}日{work}"
+    return f"{work} of {date.day} {_MONTHS[date.month - 1]} {date.year}"
+
 #: The figures' words (`honorcalc.report.figures`).
 FIGURE_LABELS = {
     "zh": {
         "score": "综合得分",
+        "score_special": "专项得分",
         "red": "红榜",
         "black": "黑榜",
         "red_line": "红榜线 {v:g}",
@@ -425,6 +606,7 @@ FIGURE_LABELS = {
     },
     "en": {
         "score": "Score",
+        "score_special": "Score",
         "red": "Red list",
         "black": "Black list",
         "red_line": "red line {v:g}",

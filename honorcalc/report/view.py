@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -21,7 +22,33 @@ from ..rules.evaluate import RoundResult, evaluate_round
 from .findings import fairness_findings
 from .i18n import labels
 
-__all__ = ["RoundView", "AnnualView", "build_view", "build_annual_view"]
+__all__ = ["RoundView", "AnnualView", "build_view", "build_annual_view", "run_folder"]
+
+
+def run_folder(run_dir: str | Path | None) -> tuple[str | None, Path | None]:
+    """The run id and the final path of the run folder a report is made in, or ``(None, None)``.
+
+    Parameters
+    ----------
+    run_dir : str, Path or None
+        The run folder the report notebook is executed in (``"."``: its working
+        directory), or empty when the notebook computes its own tables.
+
+    Returns
+    -------
+    run_id, path : str and Path, or None and None
+        The run id is the run folder's name. While `honorcalc run` writes it, the
+        folder has a hidden temporary name, ``.<run id>.<suffix>``, and is renamed
+        to ``<run id>`` when complete (`honorcalc.runs.folder`): the id and the
+        path are the final ones.
+    """
+    if not run_dir:
+        return None, None
+    path = Path(run_dir).resolve()
+    name = path.name
+    if name.startswith(".") and "." in name[1:]:
+        name = name[1:].rsplit(".", 1)[0]
+    return name, path.parent / name
 
 
 @dataclass(frozen=True)
@@ -36,6 +63,10 @@ class RoundView:
     tables: dict[str, pd.DataFrame]
     #: The fairness findings (`honorcalc.report.findings.fairness_findings`): plain sentences, details for the appendix.
     findings: tuple = ()
+    #: The run id (the run folder's name), or None for a report not made in a run folder (`run_folder`).
+    run_id: str | None = None
+    #: The run folder, or None.
+    run_dir: Path | None = None
 
     @property
     def labels(self) -> dict[str, str]:
@@ -43,7 +74,7 @@ class RoundView:
 
 
 def build_view(params: Params, dataset: Dataset, tables: Mapping[str, pd.DataFrame],
-               result: RoundResult | None = None) -> RoundView:
+               result: RoundResult | None = None, *, run_dir: str | Path | None = None) -> RoundView:
     """The round report's view of ``params.round``.
 
     Parameters
@@ -56,6 +87,9 @@ def build_view(params: Params, dataset: Dataset, tables: Mapping[str, pd.DataFra
         ``severity_adjusted.csv``): the fairness findings are read from them.
     result : RoundResult, optional
         `honorcalc.rules.evaluate_round` of the round, evaluated here when not given.
+    run_dir : str or Path, optional
+        The run folder the report is made in; its name is the run id shown in the
+        appendix (`run_folder`). None: the report says the run is not saved.
 
     Raises
     ------
@@ -68,10 +102,11 @@ def build_view(params: Params, dataset: Dataset, tables: Mapping[str, pd.DataFra
     if result is None:
         result = evaluate_round(dataset, params, params.round)
     tables = dict(tables)
+    run_id, folder = run_folder(run_dir)
     return RoundView(
         params=params, dataset=dataset, round=round_row,
         scores=dataset.scores[dataset.scores["round_id"] == params.round], result=result, tables=tables,
-        findings=tuple(fairness_findings(tables, lang=params.lang)),
+        findings=tuple(fairness_findings(tables, lang=params.lang)), run_id=run_id, run_dir=folder,
     )
 
 
@@ -83,6 +118,10 @@ class AnnualView:
     dataset: Dataset
     result: YearResult
     tables: dict[str, pd.DataFrame]
+    #: The run id, or None (`run_folder`).
+    run_id: str | None = None
+    #: The run folder, or None.
+    run_dir: Path | None = None
 
     @property
     def labels(self) -> dict[str, str]:
@@ -90,7 +129,7 @@ class AnnualView:
 
 
 def build_annual_view(params: Params, dataset: Dataset, tables: Mapping[str, pd.DataFrame],
-                      result: YearResult | None = None) -> AnnualView:
+                      result: YearResult | None = None, *, run_dir: str | Path | None = None) -> AnnualView:
     """The annual report's view of the year of ``params.round``, counted up to it.
 
     Parameters
@@ -103,6 +142,8 @@ def build_annual_view(params: Params, dataset: Dataset, tables: Mapping[str, pd.
         ``escalations.csv``, ``ties.csv``, ``laggards.csv``).
     result : YearResult, optional
         `honorcalc.rules.annual.evaluate_year`'s, evaluated here when not given.
+    run_dir : str or Path, optional
+        The run folder (`build_view`).
 
     Raises
     ------
@@ -113,4 +154,6 @@ def build_annual_view(params: Params, dataset: Dataset, tables: Mapping[str, pd.
     dataset.require_round(params.round)
     if result is None:
         result = evaluate_year(dataset, params)
-    return AnnualView(params=params, dataset=dataset, result=result, tables=dict(tables))
+    run_id, folder = run_folder(run_dir)
+    return AnnualView(params=params, dataset=dataset, result=result, tables=dict(tables), run_id=run_id,
+                      run_dir=folder)

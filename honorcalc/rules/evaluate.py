@@ -36,13 +36,14 @@ from .scoring import (
 )
 from .vetoes import apply_vetoes
 
-__all__ = ['RANKING_COLUMNS', 'Evaluation', 'evaluate_rounds', 'RoundResult', 'evaluate_round', 'evaluate_until', 'ranking_table']
+__all__ = ['RANKING_COLUMNS', 'Evaluation', 'evaluate_rounds', 'RoundResult', 'evaluate_round', 'evaluate_until', 'ranking_table',
+           'negative_list_codes']
 
 
 #: The columns of ``ranking.csv`` (DESIGN.md "Run folder"), in order.
 RANKING_COLUMNS = (
     "round_id", "unit_id", "name", "group", "score", "rank", "list", "vetoed",
-    "points", "points_ytd", "escalated", *SOURCE_SCORE_COLUMNS,
+    "points", "points_ytd", "escalated", "negative_list", *SOURCE_SCORE_COLUMNS,
 )
 
 
@@ -191,7 +192,7 @@ def _evaluate(units, indicators, ro, scores, deductions, surveys, params: Params
         res["order"].to_numpy(),
     ))
     res = res.iloc[by_place].drop(columns="order").reset_index(drop=True)
-    for col in ("rank", "rank_bottom", "tie_size"):
+    for col in ("rank", "rank_bottom", "tie_size", "tie_size_bottom"):
         res[col] = res[col].astype("Int64")
 
     detail["evaluated"] = row_key(detail).isin(row_key(comp)).to_numpy(dtype=bool)
@@ -219,9 +220,11 @@ class RoundResult:
         ``history_mean``, ``history_rounds``, ``blended``, ``score``,
         ``score_rounded``); vetoes (``respondents``, ``satisfied``,
         ``satisfaction``, ``prerequisite_score``, ``veto_reasons``, ``vetoed``,
-        ``excluded``); ranking (``ranked``, ``rank``, ``rank_bottom``,
-        ``n_ranked``, ``tie_size``, ``cap``); lists (``red_status``,
-        ``black_status``, ``list``); consequences (``points``, ``points_ytd``,
+        ``excluded``); the red ranking (``ranked``, ``rank``, ``n_ranked``,
+        ``tie_size``, ``cap``) and the bottom ranking of every scored unit
+        (``rank_bottom``, ``n_ranked_bottom``, ``tie_size_bottom``,
+        ``cap_bottom``); lists (``red_status``, ``black_status``, ``list``,
+        ``veto_withheld``); consequences (``points``, ``points_ytd``,
         ``black_streak``, ``escalated``, ``escalation_chain``); options
         (``tier``, ``flag``, ``slips``, ``passed``).
     ties : DataFrame
@@ -437,8 +440,11 @@ def ranking_table(result: RoundResult) -> pd.DataFrame:
         row per unit scored in the round, sorted
         by (group, rank, unit_id) with unranked units last in their group.
         ``score`` keeps full precision (lists compare it rounded half up to
-        ``lists.precision``); ``rank`` is a nullable integer (empty for units
-        excluded by a veto); ``list`` is ``red``, ``black`` or empty.
+        ``lists.precision``); ``rank`` is a nullable integer (the red ranking's:
+        empty for units excluded by a veto); ``list`` is ``red``, ``black`` or
+        empty; ``negative_list`` holds the codes of the deductions (负面清单
+        items) counted against the unit this round, ``;``-joined in the order
+        of the data, one code per deduction (empty when none).
     """
     p = result.params
     optional = [
@@ -449,8 +455,30 @@ def ranking_table(result: RoundResult) -> pd.DataFrame:
             ("passed", p.pass_quota.share is not None),
         ) if on
     ]
-    t = result.units.loc[:, [*RANKING_COLUMNS, *optional]]
+    units = result.units.assign(negative_list=negative_list_codes(result.units, result.deductions))
+    t = units.loc[:, [*RANKING_COLUMNS, *optional]]
     if "slips" in optional:
         t["slips"] = t["slips"].map(lambda slips: ";".join(f"{code}:{colour}" for code, colour in slips))
     t = t.sort_values(["group", "rank", "unit_id"], kind="stable", na_position="last")
     return t.reset_index(drop=True)
+
+
+def negative_list_codes(units: pd.DataFrame, deductions: pd.DataFrame) -> pd.Series:
+    """Each unit's counted deduction codes of the round, ``;``-joined in the order of the data.
+
+    Parameters
+    ----------
+    units : DataFrame
+        `RoundResult.units` (``unit_id``).
+    deductions : DataFrame
+        `RoundResult.deductions` (``unit_id``, ``code``, ``counted``): a deduction
+        that does not count (unverified, with ``deductions.verified_only``) is left out.
+
+    Returns
+    -------
+    Series of str
+        Aligned with ``units``; empty for a unit without counted deductions.
+    """
+    counted = deductions[deductions["counted"].astype(bool)]
+    codes = counted.groupby("unit_id", sort=False)["code"].agg(lambda c: ";".join(map(str, c)))
+    return pd.Series([codes.get(u, "") for u in units["unit_id"]], index=units.index, dtype=object)

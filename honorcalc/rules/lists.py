@@ -50,7 +50,7 @@ _STATUS_ORDER = ("excluded", "unscored", "threshold", "cap_zero", "rank", "tie_n
 
 
 def apply_lists(results: pd.DataFrame, params: Params) -> ListOutcome:
-    """Put units on the red and black lists (RULES.md §1.3).
+    """Put units on the red and black lists (RULES.md §1.3, §2).
 
     Parameters
     ----------
@@ -63,11 +63,14 @@ def apply_lists(results: pd.DataFrame, params: Params) -> ListOutcome:
     Returns
     -------
     ListOutcome
-        ``results`` gains ``cap`` (see `list_cap`), ``red_status`` and
-        ``black_status`` (``listed``, ``listed_tie``, or the first condition
-        failed: ``excluded``, ``unscored``, ``threshold``, ``cap_zero``,
-        ``rank``, ``tie_none_in``, ``vetoed``) and ``list`` (``"red"``,
-        ``"black"`` or ``""``).
+        ``results`` gains ``cap`` and ``cap_bottom`` (the red and the black
+        list's cap, see `list_cap`, each from the units of its own ranking),
+        ``red_status`` and ``black_status`` (``listed``, ``listed_tie``, or the
+        first condition failed: ``excluded``, ``unscored``, ``threshold``,
+        ``cap_zero``, ``rank``, ``tie_none_in``, ``vetoed``), ``list``
+        (``"red"``, ``"black"`` or ``""``) and ``veto_withheld`` (vetoed, and
+        red in the ranking of every scored unit: the veto took a red listing
+        away).
 
     Notes
     -----
@@ -79,22 +82,38 @@ def apply_lists(results: pd.DataFrame, params: Params) -> ListOutcome:
     A block of tied units that starts inside the cut and ends outside it is
     decided by ``lists.tie_policy``: ``all_in`` lists the whole block (the list
     may exceed the cap), ``none_in`` none of it; every such decision is a row of
-    ``ties``. With ``veto.action == "no_red"`` a vetoed unit keeps its score and
+    ``ties``.
+
+    A veto (一票否决) withholds honours; it never shields a unit from the black
+    list. With ``veto.action == "no_red"`` a vetoed unit keeps its score and
     rank but is not red, and nobody below takes its place, so the red list may
-    be shorter than the cap (RULES.md §2).
+    be shorter than the cap. With ``exclude`` it takes no place in the red
+    ranking, so the others' red ranks close up (RULES.md §2). Under both, the
+    black list is cut from the bottom ranking of every scored unit, vetoed or
+    not (`honorcalc.rules.ranking.rankings`): the black list is the same under
+    either action.
     """
     L = params.lists
     out = results.copy()
-    cap = list_cap(out["round_kind"].to_numpy(), out["n_ranked"].to_numpy(), params)
-    out["cap"] = cap
-    ranked = out["ranked"].to_numpy(dtype=bool)
-    excluded = out["excluded"].to_numpy(dtype=bool)
+    kind = out["round_kind"].to_numpy()
     score = out["score_rounded"].to_numpy(dtype="float64")
-    tie_size = out["tie_size"].to_numpy(dtype="float64", na_value=np.nan)
-    no_red = out["vetoed"].to_numpy(dtype=bool) & (params.veto.action == "no_red")
+    scored = ~np.isnan(score)
+    vetoed = out["vetoed"].to_numpy(dtype=bool)
+    caps = {"red": list_cap(kind, out["n_ranked"].to_numpy(), params),
+            "black": list_cap(kind, out["n_ranked_bottom"].to_numpy(), params)}
+    out["cap"], out["cap_bottom"] = caps["red"], caps["black"]
+    rankings = {
+        # (rank from the list's end, tied block, who takes a place, who is out by a veto, who may not be listed)
+        "red": ("rank", "tie_size", out["ranked"].to_numpy(dtype=bool), out["excluded"].to_numpy(dtype=bool),
+                vetoed & (params.veto.action == "no_red")),
+        "black": ("rank_bottom", "tie_size_bottom", scored, np.zeros(len(out), dtype=bool),
+                  np.zeros(len(out), dtype=bool)),
+    }
     tie_rows, listed, status = [], {}, {}
-    for name, rank_col, blocked in (("red", "rank", no_red), ("black", "rank_bottom", np.zeros(len(out), dtype=bool))):
+    for name, (rank_col, tie_col, ranked, excluded, blocked) in rankings.items():
         rank = out[rank_col].to_numpy(dtype="float64", na_value=np.nan)
+        tie_size = out[tie_col].to_numpy(dtype="float64", na_value=np.nan)
+        cap = caps[name]
         cut = cut_list(name, score, rank, tie_size, cap, ranked, params, blocked)
         status[name] = np.select(
             [~ranked & excluded, ~ranked, ~cut.meets, cap == 0, ~cut.in_rank, ~cut.cut_ok, blocked, cut.straddle],
@@ -110,8 +129,20 @@ def apply_lists(results: pd.DataFrame, params: Params) -> ListOutcome:
     if (listed["red"] & listed["black"]).any():
         raise RuntimeError("a unit is on both lists although red_min > black_max")  # a bug, not user error
     out["list"] = np.where(listed["red"], "red", np.where(listed["black"], "black", ""))
+    out["veto_withheld"] = vetoed & _red_without_vetoes(out, score, scored, caps["black"], params)
     ties = pd.concat(tie_rows, ignore_index=True) if tie_rows else empty_ties()
-    return ListOutcome(out, ties, _list_status(out, status, listed))
+    return ListOutcome(out, ties, _list_status(out, status, listed, {"red": rankings["red"][2], "black": scored},
+                                               caps))
+
+
+def _red_without_vetoes(out: pd.DataFrame, score, scored, cap, params: Params) -> np.ndarray:
+    """Red in the ranking of every scored unit, no veto blocking: the red list as it would be without vetoes."""
+    n = out["n_ranked_bottom"].to_numpy(dtype="float64")
+    bottom = out["rank_bottom"].to_numpy(dtype="float64", na_value=np.nan)
+    tie = out["tie_size_bottom"].to_numpy(dtype="float64", na_value=np.nan)
+    # the same ranking read from the top: units strictly above + 1 = N − (last place of the block from below) + 1
+    top = n - (bottom + tie - 1) + 1
+    return cut_list("red", score, top, tie, cap, scored, params).on_list
 
 
 _NO_TIES = pd.DataFrame({c: pd.Series(dtype=object) for c in TIE_COLUMNS})
@@ -134,7 +165,8 @@ def tie_table(decided: pd.DataFrame, name: str, policy: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=TIE_COLUMNS)
 
 
-def _list_status(out: pd.DataFrame, status: dict[str, np.ndarray], listed: dict[str, np.ndarray]) -> pd.DataFrame:
+def _list_status(out: pd.DataFrame, status: dict[str, np.ndarray], listed: dict[str, np.ndarray],
+                 ranked: dict[str, np.ndarray], caps: dict[str, np.ndarray]) -> pd.DataFrame:
     """Per ranking group and list: its size, or why it is empty (当期不设红榜)."""
     # the joined key sorts like the (round_id, ranking_group) pair: \x1f sorts first
     codes = pd.factorize(row_key(out, ("round_id", "ranking_group")), sort=True)[0]
@@ -144,15 +176,17 @@ def _list_status(out: pd.DataFrame, status: dict[str, np.ndarray], listed: dict[
     def count(mask) -> np.ndarray:
         return np.bincount(codes, weights=np.asarray(mask, dtype="float64"), minlength=n).astype("int64")
 
-    n_ranked = count(out["ranked"].to_numpy(dtype=bool))
-    cap = out["cap"].to_numpy(dtype="int64")[first]
-    parts = {k: [] for k in ("list", "n_listed", "reason")}
+    parts = {k: [] for k in ("list", "n_ranked", "cap", "n_listed", "reason")}
     for name in ("red", "black"):
+        n_ranked = count(ranked[name])
+        cap = np.asarray(caps[name], dtype="int64")[first]
         n_listed = count(listed[name])
         # got past the threshold and the rank cut / also past the tie policy
         qualified = count(np.isin(status[name], ["tie_none_in", "vetoed", "listed", "listed_tie"]))
         past_tie = count(np.isin(status[name], ["vetoed", "listed", "listed_tie"]))
         parts["list"].append(np.full(n, name, dtype=object))
+        parts["n_ranked"].append(n_ranked)
+        parts["cap"].append(cap)
         parts["n_listed"].append(n_listed)
         parts["reason"].append(np.select(
             [n_listed > 0, n_ranked == 0, cap == 0, qualified == 0, past_tie == 0],
@@ -167,8 +201,8 @@ def _list_status(out: pd.DataFrame, status: dict[str, np.ndarray], listed: dict[
         "round_id": out["round_id"].to_numpy()[twice],
         "ranking_group": out["ranking_group"].to_numpy()[twice],
         "list": both["list"],
-        "n_ranked": np.repeat(n_ranked, 2),
-        "cap": np.repeat(cap, 2),
+        "n_ranked": both["n_ranked"],
+        "cap": both["cap"],
         "n_listed": both["n_listed"],
         "reason": both["reason"],
     })

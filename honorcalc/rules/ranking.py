@@ -16,7 +16,7 @@ from .scoring import (
     row_key,
 )
 
-__all__ = ['round_half_up', 'list_cap', 'rank_units', 'competition_ranks', 'ListCut', 'cut_list', 'PRODUCT_DECIMALS', 'group_codes']
+__all__ = ['round_half_up', 'list_cap', 'rank_units', 'Rankings', 'rankings', 'competition_ranks', 'ListCut', 'cut_list', 'PRODUCT_DECIMALS', 'group_codes']
 
 
 # shares × counts are computed in floating point: 0.29 × 100 = 28.999999999999996
@@ -84,47 +84,121 @@ def list_cap(kind, n_ranked, params: Params):
 
 
 def rank_units(results: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """Rank the units of each round within their ranking group (RULES.md §1.1, §1.3).
+    """Rank the units of each round within their ranking group (RULES.md §1.1, §1.3, §2).
 
     Parameters
     ----------
     results : DataFrame
         ``round_id``, ``unit_id``, ``ranking_group``, ``score`` and optionally
-        ``excluded`` (units removed before ranking, `apply_vetoes`).
+        ``excluded`` (vetoed units taken out of the red ranking, `apply_vetoes`).
     params : Params
         ``lists.precision``.
 
     Returns
     -------
     DataFrame
-        ``results`` (index reset) plus ``score_rounded``, ``ranked`` (scored and
-        not excluded), ``rank`` (competition rank, 1 = best), ``rank_bottom``
-        (1 = worst), ``n_ranked`` (units ranked in the group) and ``tie_size``
-        (ranked units of the group with the same rounded score); ranks are
-        NaN for unranked units.
+        ``results`` (index reset) plus ``score_rounded``; the red ranking:
+        ``ranked`` (scored and not excluded), ``rank`` (competition rank, 1 =
+        best), ``n_ranked`` (units ranked in the group) and ``tie_size`` (ranked
+        units of the group with the same rounded score); the bottom ranking, of
+        every scored unit: ``rank_bottom`` (1 = worst), ``n_ranked_bottom`` and
+        ``tie_size_bottom``. Ranks are NaN for units outside the ranking.
 
     Notes
     -----
     Competition ranking ("1224"): tied units share the best rank of the block
     and the next rank skips, so a rank is always 1 + the number of units with a
-    strictly better rounded score. Excluded units do not occupy a place, so the
-    others' ranks close up (``veto.action: exclude``).
+    strictly better rounded score. A veto withholds honours and never shields a
+    unit from the black list: an excluded unit (``veto.action: exclude``) takes
+    no place in the red ranking, so the others' red ranks close up, but keeps
+    its place in the bottom ranking (`rankings`).
     """
     out = results.reset_index(drop=True)
     score = round_half_up(out["score"].to_numpy(dtype="float64", na_value=np.nan), params.lists.precision)
-    excluded = out["excluded"].to_numpy(dtype=bool) if "excluded" in out.columns else False
-    ranked = ~np.isnan(score) & ~excluded
-    codes = group_codes(out, ("round_id", "ranking_group"))
-    n_ranked = np.bincount(codes, weights=ranked, minlength=codes.max(initial=-1) + 1)[codes]
-    rank, tie_size, _ = competition_ranks(codes, score, ranked)
+    excluded = out["excluded"].to_numpy(dtype=bool) if "excluded" in out.columns else np.zeros(len(out), dtype=bool)
+    r = rankings(group_codes(out, ("round_id", "ranking_group")), score, excluded)
     out["score_rounded"] = score
-    out["ranked"] = ranked
-    out["rank"] = rank
-    # units strictly below + 1 = N − (last place of the tied block) + 1
-    out["rank_bottom"] = n_ranked - (rank + tie_size - 1) + 1
-    out["n_ranked"] = n_ranked.astype("int64")
-    out["tie_size"] = tie_size
+    out["ranked"] = r.ranked
+    out["rank"] = r.rank
+    out["rank_bottom"] = r.rank_bottom
+    out["n_ranked"] = r.n_ranked.astype("int64")
+    out["tie_size"] = r.tie_size
+    out["n_ranked_bottom"] = r.n_ranked_bottom.astype("int64")
+    out["tie_size_bottom"] = r.tie_size_bottom
     return out
+
+
+@dataclass(frozen=True, eq=False)
+class Rankings:
+    """The red and the bottom ranking of `rankings`, for every unit (arrays of one shape).
+
+    Attributes
+    ----------
+    ranked, rank, tie_size, n_ranked :
+        The red ranking (1 = best): scored units that no veto excluded.
+    scored, rank_bottom, tie_size_bottom, n_ranked_bottom :
+        The bottom ranking (1 = worst): every scored unit.
+    """
+
+    ranked: np.ndarray
+    rank: np.ndarray
+    tie_size: np.ndarray
+    n_ranked: np.ndarray
+    scored: np.ndarray
+    rank_bottom: np.ndarray
+    tie_size_bottom: np.ndarray
+    n_ranked_bottom: np.ndarray
+
+
+def rankings(codes: np.ndarray, rounded, excluded=None) -> Rankings:
+    """The red and the bottom ranking of units within groups, for one score vector or a stack of them.
+
+    Parameters
+    ----------
+    codes : ndarray of int, shape (n,)
+        The ranking group of each unit.
+    rounded : ndarray, shape (n,) or (B, n)
+        The rounded scores (NaN: not scored, in neither ranking).
+    excluded : ndarray of bool, broadcastable to ``rounded``, optional
+        Units a veto takes out of the red ranking (``veto.action: exclude``).
+
+    Returns
+    -------
+    Rankings
+
+    Notes
+    -----
+    The bottom ranking is the ranking of every scored unit read from its end:
+    a unit's bottom rank is 1 + the number of units with a strictly lower
+    score. Both rankings are `competition_ranks`; without exclusions the red
+    ranking is the same ranking read from the top.
+    """
+    rounded = np.asarray(rounded, dtype="float64")
+    scored = ~np.isnan(rounded)
+    excluded = np.zeros(rounded.shape, dtype=bool) if excluded is None else np.broadcast_to(excluded, rounded.shape)
+    full, tie_full, _ = competition_ranks(codes, rounded, scored)
+    n_full = _group_counts(codes, scored)
+    if excluded.any():
+        ranked = scored & ~excluded
+        rank, tie, _ = competition_ranks(codes, rounded, ranked)
+        n_ranked = _group_counts(codes, ranked)
+    else:
+        ranked, rank, tie, n_ranked = scored, full, tie_full, n_full
+    # units strictly below + 1 = N − (last place of the tied block) + 1
+    bottom = n_full - (full + tie_full - 1) + 1
+    return Rankings(ranked, rank, tie, n_ranked, scored, bottom, tie_full, n_full)
+
+
+def _group_counts(codes: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """For each unit, how many units of its group ``mask`` holds (in its own row of a stack)."""
+    mask = np.asarray(mask)
+    k = int(codes.max(initial=-1)) + 1
+    if mask.ndim == 1:
+        return np.bincount(codes, weights=mask, minlength=k)[codes]
+    b = mask.shape[0]
+    flat = (np.arange(b)[:, None] * k + codes[None, :]).ravel()
+    counts = np.bincount(flat, weights=mask.ravel().astype("float64"), minlength=b * k).reshape(b, k)
+    return counts[:, codes]
 
 
 def group_codes(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:

@@ -38,7 +38,8 @@ def apply_vetoes(
         NaN without survey rows), ``prerequisite_score`` (NaN when off or not
         scored), ``veto_reasons`` (tuple of ``"satisfaction"``,
         ``"prerequisite"``), ``vetoed`` and ``excluded`` (vetoed and
-        ``veto.action == "exclude"``).
+        ``veto.action == "exclude"``: out of the red ranking, still in the
+        bottom ranking, `honorcalc.rules.ranking.rank_units`).
 
     Notes
     -----

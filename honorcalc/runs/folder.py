@@ -20,6 +20,14 @@ from ..data.archive import archive_inputs
 from ..data.contract import Dataset
 from ..data.read import load_dataset
 from ..params import Params, load_params, params_sha256, params_to_yaml
+from ..report.documents import (
+    ANNUAL_NOTICE,
+    NOTICE,
+    annual_notice,
+    check_notice_template,
+    notice_fields,
+    round_notice,
+)
 from ..report.execute import (
     ANNUAL_NOTEBOOK,
     ROUND_NOTEBOOK,
@@ -30,11 +38,17 @@ from ..report.execute import (
     start_kernel,
     warm_exporter,
 )
+from ..report.workbook import (
+    ANNUAL_WORKBOOK,
+    RESULTS_WORKBOOK,
+    annual_workbook,
+    round_workbook,
+)
 from .manifest import MANIFEST, build_manifest
 from .notebook import KERNEL_IMPORTS, hand_over, preload_code
 from .pipeline import evaluate, run_tables
 
-__all__ = ['INPUTS_ARCHIVE', 'RunResult', 'safe_name', 'run_report']
+__all__ = ['INPUTS_ARCHIVE', 'RunResult', 'safe_name', 'office_documents', 'resolve_notice_template', 'run_report']
 
 
 INPUTS_ARCHIVE = "inputs.zip"
@@ -99,6 +113,38 @@ def _round_info(dataset: Dataset, round_id: str) -> dict:
     }
 
 
+def office_documents(params: Params, result) -> dict[str, bytes]:
+    """The files a run hands to people, by file name: the Word notice and the Excel workbook.
+
+    A round run (``result`` a `honorcalc.rules.RoundResult`) gives ``通报.docx`` and
+    ``测评结果.xlsx``; an annual run (a `honorcalc.rules.annual.YearResult`)
+    ``年度考核通报.docx`` and ``年度考核结果.xlsx``. The same inputs give the same bytes.
+    """
+    if params.report == "annual":
+        author = notice_fields(params, int(result.year))["issuer"]
+        return {ANNUAL_NOTICE: annual_notice(result), ANNUAL_WORKBOOK: annual_workbook(result, author=author)}
+    author = notice_fields(params, int(result.round["year"]))["issuer"]
+    return {NOTICE: round_notice(result), RESULTS_WORKBOOK: round_workbook(result, author=author)}
+
+
+def resolve_notice_template(params: Params, params_file: str | Path,
+                            overrides: list[str] | tuple[str, ...] = ()) -> Params:
+    """``params`` with ``notice.template`` as an absolute path.
+
+    A relative path is taken from the params file's folder, as ``dataset`` is, or
+    from the working directory when it was given with ``--set notice.template=…``.
+    """
+    template = params.notice.template
+    if template is None:
+        return params
+    path = Path(template).expanduser()
+    if not path.is_absolute():
+        from_command_line = any(o.partition("=")[0].strip() == "notice.template" for o in overrides)
+        path = (Path.cwd() if from_command_line else Path(params_file).parent) / path
+    notice = params.notice.model_copy(update={"template": str(path.resolve())})
+    return params.model_copy(update={"notice": notice})
+
+
 def _new_run_id(params_dict: dict, dataset: Dataset, now: dt.datetime) -> str:
     digest = hashlib.sha256(
         (params_sha256(params_dict) + json.dumps(sorted(dataset.files.items()))).encode()
@@ -123,7 +169,8 @@ def run_report(
     NotebookError
         The notebook failed in a cell (a bug), or its kernel stopped: nothing is written.
     """
-    params = load_params(params_file, overrides)
+    params = resolve_notice_template(load_params(params_file, overrides), params_file, overrides)
+    check_notice_template(params)  # an unusable template stops the run before anything is written
     # the kernel loads the data and evaluates the report while this process computes the tables
     km = start_kernel(KERNEL_IMPORTS[params.report], setup=preload_code(params))
     try:
@@ -157,7 +204,11 @@ def _run(params: Params, out: Path, notebook, progress: bool, km) -> RunResult:
         (tmp / "params.yaml").write_text(params_to_yaml(params), encoding="utf-8")
         # the tables are computed here while the kernel starts; the notebook reads them back,
         # checked against their hashes, from the run folder it is executed in
-        handed = hand_over(run_tables(params, dataset, evaluate(params, dataset)), dataset, tmp)
+        result = evaluate(params, dataset)
+        handed = hand_over(run_tables(params, dataset, result), dataset, tmp)
+        # the notice and the workbook, after the tables and before the manifest, which hashes them
+        for name, content in office_documents(params, result).items():
+            (tmp / name).write_bytes(content)
         if params.audit.keep_inputs:
             # compressing the inputs waits on zlib, which leaves the interpreter free
             archiver = _Background(archive_inputs, {t: Path(params.dataset) / f for t, f in dataset.files.items()},

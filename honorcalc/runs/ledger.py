@@ -13,6 +13,12 @@ returns the new head hash to print in the published notice, and
 Publishing a round that is already in the ledger needs ``supersede=True`` and
 a reason, both recorded; the superseded entry stays in the ledger, and only
 the newest entry of a round counts in `ledger_points`.
+
+`append_entry` holds an exclusive lock, ``<ledger>.lock`` beside the ledger, from
+reading the ledger to appending to it, so that two publications at once are
+made one after the other and never fork the chain (the ``filelock`` package:
+the same on Linux, macOS and Windows). Lines are split on ``\n`` only, so that
+a name holding a Unicode line separator never splits an entry.
 """
 
 from __future__ import annotations
@@ -20,19 +26,26 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ..data.write import FLOAT_FORMAT, append_line
 from ..errors import InputError
 
 __all__ = [
     "GENESIS",
     "entry_hash",
     "read_ledger",
+    "listed_units",
     "make_entry",
     "check_publishable",
+    "append_entry",
+    "lock_path",
+    "chain_problems",
     "verify_ledger",
     "effective_entries",
     "ledger_points",
@@ -42,6 +55,8 @@ __all__ = [
 #: The ``previous_sha256`` of the first entry.
 GENESIS = "0" * 64
 LEDGER_VERSION = 1
+#: Seconds a publication waits for another one to release the ledger.
+LOCK_TIMEOUT = 60.0
 
 
 def _canonical(entry: dict[str, Any]) -> bytes:
@@ -57,17 +72,24 @@ def entry_hash(entry: dict[str, Any]) -> str:
 def read_ledger(path: str | Path) -> list[dict[str, Any]]:
     """Every entry of a ledger file, in order; an absent file is an empty ledger.
 
+    Entries are separated by ``\n`` alone: U+2028, U+2029, NEL and the other
+    characters `str.splitlines` breaks on may stand inside a name.
+
     Raises
     ------
     InputError
-        A line that is not a JSON object (naming the line).
+        A line that is not UTF-8 or not a JSON object (naming the line).
     """
     path = Path(path)
     if not path.exists():
         return []
     entries = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
+    for number, raw in enumerate(path.read_bytes().split(b"\n"), start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not UTF-8 (byte {exc.start + 1} of the line)", file=path, row=number) from None
+        if not line.strip(" \t\r"):
             continue
         try:
             entry = json.loads(line)
@@ -84,15 +106,36 @@ def _public(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if not k.startswith("_")}
 
 
+def _as_written(value) -> float:
+    """A number as the run's CSV tables hold it (`FLOAT_FORMAT`), so that an entry made from the
+    recomputed table equals one made from the table's file."""
+    return float(FLOAT_FORMAT % float(value))
+
+
 def _listed(ranking: pd.DataFrame, which: str) -> list[dict[str, Any]]:
     rows = ranking[ranking["list"] == which].sort_values(["group", "rank", "unit_id"], kind="stable")
     return [
         {
             "unit_id": str(r.unit_id), "name": str(r.name), "group": str(r.group),
-            "score": round(float(r.score), 6), "rank": int(r.rank), "points": float(r.points),
+            "score": round(_as_written(r.score), 6), "rank": int(r.rank), "points": _as_written(r.points),
         }
         for r in rows.itertuples(index=False)
     ]
+
+
+def listed_units(ranking: pd.DataFrame) -> dict[str, list]:
+    """A round's ``red`` and ``black`` lists and its ``escalated`` unit ids, as a ledger entry records them.
+
+    Parameters
+    ----------
+    ranking : DataFrame
+        The ``ranking.csv`` table, as computed or as read back from the file.
+    """
+    return {
+        "red": _listed(ranking, "red"),
+        "black": _listed(ranking, "black"),
+        "escalated": sorted(ranking.loc[ranking["escalated"].astype(str) == "True", "unit_id"].astype(str)),
+    }
 
 
 def make_entry(
@@ -105,7 +148,11 @@ def make_entry(
     published_utc: str,
     supersede_reason: str | None = None,
 ) -> dict[str, Any]:
-    """The next ledger entry for a run's round (pure: the caller appends it)."""
+    """The next ledger entry for a run's round (pure: the caller appends it).
+
+    ``round_info`` (``round_id``, ``kind``, ``topic``, ``date``) and ``ranking``
+    are the recomputed run's; ``manifest`` gives the city, run id and parameters' hash.
+    """
     previous = _public(entries[-1]) if entries else None
     earlier = [e for e in effective_entries(entries) if e["round_id"] == round_info["round_id"]]
     entry = {
@@ -120,9 +167,7 @@ def make_entry(
         "run_id": manifest["run_id"],
         "manifest_sha256": manifest_sha256,
         "params_sha256": manifest["params_sha256"],
-        "red": _listed(ranking, "red"),
-        "black": _listed(ranking, "black"),
-        "escalated": sorted(ranking.loc[ranking["escalated"].astype(str) == "True", "unit_id"].astype(str)),
+        **listed_units(ranking),
         "supersedes": earlier[-1]["seq"] if earlier else None,
         "supersede_reason": supersede_reason,
         "previous_sha256": previous["entry_sha256"] if previous else GENESIS,
@@ -146,9 +191,66 @@ def check_publishable(entries: list[dict[str, Any]], round_id: str, *, supersede
         raise InputError("--supersede needs a --reason saying why the published list is replaced")
 
 
-def verify_ledger(path: str | Path, *, head: str | None = None) -> list[str]:
-    """Every broken link or edited entry of a ledger; empty when the chain is intact."""
-    entries = read_ledger(path)
+def lock_path(path: str | Path) -> Path:
+    """The lock file of a ledger: ``<ledger>.lock`` beside it."""
+    path = Path(path)
+    return path.with_name(path.name + ".lock")
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold the ledger's exclusive lock, waiting up to `LOCK_TIMEOUT` seconds for it.
+
+    The operating system releases it when the holder ends, however it ends:
+    a lock file left behind by a crashed publication does not block the next one.
+    """
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(lock_path(path), timeout=LOCK_TIMEOUT)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+    except Timeout:
+        raise InputError(
+            f"the ledger is locked by another publication (waited {LOCK_TIMEOUT:g} s for "
+            f"{lock_path(path).name}); publish again when it has finished",
+            file=path,
+        ) from None
+    except OSError as exc:  # e.g. a folder this user may not write to (Timeout is an OSError: caught above)
+        raise InputError(f"cannot lock the ledger ({exc.strerror or exc}: {lock_path(path).name})",
+                         file=path) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def append_entry(path: str | Path, build: Callable[[list[dict[str, Any]]], dict[str, Any]]) -> dict[str, Any]:
+    """Append the entry ``build`` makes from the ledger's entries; return it.
+
+    The ledger's lock is held from reading the ledger, through checking its
+    chain and ``build`` (which may refuse with `InputError`), to appending: two
+    publications at once are made one after the other, the second one chained
+    to the first.
+
+    Raises
+    ------
+    InputError
+        The ledger is damaged, locked for longer than `LOCK_TIMEOUT`, or ``build`` refuses.
+    """
+    path = Path(path)
+    with _locked(path):
+        entries = read_ledger(path)
+        broken = chain_problems(entries)
+        if broken:
+            raise InputError("the ledger is damaged; fix it before publishing: " + broken[0], file=path)
+        entry = build(entries)
+        append_line(path, json.dumps(entry, ensure_ascii=False))
+    return entry
+
+
+def chain_problems(entries: list[dict[str, Any]], *, head: str | None = None) -> list[str]:
+    """Every broken link or edited entry among a ledger's entries (`read_ledger`); empty when intact."""
     problems = []
     previous = GENESIS
     for expected_seq, entry in enumerate(entries, start=1):
@@ -166,6 +268,11 @@ def verify_ledger(path: str | Path, *, head: str | None = None) -> list[str]:
     if head is not None and head not in {e.get("entry_sha256") for e in entries}:
         problems.append(f"the published head {head[:16]}… is not in the ledger (entries were removed)")
     return problems
+
+
+def verify_ledger(path: str | Path, *, head: str | None = None) -> list[str]:
+    """Every broken link or edited entry of a ledger; empty when the chain is intact."""
+    return chain_problems(read_ledger(path), head=head)
 
 
 def effective_entries(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

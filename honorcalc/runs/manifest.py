@@ -27,6 +27,8 @@ MANIFEST = "manifest.json"
 LIBRARIES = (
     "numpy", "pandas", "scipy", "matplotlib", "pandera", "pydantic", "pyyaml",
     "papermill", "nbconvert", "nbformat", "ipykernel", "openpyxl", "pyarrow",
+    # the Word notice's bytes depend on it as the workbook's on openpyxl
+    "python-docx",
 )
 
 

@@ -46,7 +46,7 @@ import pandas as pd
 
 from ..data.contract import Dataset
 from ..data.read import load_dataset
-from ..data.write import file_sha256, write_tables
+from ..data.write import file_sha256, unescape_cell, write_tables
 from ..errors import InputError, ParamError
 from ..params import Params, load_params, params_from_mapping
 from ..report.view import AnnualView, RoundView, build_annual_view, build_view
@@ -236,7 +236,11 @@ def read_table(data: bytes, columns: Mapping[str, str], *, name: str = "table") 
     """A table written by `honorcalc.data.write.write_tables`, read back from its bytes.
 
     Every cell is read as text first (so ``001`` and ``NA`` stay what they
-    are), then each column is typed as ``columns`` says (`column_types`).
+    are), then each column is typed as ``columns`` says (`column_types`). The
+    column names and the cells of text columns are unescaped
+    (`honorcalc.data.write.unescape_cell`): a name written ``'=HYPERLINK(…)``,
+    neutralised for spreadsheets, is read back ``=HYPERLINK(…)``, exactly as the
+    run had it.
 
     Raises
     ------
@@ -247,15 +251,31 @@ def read_table(data: bytes, columns: Mapping[str, str], *, name: str = "table") 
     if not columns:
         return pd.DataFrame()
     text = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8")
+    text.columns = [unescape_cell(str(c)) for c in text.columns]
     if list(text.columns) != list(columns):
         raise InputError(f"{name}: the header is not the run's columns ({', '.join(columns)})", file=name)
     out = {}
     for column, kind in columns.items():
         try:
-            out[column] = _typed(text[column], kind)
+            cells = _unescaped(text[column]) if kind in _TEXT_KINDS else text[column]
+            out[column] = _typed(cells, kind)
         except (ValueError, TypeError, SyntaxError, OverflowError):
             raise InputError(f"a cell cannot be read as {kind}", file=name, column=column) from None
     return pd.DataFrame(out, index=text.index)
+
+
+#: The column types (`column_types`) whose cells are text, neutralised when written.
+_TEXT_KINDS = ("str", "str?", "object", "object?")
+
+
+def _unescaped(text: pd.Series) -> pd.Series:
+    """A text column as it was before it was written (`honorcalc.data.write.unescape_cell`)."""
+    quoted = text.str.startswith("'").to_numpy(dtype=bool)
+    if not quoted.any():
+        return text
+    out = text.copy()
+    out[quoted] = [unescape_cell(v) for v in text[quoted]]
+    return out
 
 
 def _typed(text: pd.Series, kind: str) -> pd.Series:
@@ -353,7 +373,7 @@ def prepare(params_file: str | Path | None = None, parameters: Mapping | None = 
     """
     params = notebook_params(params_file, parameters)
     dataset, result, tables = _contents(params, run_dir, table_sha256, table_columns, input_sha256)
-    return build_view(params, dataset, tables, result)
+    return build_view(params, dataset, tables, result, run_dir=run_dir or None)
 
 
 def prepare_annual(params_file: str | Path | None = None, parameters: Mapping | None = None, run_dir: str = "",
@@ -363,7 +383,7 @@ def prepare_annual(params_file: str | Path | None = None, parameters: Mapping | 
     """The annual report's view, for its notebook's first cell: as `prepare`, for the year of ``round``."""
     params = notebook_params(params_file, parameters).model_copy(update={"report": "annual"})
     dataset, result, tables = _contents(params, run_dir, table_sha256, table_columns, input_sha256)
-    return build_annual_view(params, dataset, tables, result)
+    return build_annual_view(params, dataset, tables, result, run_dir=run_dir or None)
 
 
 def _contents(params: Params, run_dir, table_sha256, table_columns, input_sha256):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 from dataclasses import dataclass
@@ -21,11 +22,20 @@ from .manifest import MANIFEST
 __all__ = ['RecordedRun', 'load_run', 'explain_in_run', 'recorded_dataset']
 
 
+#: What every manifest holds, and the objects among it.
+_MANIFEST_KEYS = ("run_id", "params", "params_sha256", "inputs", "outputs")
+_MANIFEST_OBJECTS = ("params", "inputs", "outputs")
+
+
 @dataclass(frozen=True)
 class RecordedRun:
+    """A run folder as recorded: ``manifest_sha256`` is the sha256 of the very
+    ``manifest.json`` bytes ``manifest`` was read from."""
+
     run_dir: Path
     manifest: dict[str, Any]
     params: Params
+    manifest_sha256: str = ""
 
 
 def load_run(run_dir: str | Path) -> RecordedRun:
@@ -42,12 +52,22 @@ def load_run(run_dir: str | Path) -> RecordedRun:
         raise InputError("run folder not found", file=run_dir)
     if not path.is_file():
         raise InputError(f"not a run folder (no {MANIFEST})", file=run_dir)
+    data = path.read_bytes()
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        params = params_from_mapping(manifest["params"], source=path)
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        manifest = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"unreadable manifest ({type(exc).__name__})", file=path) from None
-    return RecordedRun(run_dir=run_dir, manifest=manifest, params=params)
+    if not isinstance(manifest, dict):
+        raise InputError("unreadable manifest (not a JSON object)", file=path)
+    for key in _MANIFEST_KEYS:
+        if key not in manifest or (key in _MANIFEST_OBJECTS and not isinstance(manifest[key], dict)):
+            raise InputError(f"unreadable manifest (no '{key}')", file=path)
+    try:
+        params = params_from_mapping(manifest["params"], source=path)
+    except (KeyError, TypeError) as exc:
+        raise InputError(f"unreadable manifest ({type(exc).__name__})", file=path) from None
+    return RecordedRun(run_dir=run_dir, manifest=manifest, params=params,
+                       manifest_sha256=hashlib.sha256(data).hexdigest())
 
 
 def recorded_dataset(run: RecordedRun, workdir: Path) -> tuple[Dataset, list[str]]:

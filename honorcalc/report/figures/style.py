@@ -9,6 +9,14 @@ the font itself (``font.family`` is the font, not "sans-serif"), so a figure
 drawn later outside that context, as a notebook's inline display does, still
 shows its Chinese.
 
+Text
+----
+Every text is drawn as written: ``text.parse_math`` is off, so a ``$`` in a
+unit, group, category or rater name is a dollar sign, not the start of
+mathtext (``单位$$`` would not parse, ``a$b$c`` would be drawn as a formula),
+and ``text.usetex`` is off. A text keeps the setting it was made with, so a
+figure drawn later outside the style draws its names plainly too.
+
 Font
 ----
 `FONT_PATH`: WenQuanYi Micro Hei (文泉驿微米黑) 0.2.0-beta, face 0 of
@@ -107,6 +115,10 @@ def style() -> dict:
         "font.family": [FONT_NAME, "DejaVu Sans"],
         "font.sans-serif": [FONT_NAME, "DejaVu Sans"],
         "axes.unicode_minus": has_minus,
+        # every text as written: "$" in a unit name is a dollar sign, not mathtext (a name such
+        # as 单位$$ would not even parse), and never TeX; stored on each text as it is made
+        "text.parse_math": False,
+        "text.usetex": False,
         "font.size": 10,
         "axes.titlesize": PANEL_TITLE_SIZE,
         "axes.labelsize": LABEL_SIZE,
