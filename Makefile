@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 $(DEMO)/units.csv: honorcalc/datasets/demo.py | $(STAMP)
-	$(VENV)/bin/honorcalc demo $(DEMO)
+	$(VENV)/bin/honorcalc demo --force $(DEMO)
 
 # The demo city's round report, then its annual report; each prints where its HTML is.
 report: $(STAMP) $(DEMO)/units.csv

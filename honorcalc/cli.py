@@ -58,14 +58,17 @@ def run(params_file, overrides, out):
 @cli.command()
 @click.argument("directory", required=False, default="data/demo",
                 type=click.Path(file_okay=False, path_type=Path))
-def demo(directory):
+@click.option("--force", is_flag=True,
+              help="Overwrite the <table>.csv files of a folder that is not empty.")
+def demo(directory, force):
     """Write the bundled demo city (about 150 units, one year of rounds) to DIRECTORY.
 
-    DIRECTORY defaults to data/demo, where params/demo.yaml looks for it.
+    DIRECTORY defaults to data/demo, where params/demo.yaml looks for it. A folder that
+    is not empty is refused without --force; nothing is ever written through a symbolic link.
     """
     from .datasets.demo import write_demo
 
-    paths = write_demo(directory)
+    paths = write_demo(directory, force=force)
     for path in paths:
         click.echo(str(path))
 
@@ -78,10 +81,12 @@ def demo(directory):
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 def explain(run_dir, unit_id, lang, as_json):
     """Explain how UNIT_ID got its score, rank and list in the run RUN_DIR (an annual run: its year)."""
+    from .explain.values import inert_json, inert_text
     from .runs.recorded import explain_in_run
 
     text = explain_in_run(run_dir, unit_id, lang=lang, as_json=as_json)
-    click.echo(text)
+    # names come from the data: escape sequences and right-to-left overrides are shown, not obeyed
+    click.echo(inert_json(text) if as_json else inert_text(text))
 
 
 @cli.command()
@@ -214,8 +219,10 @@ def main(argv: list[str] | None = None) -> None:
 def _main(argv: list[str] | None) -> None:
     try:
         cli.main(args=argv, prog_name="honorcalc", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+    except click.exceptions.Abort as abort:
+        # click turns Ctrl-C (and SIGTERM, see `_terminated`) into Abort; a run under way has removed its folder
+        interrupted = isinstance(abort.__cause__ or abort.__context__, KeyboardInterrupt)
+        click.echo("Interrupted; nothing was written." if interrupted else "Aborted.", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as err:
         err.show()

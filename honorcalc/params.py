@@ -515,7 +515,7 @@ class Params(_Section):
     report: Literal["round", "annual"] = Field(
         "round", description="the report: one round's lists, or the annual assessment (年度考核) up to `round`"
     )
-    city: str = Field("", description="city name shown in the report title")
+    city: str = Field("", max_length=100, description="city name shown in the report title (at most 100 characters)")
     lang: Literal["zh", "en"] = Field("zh", description="report language")
     seed: int = _number(
         20240601, ge=0, le=2**63 - 1,
@@ -546,12 +546,23 @@ class Params(_Section):
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that also refuses duplicate keys (a silent overwrite otherwise)."""
+    """SafeLoader that also refuses duplicate keys (a silent overwrite otherwise),
+    keys that are lists or mappings, and the merge key ``<<``."""
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
     seen = set()
     for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            raise yaml.constructor.ConstructorError(
+                None, None, "the merge key '<<' is not supported; write the keys out in full",
+                key_node.start_mark,
+            )
+        if isinstance(key_node, (yaml.SequenceNode, yaml.MappingNode)):
+            what = "a list" if isinstance(key_node, yaml.SequenceNode) else "a mapping"
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a key must be a name, not {what}", key_node.start_mark
+            )
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(

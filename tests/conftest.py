@@ -142,3 +142,13 @@ def ems_components(y):
         "indicator": (ms_i - ms_pi) / (n_p * n_r),
         "rater": (ms_r - ms_pr) / (n_p * n_i),
     }
+
+
+@pytest.fixture(scope="session")
+def demo_data(tmp_path_factory) -> Path:
+    """The demo city written once per session (a fresh clone has no data/demo)."""
+    from honorcalc.datasets.demo import write_demo
+
+    directory = tmp_path_factory.mktemp("demo-city")
+    write_demo(directory, force=True)
+    return directory

@@ -44,8 +44,8 @@ MARKUP_UNIT = "# 标题|x"
 
 
 @pytest.fixture(scope="module")
-def demo():
-    params = load_params(ROOT / "params" / "demo.yaml")
+def demo(demo_data):
+    params = load_params(ROOT / "params" / "demo.yaml", [f"dataset={demo_data}"])
     return params, load_dataset(params.dataset)
 
 
@@ -62,9 +62,9 @@ def special(demo):
 
 
 @pytest.fixture(scope="module")
-def year(demo):
+def year(demo, demo_data):
     _, dataset = demo
-    params = load_params(ROOT / "params" / "demo-annual.yaml")
+    params = load_params(ROOT / "params" / "demo-annual.yaml", [f"dataset={demo_data}"])
     return evaluate_year(dataset, params)
 
 

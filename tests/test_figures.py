@@ -343,10 +343,8 @@ def test_list_history_small_multiples(result):
     assert {t.get_position()[1] for t in ninety} <= {s[0, 1] for s in red}
     assert {t.get_position()[1] for t in seventy} <= {s[0, 1] for s in black}
     assert {to_hex(t.get_color()) for t in ninety} == {"#c62828"}
-    # the rounds, in date order, under the lowest panel of each of the 6 columns
-    rounds = sorted(result.history["round_id"].unique())
-    shown = [t.get_text() for t in ax.texts if t.get_text() in rounds]
-    assert shown == rounds * 6
+    # the rounds, in date order and named by their date, under the lowest panel of each of the 6 columns
+    assert _round_labels(fig) == ["3月31日", "6月30日"] * 6
     assert not fig.legends and not any(a.get_legend() for a in fig.axes)
     escalated = u.loc[u["escalated"] & u["list"].eq("black"), "name"]
     assert _texts(fig).count("启动核查") == len(escalated) > 0
@@ -446,9 +444,82 @@ def test_special_round(special, raters, gaps):
     heat = built["heatmap"].axes[0]
     topic = set(special.categories["category"])
     assert {t.get_text().replace("\n", "") for t in heat.get_xticklabels()} == topic
-    history_rounds = set(_texts(built["history"])) & set(special.history["round_id"])
-    assert history_rounds == set(special.history["round_id"]) and SPECIAL in history_rounds
+    assert set(_round_labels(built["history"])) == {"1月12日", "3月10日"}
     assert any("同类点位建设" in t for t in _texts(built["history"]))
+    # a special round's score is 专项得分, and its title names the round by date and topic
+    titled = {"2026年3月10日“同类点位建设”专项测评" in " ".join(_texts(fig)) for fig in built.values()}
+    assert titled == {True} and not any(SPECIAL in t for fig in built.values() for t in _texts(fig))
+    for name in ("distribution", "intervals"):
+        ylabels = {ax.get_ylabel() for ax in built[name].axes if ax.get_ylabel()}
+        assert ylabels == {FIGURE_LABELS["zh"]["score_special"]}
+    funnel = _funnel_table(special.units["ranking_group"].tolist())
+    ylabels = {ax.get_ylabel() for ax in figures.plot_funnel(funnel, special).axes if ax.get_ylabel()}
+    assert ylabels == {FIGURE_LABELS["zh"]["score_special"]}
+    assert {ax.get_ylabel() for ax in figures.plot_funnel(funnel).axes if ax.get_ylabel()} == {"综合得分"}
+
+
+def _round_labels(fig) -> list[str]:
+    """The round labels of a history figure, as drawn."""
+    return [t.get_text() for t in fig.axes[0].texts if t.get_gid() == "round_label"]
+
+
+def _funnel_table(groups: list[str]) -> pd.DataFrame:
+    """A funnel.csv of units in ``groups``, all within their limits."""
+    n = len(groups)
+    return pd.DataFrame({
+        "unit_id": [f"U{k:03d}" for k in range(n)], "name": [f"单位{k}" for k in range(n)],
+        "ranking_group": groups, "score": np.linspace(70, 95, n), "precision": np.linspace(0.5, 1.5, n),
+        "target": 82.0, "tau2": 4.0, "level_inner": 0.95, "level_outer": 0.998, "status_outer": "within",
+    })
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("round_id, ncols", [("S2026-05a", 6), ("S2026-11b", 6), ("S2026-11b", 12)])
+def test_history_round_labels_never_overlap(demo, lang, round_id, ncols):
+    """A special topic has a round every two months: its labels are dates, level, upright or thinned.
+
+    Twelve columns leave panels too narrow for every upright date: every other one is shown.
+    """
+    root, ds = demo
+    r = evaluate_round(ds, Params(dataset=str(root), round=round_id, lang=lang), round_id)
+    fig = figures.plot_list_history(r, ncols=ncols)
+    if ncols == 6:
+        _assert_laid_out(fig)  # every text of the figure inside it and clear of every other
+    with matplotlib.rc_context(style()):
+        fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    labels = [t for t in fig.axes[0].texts if t.get_gid() == "round_label" and t.get_visible()]
+    assert labels
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    assert not [(a, b) for a, b in itertools.combinations(boxes, 2) if a.overlaps(b)]
+    # the round of the report is always labelled, by its date, not its id
+    latest = "11月25日" if lang == "zh" else "25 Nov"
+    shown = [t.get_text() for t in labels]
+    assert (latest if round_id == "S2026-11b" else ("5月11日" if lang == "zh" else "11 May")) in shown
+    assert not any(t.startswith("S2026") for t in shown)
+    if ncols == 12:
+        assert 0 < len(shown) < 12 * len(set(r.history["round_id"]))
+
+
+def test_panels_name_the_groups_of_a_kind_or_all_scope(demo):
+    """With lists.ranking_scope kind or all, the groups are shown in words, not as their codes."""
+    root, ds = demo
+    for scope, words in (("kind", {"行业单位", "属地单位"}), ("all", {"全部单位"})):
+        params = params_from_mapping({"dataset": str(root), "round": ROUND, "lists": {"ranking_scope": scope}})
+        r = evaluate_round(ds, params, ROUND)
+        codes = set(r.units["ranking_group"].astype(str))
+        intervals = [ax.get_title() for ax in figures.plot_score_intervals(r).axes if ax.get_visible()]
+        assert {t.split("（")[0] for t in intervals} == words
+        funnel = figures.plot_funnel(_funnel_table(r.units["ranking_group"].tolist()), r)
+        assert {ax.get_title() for ax in funnel.axes if ax.get_visible()} == words
+        ticks = [t.get_text().split("\n")[0] for t in figures.plot_score_distribution(r).axes[0].get_xticklabels()]
+        assert set(ticks) == words
+        heat = figures.plot_category_heatmap(r).axes[0]
+        rows = [t.get_text() for t in heat.get_yticklabels()][:-1]
+        assert rows and not any(t.endswith(f"（{c}）") for t in rows for c in codes)
+        english = figures.plot_score_intervals(r, lang="en")
+        assert all(ax.get_title().split(" (")[0] in {"industry units", "territorial units", "all units"}
+                   for ax in english.axes if ax.get_visible())
 
 
 def test_a_round_without_listed_units(demo):
@@ -527,3 +598,13 @@ def test_funnel_names_the_units_beyond_the_outer_limits():
     named = [t.get_text() for ax in panels for t in ax.texts]
     assert named == ["单位19"]
     _assert_glyphs_and_font(fig)
+
+
+def test_annual_panels_name_the_groups_of_a_kind_scope(demo):
+    from honorcalc.rules.annual import evaluate_year
+
+    root, ds = demo
+    params = params_from_mapping({"dataset": str(root), "round": ROUND, "lists": {"ranking_scope": "kind"}})
+    fig = figures.plot_points_over_year(evaluate_year(ds, params, ROUND))
+    titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_visible()]
+    assert {t.split("（")[0] for t in titles} == {"行业单位", "属地单位"}

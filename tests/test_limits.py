@@ -353,13 +353,13 @@ def test_a_million_units_are_refused_up_front(monkeypatch):
     assert "fairness.null_cities" in message and "16,000 MB" in message, message
 
 
-def test_the_demo_city_fits_in_a_small_machine():
+def test_the_demo_city_fits_in_a_small_machine(demo_data):
     """The demo's largest simulation needs well under 1 GB: any laptop runs it."""
     from honorcalc.fairness.memory import fairness_sizes, memory_needs
     from honorcalc.params import params_from_mapping
     from honorcalc.rules.evaluate import evaluate_rounds
 
-    demo = _load_demo()
+    demo = load_dataset(demo_data)
     params = params_from_mapping({"dataset": ".", "round": "C2026Q2"})
     evaluation = evaluate_rounds(demo.units, demo.indicators, demo.rounds, demo.scores, demo.deductions,
                                  demo.surveys, params)
@@ -368,11 +368,6 @@ def test_the_demo_city_fits_in_a_small_machine():
     needs = memory_needs(sizes, params)
     assert {need.analysis for need in needs} == {"agreement", "gstudy", "laggards", "stability", "ranks", "groups"}
     assert max(need.bytes for need in needs) < 500e6, needs
-
-
-def _load_demo():
-    root = Path(__file__).resolve().parent.parent / "data" / "demo"
-    return load_dataset(root)
 
 
 def test_the_run_tables_check_memory_first(small_city, monkeypatch):

@@ -11,6 +11,7 @@ import itertools
 import math
 import os
 import re
+import stat
 import zipfile
 from pathlib import Path
 
@@ -74,6 +75,9 @@ _WRONG_DELIMITERS = ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")
 
 
 _HEADER_SEARCH_ROWS = 20
+
+#: The first characters of a CSV file searched for its header (256 K).
+_HEADER_MAX_CHARS = 1 << 18
 
 
 # A CJK character, and a byte that is not UTF-8 (after decoding with
@@ -288,12 +292,32 @@ def _sniff_binary(raw: bytes, path: Path, table: str) -> None:
         raise InputError("is not a CSV text file (it contains binary data)", file=path)
 
 
-def _first_records(text: str) -> list[list[str]]:
-    """The first rows of a CSV text, parsed, for checking the header."""
-    head = text[: 1 << 18]
-    records = list(itertools.islice(csv.reader(_io.StringIO(head)), _HEADER_SEARCH_ROWS + 1))
-    if len(head) < len(text) and len(records) <= _HEADER_SEARCH_ROWS:
-        records = records[:-1]  # the last one may be cut short
+def _first_records(text: str, path: Path) -> list[list[str]]:
+    """The first rows of a CSV text, parsed, for checking the header.
+
+    Raises
+    ------
+    InputError
+        The header row does not fit in the first `_HEADER_MAX_CHARS` characters,
+        or holds a value longer than the CSV reader takes.
+    """
+    head = text[:_HEADER_MAX_CHARS]
+    reader = csv.reader(_io.StringIO(head))
+    records: list[list[str]] = []
+    cut = len(head) < len(text)
+    try:
+        records.extend(itertools.islice(reader, _HEADER_SEARCH_ROWS + 1))
+    except csv.Error:
+        cut = True  # a value too long for the reader: the rows before it are kept
+    else:
+        if cut and len(records) <= _HEADER_SEARCH_ROWS:
+            records = records[:-1]  # the last one may be cut short
+    if cut and not records:
+        raise InputError(
+            f"the header row is too long (over {_HEADER_MAX_CHARS:,} characters, or a column name "
+            f"over {csv.field_size_limit():,}); is this the right file?",
+            file=path, row=1,
+        )
     return records
 
 
@@ -384,7 +408,7 @@ def _read_csv(path: Path, table: str, limit: int, row_limit: int) -> tuple[pd.Da
     text, encoding = _decode(raw, path)
     if not re.search(r"\S", text):
         raise InputError("is empty; expected a header row naming the columns", file=path)
-    columns = _check_header(_first_records(text), table, path)
+    columns = _check_header(_first_records(text, path), table, path)
     del text  # the parser reads the bytes: one copy of a large file in memory, not two
     frame = _parse_csv(raw, encoding, len(columns), path)
     if frame.shape[1] != len(columns):
@@ -606,6 +630,27 @@ def _read_parquet(path: Path, limit: int, row_limit: int) -> pd.DataFrame:
     return text.to_pandas()
 
 
+def _require_regular_file(path: Path) -> None:
+    """Refuse, without opening it, a path that is missing, a folder, or not a regular file.
+
+    A FIFO would block the reader forever and a device such as ``/dev/zero``
+    never ends: neither is a table, whatever its name.
+    """
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InputError("file not found", file=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror or type(exc).__name__})", file=path) from None
+    if stat.S_ISDIR(mode):
+        raise InputError("is a directory, not a file", file=path)
+    if not stat.S_ISREG(mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a special file")
+        raise InputError(f"is not a regular file but {kind}; give the table as an ordinary file",
+                         file=path)
+
+
 def read_table(
     path: str | Path, table: str | None = None, *, max_bytes: int | None = None, max_rows: int | None = None
 ) -> tuple[pd.DataFrame, dict]:
@@ -645,9 +690,7 @@ def read_table(
     suffix = path.suffix.lower()
     limit = max_file_bytes() if max_bytes is None else max_bytes
     row_limit = max_table_rows() if max_rows is None else max_rows
-    if not path.is_file():
-        what = "is a directory, not a file" if path.is_dir() else "file not found"
-        raise InputError(what, file=path)
+    _require_regular_file(path)
     try:
         if suffix == ".csv":
             frame, encoding, digest = _read_csv(path, table, limit, row_limit)

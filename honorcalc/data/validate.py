@@ -553,32 +553,142 @@ def _duplicates(t: _Table, typed_values: dict[str, pd.Series], notices: list[str
 _HOMES = {"unit_id": ("units", "unit"), "indicator_id": ("indicators", "indicator"),
           "round_id": ("rounds", "round")}
 
+#: Id columns compared for look-alikes in tables that do not define them, and the noun.
+_OTHER_IDS = {"scores": {"rater_id": "rater"}, "deductions": {"code": "code"}}
 
-def _lookalike_ids(frame: pd.DataFrame, table: str, file: str) -> pd.DataFrame | None:
-    """Ids of one table that differ only by case or full-width characters: refused.
+#: Characters that show as nothing (or as a plain space) inside an id, besides category Cf
+#: (zero-width spaces and joiners, directional marks, U+FEFF): controls, separators
+#: other than the ASCII space, Hangul fillers and the combining grapheme joiner.
+_INVISIBLE_EXTRA = frozenset("\u034f\u115f\u1160\u3164\uffa0")
+
+#: Greek and Cyrillic letters drawn like Latin ones, as their Latin twin.
+_CONFUSABLE = str.maketrans({
+    # Cyrillic
+    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C",
+    "Т": "T", "Х": "X", "Ѕ": "S", "І": "I", "Ј": "J", "У": "Y",
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "ѕ": "s", "і": "i",
+    "ј": "j", "һ": "h", "ԁ": "d", "ԛ": "q", "ԝ": "w",
+    # Greek
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N",
+    "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+    "ο": "o", "ν": "v", "ι": "i", "κ": "k", "ρ": "p", "τ": "t", "υ": "u", "χ": "x",
+})
+
+
+def _is_invisible(char: str) -> bool:
+    """A character that cannot be seen in a cell: format (Cf), control, non-ASCII space, filler."""
+    import unicodedata
+
+    if char == " ":
+        return False
+    return unicodedata.category(char) in ("Cf", "Cc", "Zs", "Zl", "Zp") or char in _INVISIBLE_EXTRA
+
+
+def _invisible_in(text: str) -> list[str]:
+    return [c for c in text if _is_invisible(c)]
+
+
+def _skeleton(text: str) -> str:
+    """An id as it looks: NFKC, invisible characters dropped, Greek/Cyrillic look-alikes as Latin."""
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKC", text)
+    folded = "".join(c for c in folded if not _is_invisible(c))
+    return unicodedata.normalize("NFKC", folded.translate(_CONFUSABLE))
+
+
+def _case_or_width_twins(a: str, b: str) -> bool:
+    """Ids equal once full-width characters are ASCII and case is ignored (plain ASCII then)."""
+    import unicodedata
+
+    fa, fb = (unicodedata.normalize("NFKC", x).lower() for x in (a, b))
+    return fa == fb and fa.isascii() and not (_invisible_in(a) or _invisible_in(b))
+
+
+def _code_points(text: str) -> str:
+    """``'NA' (U+004E U+0041)``: an id with every code point spelled out."""
+    return f"{text!r} (" + " ".join(f"U+{ord(c):04X}" for c in text) + ")"
+
+
+def _first_rows(f: _Factor, index: pd.Index) -> np.ndarray:
+    """The row label of each distinct value's first row (-1: the value has no row left)."""
+    codes = pd.Series(f.codes)
+    first = codes.drop_duplicates()
+    out = np.full(len(f.values), -1, dtype=np.int64)
+    out[first.to_numpy()] = np.asarray(index[first.index.to_numpy()], dtype=np.int64)
+    return out
+
+
+def _lookalike_ids(t: _Table) -> pd.DataFrame | None:
+    """Ids of one column that differ only by how they are written: refused.
 
     ``U01`` and ``u01`` (or ``Ｕ01``) would be two units, to the letter; almost
     always they are one unit typed twice. Two readings, so neither is taken.
+    The same holds for ids that differ only by invisible characters (``001`` and
+    ``001`` + U+200B), by Unicode normalisation (``é`` and ``e`` + U+0301), or by
+    Greek or Cyrillic letters drawn like Latin ones (``NA`` and ``ΝΑ``); such
+    pairs are named with their code points, since they look the same on screen.
+    An id holding an invisible character is refused even without a twin: the
+    character was never meant, and the next file would be typed without it.
+    Case counts only for the ids a table defines (units, indicators, rounds).
     """
-    column = next((c for c, (home, _) in _HOMES.items() if home == table), None)
-    if column is None or column not in frame.columns or frame.empty:
+    columns = {c: noun for c, (home, noun) in _HOMES.items() if home == t.name}
+    columns.update(_OTHER_IDS.get(t.name, {}))
+    out = []
+    for column, noun in columns.items():
+        if column not in t.factors or not len(t):
+            continue
+        out.append(_lookalikes_in(t, column, noun, fold_case=column in _HOMES))
+    out = [c for c in out if c is not None]
+    return pd.concat(out, ignore_index=True) if out else None
+
+
+def _lookalikes_in(t: _Table, column: str, noun: str, fold_case: bool) -> pd.DataFrame | None:
+    f = t.factors[column]
+    values = [str(v) for v in f.values]
+    skeletons = [_skeleton(v).lower() if fold_case else _skeleton(v) for v in values]
+    invisible = [bool(_invisible_in(v)) for v in values]
+    groups: dict[str, list[int]] = {}
+    for i, (v, k) in enumerate(zip(values, skeletons)):
+        if v != "":
+            groups.setdefault(k, []).append(i)
+    suspects = [i for members in groups.values() if len(members) > 1 for i in members]
+    suspects += [i for i, bad in enumerate(invisible) if bad and len(groups[skeletons[i]]) == 1]
+    if not suspects:
+        return None  # the common case: no row positions computed
+    first_row = _first_rows(f, t.index)
+    rows, shown, expected = [], [], []
+    for members in groups.values():
+        members = sorted((m for m in members if first_row[m] >= 0), key=lambda m: first_row[m])
+        if not members:
+            continue
+        if len(members) == 1:
+            m = members[0]
+            if invisible[m]:
+                chars = " ".join(f"U+{ord(c):04X}" for c in _invisible_in(values[m]))
+                rows.append(first_row[m])
+                shown.append(values[m])
+                expected.append(f"an id without invisible characters: {_code_points(values[m])} "
+                                f"holds {chars}, which no one can see or type again")
+            continue
+        base = members[0]
+        for m in members[1:]:
+            rows.append(first_row[m])
+            shown.append(values[m])
+            a, b = values[base], values[m]
+            if fold_case and _case_or_width_twins(a, b):
+                expected.append(f"an id that differs from '{a}' (row {int(first_row[base]) + 2}) by more "
+                                f"than case or full-width characters: ids are compared exactly, so these "
+                                f"would be two {noun}s")
+            else:
+                expected.append(
+                    f"an id that differs from {_code_points(a)} (row {int(first_row[base]) + 2}) by "
+                    f"more than invisible characters, look-alike letters of another script or Unicode "
+                    f"normalisation: {_code_points(a)} and {_code_points(b)} look the same but are "
+                    f"compared exactly, so these would be two {noun}s")
+    if not rows:
         return None
-    ids = frame[column].dropna()
-    # each distinct id at its first row, then grouped by its folded form
-    first = pd.Series(ids.index, index=ids.to_numpy()).groupby(level=0, sort=False).min()
-    labels = first.to_numpy()
-    group_first = pd.Series(labels).groupby(_fold(pd.Series(first.index)).to_numpy()).transform("min").to_numpy()
-    later = labels != group_first
-    if not later.any():
-        return None
-    id_at = dict(zip(labels, first.index))
-    noun = _HOMES[column][1]
-    return _cases(
-        file, pd.Index(labels[later]), column, first.index[later].tolist(),
-        [f"an id that differs from '{id_at[f]}' (row {int(f) + 2}) by more than case or "
-         f"full-width characters: ids are compared exactly, so these would be two {noun}s"
-         for f in group_first[later]],
-    )
+    return _cases(t.file, pd.Index(rows), column, shown, expected)
 
 
 def _references(checked: dict[str, _Table], typed: dict[str, pd.DataFrame],
@@ -687,7 +797,7 @@ def _check_table(t: _Table, notices: list[str], cases: list) -> pd.DataFrame | N
                       {c.name: typed_values[c.name] for c in contract if c.kind == "number"}))
     cases.append(_duplicates(t, typed_values, notices))
     typed = _typed(t, typed_values)
-    cases.append(_lookalike_ids(typed, t.name, t.file))
+    cases.append(_lookalike_ids(t))
     return typed
 
 

@@ -537,19 +537,81 @@ def make_demo_city(seed: int = 2026) -> dict[str, pd.DataFrame]:
     }
 
 
-def write_demo(directory: str | Path) -> list[Path]:
+def write_demo(directory: str | Path, *, force: bool = False) -> list[Path]:
     """Write the demo city (`make_demo_city` with its default seed) as CSV files.
 
     Parameters
     ----------
     directory : str or pathlib.Path
-        Created if needed; ``<table>.csv`` files in it are overwritten.
+        Created if needed. A folder that already holds anything is refused
+        unless ``force``: it may be a dataset someone is working on.
+    force : bool
+        Overwrite the ``<table>.csv`` files of a non-empty folder (other files stay).
 
     Returns
     -------
     list of pathlib.Path
         The six files written, UTF-8, one per table.
-    """
-    from ..data.write import write_dataset
 
-    return write_dataset(make_demo_city(), directory)
+    Raises
+    ------
+    InputError
+        ``directory`` is not empty (without ``force``), is not a folder, or it or
+        one of the files to write is a symbolic link: nothing is written through a
+        link, even with ``force``, and nothing is written at all when one is refused.
+
+    Notes
+    -----
+    Each file is written to a new temporary file beside it and renamed over the
+    target, so a link created after the checks is replaced, never followed.
+    """
+    from ..data.write import csv_text
+
+    directory = Path(directory)
+    tables = make_demo_city()
+    targets = [directory / f"{name}.csv" for name in tables]
+    _check_demo_target(directory, targets, force)
+    directory.mkdir(parents=True, exist_ok=True)
+    for path, frame in zip(targets, tables.values()):
+        _replace_file(path, csv_text(frame).encode("utf-8"))
+    return targets
+
+
+def _check_demo_target(directory: Path, targets: list[Path], force: bool) -> None:
+    """Refuse a folder that is a link, a file, non-empty without ``force``, or holds a linked target."""
+    from ..errors import InputError
+
+    if directory.is_symlink():
+        raise InputError("is a symbolic link; the demo city is never written through a link: "
+                         "give a real folder", file=directory)
+    if directory.exists() and not directory.is_dir():
+        raise InputError("exists and is not a folder", file=directory)
+    linked = [p for p in targets if p.is_symlink()]
+    if linked:
+        raise InputError(f"{linked[0].name} is a symbolic link; the demo city is never written "
+                         "through a link: remove it first", file=directory)
+    if not directory.exists() or force:
+        return
+    present = sorted(p.name for p in directory.iterdir())
+    if present:
+        shown = ", ".join(present[:5]) + (f" and {len(present) - 5} more" if len(present) > 5 else "")
+        raise InputError(f"is not empty ({shown}); writing the demo city would overwrite a dataset. "
+                         "Give an empty or new folder, or --force to overwrite its <table>.csv files",
+                         file=directory)
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to a fresh temporary file beside ``path``, then rename it over ``path``."""
+    import os
+    import tempfile
+
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+        raise

@@ -9,7 +9,7 @@ from ..errors import InputError
 from ..params import SOURCE_LABELS, SOURCES
 from ..rules.evaluate import RoundResult
 from .counterfactual import counterfactual, counterfactual_lines
-from .values import as_float, as_int, as_text
+from .values import as_float, as_int, as_text, inert_text
 
 __all__ = ['LANGS', 'explain_unit_dict', 'explain_unit']
 
@@ -501,7 +501,7 @@ def explain_unit(result: RoundResult, unit_id: str, lang: str = "zh") -> str:
     if e["passed"] is not None:
         out.append(t["passed"].format(x=t["pass_yes"] if e["passed"] else t["pass_no"]))
     out.extend(counterfactual_lines(e["counterfactual"], lang))
-    return "\n".join(out)
+    return inert_text("\n".join(out))
 
 
 def _verdict_lines(e: dict, name: str, t: dict, f, share: float) -> list[str]:

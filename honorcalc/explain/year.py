@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..rules.annual import YearResult
+from .values import inert_json, inert_text
 
 __all__ = ["explain_year"]
 
@@ -74,11 +75,11 @@ def explain_year(result: YearResult, unit_id: str, *, lang: str = "zh", as_json:
     scored = result.points[(result.points["unit_id"] == unit_id) & (result.points["points"] != 0)]
     esc = result.escalations[result.escalations["unit_id"] == unit_id]
     if as_json:
-        return json.dumps({
+        return inert_json(json.dumps({
             "year": result.year, "round_id": result.round_id, "standing": _plain_record(row),
             "listings": [_plain_record(r) for _, r in scored.iterrows()],
             "escalations": [_plain_record(r) for _, r in esc.iterrows()],
-        }, ensure_ascii=False, indent=2, allow_nan=False)
+        }, ensure_ascii=False, indent=2, allow_nan=False))
     W = _WORDS[lang]
 
     def work(kind, topic) -> str:
@@ -117,7 +118,7 @@ def explain_year(result: YearResult, unit_id: str, *, lang: str = "zh", as_json:
                 parts.append(W["year_points"].format(year=y, points=W["not_evaluated"] if pd.isna(v) else f"{v:+g}"))
         lines.append(W["three"].format(years=row["years_3y"], total=row["points_3y"],
                                        parts=("，" if lang == "zh" else ", ").join(parts)))
-    return "\n".join(lines)
+    return inert_text("\n".join(lines))
 
 
 def _plain_record(row: pd.Series) -> dict:

@@ -251,7 +251,7 @@ LABELS = {
         "black_rule": "score ≤ {black} and within the bottom {n}",
         "red_rule_special": "score ≥ {red} and within the top ⌊N×{share}⌋",
         "black_rule_special": "score ≤ {black} and within the bottom ⌊N×{share}⌋",
-        "score_special": "Score",
+        "score_special": "Special-round score",
         "reason": "Why",
         "weak": "weakest: ",
         "weak_item": "{category} {score} (group mean {mean})",
@@ -528,7 +528,7 @@ def group_label(group, scope: str, lang: str) -> str:
 
 
 def round_name(round_row, lang: str) -> str:
-    """A round as a report names it: its date and its work (2026年6月30日综合测评).
+    """A round as a report names it: the dataset's name for it, else its date and its work (2026年6月30日综合测评).
 
     Parameters
     ----------
@@ -543,6 +543,9 @@ def round_name(round_row, lang: str) -> str:
         e.g. ``2026年5月25日“网申工作”专项测评``, or ``special evaluation 'Online
         filing' of 25 May 2026``. The round's id is the appendix's.
     """
+    name = round_row.get("name") if hasattr(round_row, "get") else None
+    if isinstance(name, str) and name.strip():
+        return name.strip()  # the dataset's own name of the round (轮次名称)
     date = pd.Timestamp(round_row["date"])
     topic = round_row.get("topic") if hasattr(round_row, "get") else None
     topic = "" if topic is None or pd.isna(topic) else str(topic)
@@ -606,7 +609,7 @@ FIGURE_LABELS = {
     },
     "en": {
         "score": "Score",
-        "score_special": "Score",
+        "score_special": "Special-round score",
         "red": "Red list",
         "black": "Black list",
         "red_line": "red line {v:g}",

@@ -539,7 +539,7 @@ def appendix(view, *, methods: list[dict] | None = None) -> Html:
     if isinstance(view, RoundView) and len(view.tables.get("funnel.csv", ())):
         from .figures import plot_funnel
 
-        figures.append(figure(L["fig_funnel"], plot_funnel(view.tables["funnel.csv"], lang=view.params.lang)))
+        figures.append(figure(L["fig_funnel"], plot_funnel(view.tables["funnel.csv"], view, lang=view.params.lang)))
     notes = [str(n) for n in view.result.notes] if isinstance(view, RoundView) else []
     return render(
         "appendix.html.j2", L=L, run=_run_section(view), findings=_findings(view), figures=figures,

@@ -11,7 +11,11 @@ same function with the same inputs. One progress bar counts finished tasks.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,17 +62,94 @@ def plan_batch(params_files, overrides=(), out="reports") -> list[BatchTask]:
     return tasks
 
 
+#: Whether this worker process is running a task now (see `_worker_terminated`).
+_running = threading.Event()
+
+#: Seconds a stopped worker is given to remove its unfinished run folder and kernel.
+_GRACE_SECONDS = 30
+
+
+#: Whether this worker process was told to stop: it starts no further task.
+_stopping = threading.Event()
+
+
+def _worker_terminated(signum, frame) -> None:
+    """SIGTERM or SIGINT in a worker: a run under way unwinds like Ctrl-C (its folder and kernel go); an idle worker ends."""
+    _stopping.set()
+    if _running.is_set():
+        raise KeyboardInterrupt
+    os._exit(128 + signum)
+
+
+def _start_worker(parent: int) -> None:
+    """Prepare a local worker: stop on SIGTERM, and stop when the batch that started it is gone.
+
+    A batch killed outright (SIGKILL) cannot stop its workers; each notices that
+    its parent changed and stops itself rather than run on for ever.
+    """
+    signal.signal(signal.SIGTERM, _worker_terminated)
+    signal.signal(signal.SIGINT, _worker_terminated)  # Ctrl-C reaches the workers too
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(_GRACE_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="honorcalc-parent-watch").start()
+
+
+def _stop_workers(pool: ProcessPoolExecutor, workers: list) -> None:
+    """Cancel the queued tasks and end the workers, each given time to clean up its run."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+    deadline = time.monotonic() + _GRACE_SECONDS
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            worker.kill()
+
+
 def _run_task(task: BatchTask) -> BatchOutcome:
-    """Run one task; never raises, so one bad round does not stop the others."""
+    """Run one task; never raises, so one bad round does not stop the others.
+
+    An unexpected error (a bug) is this task's outcome too, named by its type, so
+    that the other runs finish and the batch reports it on the task's own line.
+    """
     from .folder import run_report
 
+    if _stopping.is_set():  # a task already handed to this worker when the batch was stopped
+        return BatchOutcome(task, None, "not run: the batch was interrupted", False)
+    _running.set()
     try:
         result = run_report(task.params_file, task.overrides, out=task.out)
     except InputError as err:
         return BatchOutcome(task, None, str(err), True)
     except HonorcalcError as err:
         return BatchOutcome(task, None, str(err), False)
+    except Exception as exc:
+        return _unexpected(task, exc)
+    finally:
+        _running.clear()
     return BatchOutcome(task, str(result.html), None, False)
+
+
+def _unexpected(task: BatchTask, exc: BaseException) -> BatchOutcome:
+    """The outcome of a task that failed with an error honorcalc did not foresee (a bug, a lost worker)."""
+    detail = str(exc).strip().splitlines()
+    return BatchOutcome(task, None, f"unexpected error: {type(exc).__name__}"
+                        + (f": {detail[0]}" if detail else ""), False)
+
+
+def _outcome(future, task: BatchTask) -> BatchOutcome:
+    """A finished future's outcome; a worker that died or could not run the task fails this task only."""
+    try:
+        return future.result()
+    except Exception as exc:
+        return _unexpected(task, exc)
 
 
 def _progress(total: int, enabled: bool):
@@ -112,16 +193,35 @@ def run_batch(
     bar = _progress(len(tasks), progress)
     try:
         if scheduler is None:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
-                futures = {pool.submit(_run_task, t): i for i, t in enumerate(tasks)}
-                for future in as_completed(futures):
-                    outcomes[futures[future]] = future.result()
-                    bar.update(1)
+            outcomes = _run_locally(tasks, jobs, bar)
         else:
             outcomes = _run_on_dask(tasks, scheduler, jobs, bar)
     finally:
         bar.close()
     return [outcomes[i] for i in range(len(tasks))]
+
+
+def _run_locally(tasks: list[BatchTask], jobs: int, bar) -> dict[int, BatchOutcome]:
+    """Run the tasks in local worker processes.
+
+    Interrupted (Ctrl-C, or SIGTERM turned into `KeyboardInterrupt` by the
+    command), no queued task starts: the workers are ended, each run under way
+    removing its unfinished folder, and the interruption goes on up.
+    """
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), initializer=_start_worker,
+                               initargs=(os.getpid(),))
+    outcomes: dict[int, BatchOutcome] = {}
+    try:
+        futures = {pool.submit(_run_task, t): i for i, t in enumerate(tasks)}
+        for future in as_completed(futures):
+            outcomes[futures[future]] = _outcome(future, tasks[futures[future]])
+            bar.update(1)
+    except BaseException:
+        _stop_workers(pool, [w for w in multiprocessing.active_children() if w not in before])
+        raise
+    pool.shutdown()
+    return outcomes
 
 
 def _run_on_dask(tasks: list[BatchTask], scheduler: str, jobs: int, bar) -> dict[int, BatchOutcome]:
@@ -148,7 +248,7 @@ def _run_on_dask(tasks: list[BatchTask], scheduler: str, jobs: int, bar) -> dict
         futures = {client.submit(_run_task, t, pure=False): i for i, t in enumerate(tasks)}
         outcomes = {}
         for future in dask_completed(futures):
-            outcomes[futures[future]] = future.result()
+            outcomes[futures[future]] = _outcome(future, tasks[futures[future]])
             bar.update(1)
         return outcomes
     finally:

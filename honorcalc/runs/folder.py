@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +52,9 @@ __all__ = ['INPUTS_ARCHIVE', 'RunResult', 'safe_name', 'office_documents', 'reso
 
 INPUTS_ARCHIVE = "inputs.zip"
 
+#: The longest folder name taken as it is; a longer one is cut and given a hash.
+_MAX_NAME_BYTES = 100
+
 
 class _Background:
     """Run ``fn(*args)`` in a thread; `join` re-raises its exception here."""
@@ -86,10 +88,11 @@ def safe_name(text: str) -> str:
     """A folder name for a round id: the id itself when harmless, else a slug + hash.
 
     Round ids come from user data; ``../x`` or ``a/b`` must never leave the
-    reports folder, and two different ids must never share a folder.
+    reports folder, and two different ids must never share a folder. A long id
+    (file systems take names of at most 255 bytes) is cut short, its hash kept.
     """
     slug = re.sub(r"[^\w.-]", "_", text, flags=re.UNICODE).strip("._") or "round"
-    if slug == text and not text.startswith("."):
+    if slug == text and not text.startswith(".") and len(text.encode("utf-8")) <= _MAX_NAME_BYTES:
         return text
     return f"{slug[:60]}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
 
@@ -152,6 +155,30 @@ def _new_run_id(params_dict: dict, dataset: Dataset, now: dt.datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{digest}"
 
 
+def _reserve(round_dir: Path, run_id: str) -> tuple[Path, Path]:
+    """A private working folder and the run folder it becomes, its name claimed atomically.
+
+    The name ``<run id>`` (then ``<run id>-2``, ``-3``, …) belongs to whoever holds
+    either ``.<name>.partial`` (made with an exclusive `os.mkdir`) or ``<name>``
+    (the working folder renamed, in one step, when complete). A run takes a name by
+    creating its working folder first and checking the run folder second, so two
+    runs started in the same second, in threads or processes, never share one.
+    """
+    n = 1
+    while True:
+        name = run_id if n == 1 else f"{run_id}-{n}"
+        work = round_dir / f".{name}.partial"
+        n += 1
+        try:
+            work.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        target = round_dir / name
+        if not os.path.lexists(target):
+            return work, target
+        work.rmdir()
+
+
 def run_report(
     params_file: str | Path,
     overrides: list[str] | tuple[str, ...] = (),
@@ -192,13 +219,7 @@ def _run(params: Params, out: Path, notebook, progress: bool, km) -> RunResult:
     folder = f"{info['date'][:4]}-annual" if annual else params.round
     round_dir = out.resolve() / safe_name(folder)
     round_dir.mkdir(parents=True, exist_ok=True)
-    target = round_dir / run_id
-    n = 1
-    while target.exists():
-        n += 1
-        target = round_dir / f"{run_id}-{n}"
-
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=round_dir))
+    tmp, target = _reserve(round_dir, run_id)
     archiver = None
     try:
         (tmp / "params.yaml").write_text(params_to_yaml(params), encoding="utf-8")
@@ -236,7 +257,7 @@ def _run(params: Params, out: Path, notebook, progress: bool, km) -> RunResult:
         )
         umask = os.umask(0)
         os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp made it private; a finished run is an ordinary folder
+        tmp.chmod(0o777 & ~umask)  # the working folder was private; a finished run is an ordinary folder
         tmp.rename(target)
     except BaseException:
         if archiver is not None:

@@ -17,7 +17,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from ..i18n import ANNUAL_FIGURE_LABELS
+from ..i18n import ANNUAL_FIGURE_LABELS, group_label
 from .style import (
     BLACK,
     LABEL_SIZE,
@@ -71,13 +71,17 @@ def plot_points_over_year(result, *, lang: str | None = None, highlight: int = 3
     Returns
     -------
     Figure
-        x: the year's rounds in date order; y: points year to date
-        (``points_ytd``) after each round, drawn as steps because points change
+        One panel per ranking group, titled with the group as the report names
+        it (`honorcalc.report.i18n.group_label`: 行业单位 / 属地单位 / 全部单位
+        with ``lists.ranking_scope`` kind or all). x: the year's rounds in date
+        order; y: points year to date (``points_ytd``) after each round, drawn as steps because points change
         only at a notice; the zero line marked. The highlighted units carry
         their name and final total at the right end of their line. No legend.
     """
     r = getattr(result, "result", result)
     T = texts_in(ANNUAL_FIGURE_LABELS, lang, r)
+    lang = lang if lang is not None else r.params.lang
+    scope = r.params.lists.ranking_scope
     pts = r.points
     require(pts, "annual points", ("round_id", "date", "unit_id", "name", "ranking_group", "points_ytd"))
     rounds = r.rounds.sort_values(["date", "round_id"], kind="stable")
@@ -93,7 +97,8 @@ def plot_points_over_year(result, *, lang: str | None = None, highlight: int = 3
     with matplotlib.rc_context(style()):
         fig = new_figure(10, 1.0 + 3.1 * nrows, layout=None)
         band = add_titles(fig, T["points_year"].format(year=r.year), T["points_year_note"].format(n=highlight))
-        titles = [f"{short(p['group'])}（{T['n_units'].format(n=len(p['wide']))}）" for p in panels]
+        titles = [f"{short(group_label(p['group'], scope, lang))}（{T['n_units'].format(n=len(p['wide']))}）"
+                  for p in panels]
         ends = [label for p in panels for label, _, _ in p["marked"]]
         y_numbers = [f"{v:g}" for p in panels for v in (p["low"], p["high"])]
         ylabel = text_size(fig, [T["points_axis"]], LABEL_SIZE, rotation=90)[0] \

@@ -87,7 +87,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from ...errors import ParamError
 from ...rules.evaluate import RoundResult
-from ..i18n import FIGURE_LABELS
+from ..i18n import FIGURE_LABELS, group_label, round_name
 from .style import (
     BLACK,
     GREY,
@@ -141,10 +141,67 @@ def _result(obj) -> RoundResult:
     return result
 
 
-def _round_label(result: RoundResult) -> str:
-    """The round id, and the topic of a special round: "S2026-03a 同类点位建设"."""
-    topic = result.round.get("topic")
-    return f"{result.round_id} {topic}" if isinstance(topic, str) and topic else result.round_id
+def _lang(lang: str | None, result: RoundResult | None) -> str:
+    """``lang``, else the round's ``params.lang``, else Chinese (checked by `texts_in`)."""
+    if lang is not None:
+        return lang
+    return result.params.lang if result is not None else "zh"
+
+
+def _round_label(result: RoundResult, lang: str) -> str:
+    """The round as a report names it (`honorcalc.report.i18n.round_name`): 2026年3月10日“同类点位建设”专项测评."""
+    return round_name(result.round, lang)
+
+
+def _score_label(T: dict, result: RoundResult | None) -> str:
+    """The score axis' words: 专项得分 in a special round, 综合得分 otherwise."""
+    special = result is not None and str(result.round.get("kind")) == "special"
+    return T["score_special"] if special else T["score"]
+
+
+def _group_name(group, result: RoundResult | None, lang: str) -> str:
+    """A ranking group as the report names it (`honorcalc.report.i18n.group_label`)."""
+    if result is None:
+        return str(group)
+    return group_label(group, result.params.lists.ranking_scope, lang)
+
+
+#: Most characters of a group in a panel's title (Latin letters are about half as wide as hanzi).
+_TITLE_CHARS = {"zh": 10, "en": 20}
+
+#: English month abbreviations of the round labels (independent of the system's locale).
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _round_short(date, lang: str, *, year: bool = False) -> str:
+    """A round's short label, its date: 3月10日 / 10 Mar (with the year when ``year``)."""
+    d = pd.Timestamp(date)
+    if lang == "zh":
+        return f"{d.year}年{d.month}月{d.day}日" if year else f"{d.month}月{d.day}日"
+    return f"{d.day} {_MONTHS[d.month - 1]}" + (f" {d.year}" if year else "")
+
+
+def _round_ticks(fig: Figure, labels: list[str], step: float, size: float) -> tuple[int, list[int], float]:
+    """Rotation, shown positions and height (inches) of round labels ``step`` inches apart.
+
+    Measured on the figure's renderer (`text_size`): level when the widest label
+    fits its step, else upright (90°) when their line height fits, else every k-th
+    label, counted back from the latest round (which is always labelled), in
+    whichever direction shows more of them (level at a tie). Neighbours keep a
+    gap of 4 points.
+    """
+    if not labels:
+        return 0, [], 0.0
+    gap = 4 * PT
+    level_w, level_h = text_size(fig, labels, size)
+    upright_w, upright_h = text_size(fig, labels, size, rotation=90)
+    # the upright labels' extent across the axis is the line height (its width once turned)
+    every = {0: max(1, -(-(level_w + gap) // step)), 90: max(1, -(-(upright_w + gap) // step))}
+    rotation = 0 if every[0] <= every[90] else 90
+    k = int(every[rotation])
+    last = len(labels) - 1
+    shown = [i for i in range(len(labels)) if (last - i) % k == 0]
+    return rotation, shown, level_h if rotation == 0 else upright_h
 
 
 def _single_axes_margins(fig: Figure, band: float, names, *, above: str, xlabel: str) -> None:
@@ -328,22 +385,24 @@ def plot_score_distribution(result, *, lang: str | None = None) -> Figure:
     """
     r = _result(result)
     T = texts_in(FIGURE_LABELS, lang, r)
+    lang = _lang(lang, r)
+    score = _score_label(T, r)
     params = r.params
     u = r.units[r.units["score_rounded"].notna()]
     groups = sorted(u["ranking_group"].unique())
     # side by side while there is room, stacked when the groups are many
     stacked = len(groups) > 6
-    ticks = [f"{_wrap(short(g, 18), 6 if stacked else 12)}\n{T['n_units'].format(n=int((u['ranking_group'] == g).sum()))}"
-             for g in groups]
+    ticks = [f"{_wrap(short(_group_name(g, r, lang), 18), 6 if stacked else 12)}\n"
+             f"{T['n_units'].format(n=int((u['ranking_group'] == g).sum()))}" for g in groups]
     with matplotlib.rc_context(style()):
         fig = new_figure(10, 5.2, layout=None)
         note = T["distribution_note"] + (T["vetoed_note"] if u["vetoed"].any() else "")
-        band = add_titles(fig, f"{T['distribution']} · {_round_label(r)}", note)
+        band = add_titles(fig, f"{T['distribution']} · {_round_label(r, lang)}", note)
         lines = [T["red_line"].format(v=params.lists.red_min), T["black_line"].format(v=params.lists.black_max)]
         # the list counts sit 1 % (stacked: 6 % and 1 %) of the axes' height above it, ~3.5 in
         count_h = text_size(fig, [T["red"], T["black"]], 8.5 if stacked else 9)[1]
         counts = 0.06 * 3.5 + count_h if stacked else 0.01 * 3.5 + count_h
-        set_margins(fig, left=0.15 + text_size(fig, [T["score"]], LABEL_SIZE, rotation=90)[0]
+        set_margins(fig, left=0.15 + text_size(fig, [score], LABEL_SIZE, rotation=90)[0]
                     + matplotlib.rcParams["axes.labelpad"] * PT + text_size(fig, ["100"], TICK_SIZE)[0]
                     + TICK,
                     right=0.15 + 0.01 * 8.5 + text_size(fig, lines, 9)[0],
@@ -383,20 +442,20 @@ def plot_score_distribution(result, *, lang: str | None = None) -> Figure:
         ax.set_xlim(-0.6, len(groups) - 0.4)
         low = float(u["score_rounded"].min()) if len(u) else params.lists.black_max
         ax.set_ylim(min(low, params.lists.black_max) - 3, 100.5)
-        ax.set_ylabel(T["score"])
+        ax.set_ylabel(score)
         ax.yaxis.grid(True, zorder=0)
         ax.set_axisbelow(True)
     return fig
 
 
-def _score_panels(fig: Figure, T: dict, band: float, titles, xlabel: str, *, right: float, ncols: int, nrows: int,
-                  width_ratios=None):
+def _score_panels(fig: Figure, ylabel: str, band: float, titles, xlabel: str, *, right: float, ncols: int,
+                  nrows: int, width_ratios=None):
     """A grid of panels sharing a score axis, its margins measured from the labels it will carry."""
     tick = text_size(fig, ["0"], TICK_SIZE)[1] + TICK
     title = text_size(fig, titles, PANEL_TITLE_SIZE)[1] + matplotlib.rcParams["axes.titlepad"] * PT
     label = matplotlib.rcParams["axes.labelpad"] * PT
     # the x tick labels at a panel's edges reach into the gap from both sides
-    set_margins(fig, left=0.1 + label + text_size(fig, [T["score"]], LABEL_SIZE, rotation=90)[0]
+    set_margins(fig, left=0.1 + label + text_size(fig, [ylabel], LABEL_SIZE, rotation=90)[0]
                 + text_size(fig, ["100"], TICK_SIZE)[0] + TICK,
                 right=right, top=band + title + 0.05,
                 bottom=0.1 + tick + label + text_size(fig, [xlabel], LABEL_SIZE)[1],
@@ -447,6 +506,8 @@ def plot_score_intervals(result, *, lang: str | None = None, level: float | None
     """
     r = _result(result)
     T = texts_in(FIGURE_LABELS, lang, r)
+    lang = _lang(lang, r)
+    score = _score_label(T, r)
     if ncols < 1:
         raise ParamError(f"ncols ({ncols}) must be at least 1", parameter="ncols")
     iv = score_intervals(r, level=level)
@@ -466,10 +527,11 @@ def plot_score_intervals(result, *, lang: str | None = None, level: float | None
         note += T["vetoed_ring"]
     with matplotlib.rc_context(style()):
         fig = new_figure(10, 1.0 + 4.0 * nrows, layout=None)
-        band = add_titles(fig, f"{T['intervals']} · {_round_label(r)}", note)
-        titles = [T["group_size"].format(group=short(g, 10), n=n) for g, n in zip(groups, sizes)]
+        band = add_titles(fig, f"{T['intervals']} · {_round_label(r, lang)}", note)
+        titles = [T["group_size"].format(group=short(_group_name(g, r, lang), _TITLE_CHARS[lang]), n=n)
+                  for g, n in zip(groups, sizes)]
         lines = [T["red_line"].format(v=params.lists.red_min), T["black_line"].format(v=params.lists.black_max)]
-        axes = _score_panels(fig, T, band, titles, T["rank_axis"], right=0.12 + text_size(fig, lines, 9)[0],
+        axes = _score_panels(fig, score, band, titles, T["rank_axis"], right=0.12 + text_size(fig, lines, 9)[0],
                              ncols=ncols, nrows=nrows, width_ratios=widths)
         for k, ax in enumerate(axes.flat):
             if k >= len(groups):
@@ -497,7 +559,7 @@ def plot_score_intervals(result, *, lang: str | None = None, level: float | None
             ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5, min_n_ticks=2))
             _threshold_lines(ax, params, T, label=(k % ncols == ncols - 1 or k == len(groups) - 1))
             ax.set_xlim(0, len(part) + 1)
-            _label_panel(ax, k, ncols, nrows, titles[k], T["score"], T["rank_axis"])
+            _label_panel(ax, k, ncols, nrows, titles[k], score, T["rank_axis"])
         if len(iv):
             low = np.nanmin(np.r_[iv["ci_low"].to_numpy(dtype=float), iv["score_rounded"].to_numpy(dtype=float)])
             axes.flat[0].set_ylim(min(low, params.lists.black_max) - 2, 100.5)
@@ -538,6 +600,7 @@ def plot_category_heatmap(result, *, lang: str | None = None, max_units: int | N
     """
     r = _result(result)
     T = texts_in(FIGURE_LABELS, lang, r)
+    lang = _lang(lang, r)
     if not spread > 0:
         raise ParamError(f"spread ({spread}) must be positive", parameter="spread")
     listed, total = _listed(r, max_units)
@@ -555,12 +618,12 @@ def plot_category_heatmap(result, *, lang: str | None = None, max_units: int | N
     cmap = _WEAK_SPOTS
     shade = cmap(norm(np.nan_to_num(deviation)))
     dark = shade[..., :3] @ [0.299, 0.587, 0.114] < 0.5
-    row_labels = [T["unit_group"].format(unit=short(n, 16), group=short(g, 8))
+    row_labels = [T["unit_group"].format(unit=short(n, 16), group=short(_group_name(g, r, lang), 8))
                   for n, g in zip(listed["name"], listed["ranking_group"])]
     row_labels.append(T["average"])
     col_labels = [_wrap(c, 5) for c in cats]
     right_labels = [f"{T[row.list]} {row.score_rounded:.2f}" for row in listed.itertuples(index=False)]
-    title = f"{T['heatmap']} · {_round_label(r)}"
+    title = f"{T['heatmap']} · {_round_label(r, lang)}"
     if len(listed) < total:
         title += T["shown_of"].format(shown=len(listed), total=total)
     with matplotlib.rc_context(style()):
@@ -626,10 +689,14 @@ def plot_list_history(result, *, lang: str | None = None, max_units: int | None 
         One small panel per unit listed this round (same order as
         `plot_category_heatmap`), titled with its name in its list's colour; the
         unit's published score in each round of ``result.history`` (x: rounds in
-        date order, shared), each dot filled red or black when the unit was on that
+        date order, shared, labelled by date: 3月10日 / 10 Mar, with the year when
+        the rounds span two), each dot filled red or black when the unit was on that
         list in that round; the red and black lines dashed, their values the only
         y ticks; the latest score written at the end of the line; a black badge
-        "启动核查" on units escalated this round. No legend.
+        "启动核查" on units escalated this round. No legend. The round labels never
+        overlap: level when they fit, else upright, else every k-th one (always the
+        latest), measured on the figure's renderer; their texts have the gid
+        ``round_label``.
 
         The panels are drawn on a single axes spanning the figure, with data
         coordinates in inches from its lower-left corner (``fig.axes[0]``, axis
@@ -648,14 +715,18 @@ def plot_list_history(result, *, lang: str | None = None, max_units: int | None 
     """
     r = _result(result)
     T = texts_in(FIGURE_LABELS, lang, r)
+    lang = _lang(lang, r)
     if ncols < 1:
         raise ParamError(f"ncols ({ncols}) must be at least 1", parameter="ncols")
     params = r.params
     red_min, black_max = params.lists.red_min, params.lists.black_max
     listed, total = _listed(r, max_units)
     h = r.history.sort_values(["seq", "date", "round_id"], kind="stable")
-    rounds = h["round_id"].drop_duplicates().tolist()
+    first = h.drop_duplicates("round_id")
+    rounds = first["round_id"].tolist()
     position = {rid: k for k, rid in enumerate(rounds)}
+    dates = pd.to_datetime(first["date"])
+    round_labels = [_round_short(d, lang, year=dates.dt.year.nunique() > 1) for d in dates]
     by_unit = dict(tuple(h.groupby("unit_id", sort=False)))
     n = max(len(listed), 1)
     ncols = min(ncols, n)
@@ -664,9 +735,8 @@ def plot_list_history(result, *, lang: str | None = None, max_units: int | None 
     low = np.nanmin(scores) if np.isfinite(scores).any() else black_max
     ylo, yhi = min(low, black_max) - 4, 101
     xlo, xhi = -0.4, max(len(rounds) - 1, 0) + 0.9
-    rotation = 90 if len(rounds) > 3 else 0
     names = [_wrap(short(name, 18), 9) for name in listed["name"]]
-    title = f"{T['history']} · {_round_label(r)}"
+    title = f"{T['history']} · {_round_label(r, lang)}"
     if len(listed) < total:
         title += T["shown_of"].format(shown=len(listed), total=total)
     width, height = 10, 1.2 + 1.55 * nrows
@@ -679,15 +749,17 @@ def plot_list_history(result, *, lang: str | None = None, max_units: int | None 
         ax.set_ylim(0, height)
         # rows: the panels' titles above them, the round labels below the lowest panel of a column
         title_h = text_size(fig, names, 9.5)[1] + 6 * PT
-        under = TICK + text_size(fig, rounds, 7.5, rotation=rotation)[1]
         left = 0.12 + text_size(fig, [f"{red_min:g}", f"{black_max:g}"], TICK_SIZE)[0] + TICK
         wgap = 0.3
+        pw = (width - left - 0.12 - (ncols - 1) * wgap) / ncols
+        # the round labels level, upright or thinned, as the panel's width requires
+        rotation, labelled, label_h = _round_ticks(fig, round_labels, pw / (xhi - xlo), 7.5)
+        under = TICK + label_h
         # below each row the next row's titles; below the last but one also round labels when the
         # last row is short (the panels above its empty places are the lowest of their column)
         hgaps = [title_h + (under if i == nrows - 2 and len(listed) % ncols else 0.1) for i in range(nrows - 1)]
         tops = np.r_[0.0, np.cumsum(hgaps)]  # each row's added drop, on top of the panels above it
         top = band + title_h + 0.05
-        pw = (width - left - 0.12 - (ncols - 1) * wgap) / ncols
         ph = (height - top - under - 0.12 - sum(hgaps)) / nrows
         per_round, per_point = pw / (xhi - xlo), ph / (yhi - ylo)  # inches
         tick = matplotlib.rcParams["xtick.major.size"] * PT
@@ -711,8 +783,9 @@ def plot_list_history(result, *, lang: str | None = None, max_units: int | None 
                             fontsize=TICK_SIZE, color=colour)
             # a panel carries the round labels when no panel is below it
             if k + ncols >= len(listed):
-                for xv, rid in zip(x_rounds, rounds):
-                    ax.text(xv, y0 - TICK, rid, ha="center", va="top", fontsize=7.5, rotation=rotation)
+                for i in labelled:
+                    ax.text(x_rounds[i], y0 - TICK, round_labels[i], ha="center", va="top", fontsize=7.5,
+                            rotation=rotation, gid="round_label")
             mine = by_unit.get(unit.unit_id, h.iloc[:0])
             x = x0 + (mine["round_id"].map(position).to_numpy(dtype=float) - xlo) * per_round
             y = y0 + (mine["score_rounded"].to_numpy(dtype=float) - ylo) * per_point
@@ -840,7 +913,7 @@ _FUNNEL_COLUMNS = ("unit_id", "name", "ranking_group", "score", "precision", "ta
                    "level_outer", "status_outer")
 
 
-def plot_funnel(funnel: pd.DataFrame, *, lang: str | None = None, ncols: int = 4) -> Figure:
+def plot_funnel(funnel: pd.DataFrame, result=None, *, lang: str | None = None, ncols: int = 4) -> Figure:
     """Funnel plot: each unit's score against its precision, with its group's overdispersed limits.
 
     Parameters
@@ -849,6 +922,10 @@ def plot_funnel(funnel: pd.DataFrame, *, lang: str | None = None, ncols: int = 4
         ``funnel.csv`` (`honorcalc.fairness.fairness_tables`): ``unit_id``,
         ``name``, ``ranking_group``, ``score``, ``precision``, ``target``, ``tau2``,
         ``level_inner``, ``level_outer``, ``status_outer``.
+    result : RoundResult or RoundView, optional
+        The round: its kind names the score axis (专项得分 in a special round),
+        its ``lists.ranking_scope`` the panels' groups (`honorcalc.report.i18n.group_label`)
+        and its ``params.lang`` the language; without it, 综合得分 and the groups as written.
     lang : {'zh', 'en'}, optional
     ncols : int
         Panels per row.
@@ -864,7 +941,10 @@ def plot_funnel(funnel: pd.DataFrame, *, lang: str | None = None, ncols: int = 4
     from ...fairness import funnel_curve
 
     require(funnel, "funnel.csv", _FUNNEL_COLUMNS)
-    T = texts_in(FIGURE_LABELS, lang)
+    r = _result(result) if result is not None else None
+    T = texts_in(FIGURE_LABELS, lang, r)
+    lang = _lang(lang, r)
+    score = _score_label(T, r)
     if ncols < 1:
         raise ParamError(f"ncols ({ncols}) must be at least 1", parameter="ncols")
     groups = sorted(funnel["ranking_group"].astype(str).unique()) or [""]
@@ -882,8 +962,8 @@ def plot_funnel(funnel: pd.DataFrame, *, lang: str | None = None, ncols: int = 4
     with matplotlib.rc_context(style()):
         fig = new_figure(10, 1.0 + 3.4 * nrows, layout=None)
         band = add_titles(fig, T["funnel"], note)
-        titles = [short(g, 10) for g in groups]
-        axes = _score_panels(fig, T, band, titles, T["funnel_axis"], right=0.2, ncols=ncols, nrows=nrows)
+        titles = [short(_group_name(g, r, lang), _TITLE_CHARS[lang]) for g in groups]
+        axes = _score_panels(fig, score, band, titles, T["funnel_axis"], right=0.2, ncols=ncols, nrows=nrows)
         for k, ax in enumerate(axes.flat):
             if k >= len(groups):
                 ax.set_visible(False)
@@ -907,7 +987,7 @@ def plot_funnel(funnel: pd.DataFrame, *, lang: str | None = None, ncols: int = 4
                     ax.annotate(short(name), (xi, yi), xytext=(4, 0), textcoords="offset points", va="center",
                                 fontsize=8, color=RED if s == "above" else BLACK)
             ax.set_xlim(*x_range)
-            _label_panel(ax, k, ncols, nrows, titles[k], T["score"], T["funnel_axis"])
+            _label_panel(ax, k, ncols, nrows, titles[k], score, T["funnel_axis"])
         if len(funnel):
             scores = pd.to_numeric(funnel["score"], errors="coerce")
             axes.flat[0].set_ylim(max(float(scores.min()) - 8, 0), min(float(scores.max()) + 8, 100.5))
@@ -968,7 +1048,7 @@ def plot_visit_gap(gaps: pd.DataFrame, result=None, *, lang: str | None = None, 
     hi = pd.to_numeric(shown["ci_high"], errors="coerce").to_numpy(dtype=float)
     flagged = shown["flagged"].to_numpy()
     colours = np.where(flagged, LENIENT, GREY)
-    title = T["visit"] + (f" · {_round_label(r)}" if r is not None else "")
+    title = T["visit"] + (f" · {_round_label(r, _lang(lang, r))}" if r is not None else "")
     if not len(frame):
         note = T["no_data"]
     elif threshold is None:
