@@ -254,6 +254,17 @@ def test_points_figure_one_panel_per_group_names_the_ends(year):
     _assert_glyphs_and_font(fig)
 
 
+def test_points_figure_names_rounds_by_date_not_id(year):
+    """Rounds are shown by a readable name (their date), never by their ids."""
+    from honorcalc.report.figures.annual_figures import plot_points_over_year
+
+    fig = plot_points_over_year(year)
+    labels = [t.get_text() for ax in fig.axes for t in ax.get_xticklabels() if t.get_text()]
+    ids = set(year.rounds["round_id"])
+    assert labels and not ids & set(labels)
+    assert all(label.endswith("日") for label in labels)
+
+
 def test_font_covers_the_annual_reports_words():
     from fontTools.ttLib import TTCollection
 

@@ -29,6 +29,7 @@ from .style import (
     add_titles,
     new_figure,
     require,
+    round_date,
     set_margins,
     short,
     style,
@@ -93,7 +94,8 @@ def plot_points_over_year(result, *, lang: str | None = None, highlight: int = 3
     # the x ticks: the comprehensive rounds, the quarters of the year; else about six rounds
     ticks = [i for i, kind in enumerate(rounds["kind"]) if kind == "comprehensive"] \
         or list(range(0, len(order), max(len(order) // 6, 1)))
-    tick_labels = [order[i] for i in ticks]
+    dates = list(rounds["date"])
+    tick_labels = [round_date(dates[i], lang) for i in ticks]
     with matplotlib.rc_context(style()):
         fig = new_figure(10, 1.0 + 3.1 * nrows, layout=None)
         band = add_titles(fig, T["points_year"].format(year=r.year), T["points_year_note"].format(n=highlight))

@@ -103,6 +103,7 @@ from .style import (
     add_titles,
     new_figure,
     require,
+    round_date,
     set_margins,
     short,
     style,
@@ -168,18 +169,6 @@ def _group_name(group, result: RoundResult | None, lang: str) -> str:
 
 #: Most characters of a group in a panel's title (Latin letters are about half as wide as hanzi).
 _TITLE_CHARS = {"zh": 10, "en": 20}
-
-#: English month abbreviations of the round labels (independent of the system's locale).
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def _round_short(date, lang: str, *, year: bool = False) -> str:
-    """A round's short label, its date: 3月10日 / 10 Mar (with the year when ``year``)."""
-    d = pd.Timestamp(date)
-    if lang == "zh":
-        return f"{d.year}年{d.month}月{d.day}日" if year else f"{d.month}月{d.day}日"
-    return f"{d.day} {_MONTHS[d.month - 1]}" + (f" {d.year}" if year else "")
-
 
 def _round_ticks(fig: Figure, labels: list[str], step: float, size: float) -> tuple[int, list[int], float]:
     """Rotation, shown positions and height (inches) of round labels ``step`` inches apart.
@@ -726,7 +715,7 @@ def plot_list_history(result, *, lang: str | None = None, max_units: int | None 
     rounds = first["round_id"].tolist()
     position = {rid: k for k, rid in enumerate(rounds)}
     dates = pd.to_datetime(first["date"])
-    round_labels = [_round_short(d, lang, year=dates.dt.year.nunique() > 1) for d in dates]
+    round_labels = [round_date(d, lang, year=dates.dt.year.nunique() > 1) for d in dates]
     by_unit = dict(tuple(h.groupby("unit_id", sort=False)))
     n = max(len(listed), 1)
     ncols = min(ncols, n)

@@ -41,6 +41,7 @@ from ...errors import ParamError
 from ...rules.scoring import require_columns
 
 __all__ = [
+    "round_date",
     "FONT_PATH", "FONT_NAME", "DPI", "load_font", "style",
     "TITLE_SIZE", "PANEL_TITLE_SIZE", "LABEL_SIZE", "TICK_SIZE", "PT", "TICK",
     "RED", "BLACK", "GREY", "LIGHT", "HARSH", "LENIENT",
@@ -245,3 +246,14 @@ def add_titles(fig: Figure, title: str, note: str = "") -> float:
         fig.text(0.012, 1 - 0.38 / height, note, ha="left", va="top", fontsize=9, color="#555555")
     return band
 
+
+#: English month abbreviations of the round labels (independent of the system's locale).
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def round_date(date, lang: str, *, year: bool = False) -> str:
+    """A round's short label, its date: 3月10日 / 10 Mar (with the year when ``year``)."""
+    d = pd.Timestamp(date)
+    if lang == "zh":
+        return f"{d.year}年{d.month}月{d.day}日" if year else f"{d.month}月{d.day}日"
+    return f"{d.day} {MONTHS[d.month - 1]}" + (f" {d.year}" if year else "")
