@@ -13,8 +13,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from ..data.archive import archive_inputs
 from ..data.contract import Dataset
 from ..data.read import load_dataset
@@ -43,7 +41,7 @@ from ..report.workbook import (
     annual_workbook,
     round_workbook,
 )
-from .manifest import MANIFEST, build_manifest
+from .manifest import MANIFEST, build_manifest, round_info
 from .notebook import KERNEL_IMPORTS, hand_over, preload_code
 from .pipeline import evaluate, run_tables
 
@@ -105,15 +103,6 @@ def _page_title(params: Params, info: dict) -> str:
         return f"{params.city} {what}".strip()
     what = f"{year} 年度考核" if params.report == "annual" else f"{params.round} 红黑榜"
     return f"{params.city} {what}".strip()
-
-
-def _round_info(dataset: Dataset, round_id: str) -> dict:
-    row = dataset.rounds.loc[dataset.rounds["round_id"] == round_id].iloc[0]
-    return {
-        "round_id": round_id, "kind": row["kind"],
-        "topic": None if pd.isna(row["topic"]) else row["topic"],
-        "date": row["date"].date().isoformat(),
-    }
 
 
 def office_documents(params: Params, result) -> dict[str, bytes]:
@@ -214,7 +203,7 @@ def _run(params: Params, out: Path, notebook, progress: bool, km) -> RunResult:
 
     now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     run_id = _new_run_id(params_dict, dataset, now)
-    info = _round_info(dataset, params.round)
+    info = round_info(dataset, params)  # the round the manifest records, as verify reads it back
     # an annual run is filed under its year, a round run under its round
     folder = f"{info['date'][:4]}-annual" if annual else params.round
     round_dir = out.resolve() / safe_name(folder)
@@ -246,7 +235,7 @@ def _run(params: Params, out: Path, notebook, progress: bool, km) -> RunResult:
         title = _page_title(params, info)
         export_html(tmp / "report.ipynb", tmp / "report.html", title=title, lang=params.lang)
         manifest = build_manifest(
-            run_id=target.name, round_id=params.round, round_info={**info, "report": params.report},
+            run_id=target.name, round_id=params.round, round_info=info,
             created_utc=now.isoformat(),
             params_dict=params_dict, dataset=dataset, run_dir=tmp,
             notebook_parameters=nb_parameters,

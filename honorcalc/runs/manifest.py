@@ -17,11 +17,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..data.write import file_sha256, input_sha256
-from ..params import params_sha256
+import pandas as pd
 
-__all__ = ["build_manifest", "input_sha256", "params_sha256", "check_manifest", "MANIFEST", "LIBRARIES"]
+from .. import __version__
+from ..data.contract import Dataset
+from ..data.write import file_sha256, input_sha256
+from ..params import Params, params_sha256
+
+__all__ = ["build_manifest", "input_sha256", "params_sha256", "check_manifest", "MANIFEST", "LIBRARIES", "round_info"]
 
 MANIFEST = "manifest.json"
 LIBRARIES = (
@@ -133,3 +136,18 @@ def check_manifest(run_dir: str | Path) -> list[str]:
     if params_sha256(manifest["params"]) != manifest["params_sha256"]:
         problems.append("the recorded parameters were edited (params_sha256 differs)")
     return problems
+
+
+def round_info(dataset: Dataset, params: Params) -> dict[str, Any] | None:
+    """The run's round from its data: ``round_id``, ``kind``, ``topic``, ``date`` (ISO) and ``report``
+    (the run's kind of report); None when the round is not in the dataset."""
+    rows = dataset.rounds.loc[dataset.rounds["round_id"] == params.round]
+    if rows.empty:
+        return None
+    row = rows.iloc[0]
+    return {
+        "round_id": params.round, "kind": row["kind"],
+        "topic": None if pd.isna(row["topic"]) else row["topic"],
+        "date": row["date"].date().isoformat(),
+        "report": params.report,
+    }

@@ -17,13 +17,12 @@ from typing import Any
 
 import pandas as pd
 
-from ..data.contract import Dataset
 from ..data.write import table_bytes
 from ..errors import InputError
 from ..params import Params
 from .folder import INPUTS_ARCHIVE
 from .ledger import effective_entries, listed_units
-from .manifest import MANIFEST, check_manifest
+from .manifest import MANIFEST, check_manifest, round_info
 from .pipeline import run_tables
 from .recorded import RecordedRun, load_run, recorded_dataset
 
@@ -96,21 +95,6 @@ def _row_differences(name: str, recorded: bytes, fresh: bytes, limit: int = 20) 
     if len(out) > limit:
         out = out[:limit] + [f"{name}: … and {len(out) - limit} more differences"]
     return out
-
-
-def round_info(dataset: Dataset, params: Params) -> dict[str, Any] | None:
-    """The run's round from its data: ``round_id``, ``kind``, ``topic``, ``date`` (ISO) and ``report``
-    (the run's kind of report); None when the round is not in the dataset."""
-    rows = dataset.rounds.loc[dataset.rounds["round_id"] == params.round]
-    if rows.empty:
-        return None
-    row = rows.iloc[0]
-    return {
-        "round_id": params.round, "kind": row["kind"],
-        "topic": None if pd.isna(row["topic"]) else row["topic"],
-        "date": row["date"].date().isoformat(),
-        "report": params.report,
-    }
 
 
 def _claims_problems(manifest: dict[str, Any], info: dict[str, Any] | None, params: Params) -> list[str]:
