@@ -126,13 +126,9 @@ def round_name(round_info: Mapping) -> str:
     name = round_info.get("name")
     if isinstance(name, str) and name.strip():
         return clean_text(name.strip())
-    day = fixed_time(round_info["date"])
-    if round_info.get("kind") != "special":
-        return f"{day.year}年第{chinese_number((day.month - 1) // 3 + 1)}季度"
-    part = "上旬" if day.day <= 10 else "中旬" if day.day <= 20 else "下旬"
     topic = round_info.get("topic")
-    topic = f"“{clean_text(topic)}”" if isinstance(topic, str) and topic else ""
-    return f"{day.year}年{day.month}月{part}{topic}"
+    special = round_info.get("kind") == "special" and isinstance(topic, str) and topic
+    return round_when(round_info) + (f"“{clean_text(topic)}”" if special else "")
 
 
 def round_when(round_info: Mapping, year: int | None = None) -> str:
