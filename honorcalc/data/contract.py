@@ -1,4 +1,4 @@
-"""The dataset contract: its six tables, their columns, keys and the validated `Dataset`.
+"""The dataset contract: its tables, their columns, keys and the validated `Dataset`.
 
 The one definition every layer reads (DESIGN.md, "Dataset contract").
 """
@@ -17,13 +17,20 @@ from ..params import SOURCES
 if TYPE_CHECKING:
     pass
 
-__all__ = ['TABLES', 'REQUIRED_TABLES', 'Col', 'CONTRACT', 'REQUIRED_COLUMNS', 'KEYS', 'Dataset', 'dataset_frames',
-           'require_round']
+__all__ = ['TABLES', 'REQUIRED_TABLES', 'TABLE_NAMES_ZH', 'Col', 'CONTRACT', 'REQUIRED_COLUMNS', 'KEYS', 'Dataset',
+           'dataset_frames', 'require_round', 'empty_table', 'FINAL_SCORE_RATER', 'final_score_rater',
+           'is_final_score_rater']
 
-#: The six tables of a dataset, in the contract's order (the attributes of `Dataset`).
-TABLES = ("units", "indicators", "rounds", "scores", "deductions", "surveys")
+#: The tables of a dataset, in the contract's order (the attributes of `Dataset`).
+TABLES = ("units", "indicators", "rounds", "scores", "deductions", "surveys", "responsibility")
 #: The tables a dataset must have; the others may be absent (empty).
 REQUIRED_TABLES = ("units", "indicators", "rounds", "scores")
+
+#: Each table's name as a city office writes it: a workbook's sheet or a file may carry either name.
+TABLE_NAMES_ZH = {
+    "units": "单位", "indicators": "指标", "rounds": "测评轮次", "scores": "评分", "deductions": "扣分",
+    "surveys": "满意度调查", "responsibility": "责任关系",
+}
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,9 @@ class Col:
 
     ``kind`` is ``id`` or ``text`` (strings), ``number``, ``choice``, ``date`` or
     ``bool``. ``low``/``low_open`` bound numbers from below (inclusive unless
-    ``low_open``). ``aliases`` map other spellings of a choice to its value.
+    ``low_open``), ``high`` from above (inclusive). ``aliases`` map other
+    spellings of a choice to its value. ``zh`` is the column's Chinese header;
+    ``headers`` are further headers read as this column.
     """
 
     name: str
@@ -42,62 +51,78 @@ class Col:
     aliases: tuple[tuple[str, str], ...] = ()
     low: float | None = None
     low_open: bool = False
+    zh: str = ""
+    headers: tuple[str, ...] = ()
+    high: float | None = None
 
 
 CONTRACT: dict[str, tuple[Col, ...]] = {
     "units": (
-        Col("unit_id", "id"),
-        Col("name", "text"),
+        Col("unit_id", "id", zh="单位编号"),
+        Col("name", "text", zh="单位名称"),
         Col("kind", "choice", choices=("industry", "territorial"),
-            aliases=(("行业", "industry"), ("属地", "territorial"))),
-        Col("group", "text"),
-        Col("size", "number", required=False, low=0),
+            aliases=(("行业", "industry"), ("属地", "territorial"), ("行业单位", "industry"),
+                     ("属地单位", "territorial")), zh="单位类型"),
+        Col("group", "text", zh="排名分组"),
+        Col("size", "number", required=False, low=0, zh="规模"),
     ),
     "indicators": (
-        Col("indicator_id", "id"),
-        Col("name", "text"),
-        Col("category", "text"),
-        Col("max_points", "number", low=0, low_open=True),
-        Col("topic", "text", required=False),
+        Col("indicator_id", "id", zh="指标编号"),
+        Col("name", "text", zh="指标名称"),
+        Col("category", "text", zh="指标类别"),
+        Col("max_points", "number", low=0, low_open=True, zh="满分", headers=("分值",)),
+        Col("topic", "text", required=False, zh="专项主题"),
     ),
     "rounds": (
-        Col("round_id", "id"),
+        Col("round_id", "id", zh="轮次编号"),
         Col("kind", "choice", choices=("comprehensive", "special"),
             aliases=(("综合", "comprehensive"), ("综合测评", "comprehensive"),
-                     ("专项", "special"), ("专项测评", "special"))),
-        Col("topic", "text", required=False),
-        Col("date", "date"),
+                     ("专项", "special"), ("专项测评", "special")), zh="测评类型"),
+        Col("topic", "text", required=False, zh="专项主题"),
+        Col("date", "date", zh="测评日期"),
+        Col("name", "text", required=False, zh="轮次名称"),
     ),
     "scores": (
-        Col("round_id", "id"),
-        Col("unit_id", "id"),
-        Col("indicator_id", "id"),
-        Col("rater_id", "id"),
+        Col("round_id", "id", zh="轮次编号"),
+        Col("unit_id", "id", zh="单位编号"),
+        Col("indicator_id", "id", zh="指标编号"),
+        Col("rater_id", "id", zh="评分人", headers=("评分人编号",)),
         Col("source", "choice", choices=SOURCES,
             aliases=(("实地考察", "field"), ("实地", "field"), ("日常动态", "daily"),
                      ("日常", "daily"), ("上级反馈", "feedback"), ("上级部门反馈", "feedback"),
                      ("领导督导", "leader"), ("市级领导督导", "leader"),
-                     ("群众监督", "public"), ("群众监督举报", "public"))),
-        Col("points", "number", low=0),
+                     ("群众监督", "public"), ("群众监督举报", "public")), zh="评价来源"),
+        Col("points", "number", low=0, zh="得分"),
         Col("visit", "choice", required=False, choices=("open", "covert"),
-            aliases=(("明查", "open"), ("暗访", "covert"))),
+            aliases=(("明查", "open"), ("暗访", "covert")), zh="明查暗访"),
     ),
     "deductions": (
-        Col("round_id", "id"),
-        Col("unit_id", "id"),
-        Col("code", "id"),
-        Col("points", "number", low=0, low_open=True),
+        Col("round_id", "id", zh="轮次编号"),
+        Col("unit_id", "id", zh="单位编号"),
+        Col("code", "id", zh="扣分代码"),
+        Col("points", "number", low=0, low_open=True, zh="扣分分值"),
         Col("role", "choice", choices=("primary", "joint"),
-            aliases=(("主责", "primary"), ("主要责任", "primary"),
-                     ("连带", "joint"), ("连带责任", "joint"))),
-        Col("verified", "bool", required=False),
-        Col("note", "text", required=False),
+            aliases=(("主责", "primary"), ("主要责任", "primary"), ("主体责任", "primary"),
+                     ("连带", "joint"), ("连带责任", "joint")), zh="责任类型"),
+        Col("verified", "bool", required=False, zh="是否核实"),
+        Col("note", "text", required=False, zh="备注"),
+        Col("problem_id", "id", required=False, zh="问题编号"),
     ),
     "surveys": (
-        Col("round_id", "id"),
-        Col("unit_id", "id"),
-        Col("respondents", "number", low=0, low_open=True),
-        Col("satisfied", "number", low=0),
+        Col("round_id", "id", zh="轮次编号"),
+        Col("unit_id", "id", zh="单位编号"),
+        Col("respondents", "number", low=0, low_open=True, zh="调查人数"),
+        Col("satisfied", "number", low=0, zh="满意人数"),
+    ),
+    # RULES.md §1.5.3: a problem recorded against ``unit_id`` also counts against ``responsible_id``
+    # (its street or district: 属地; the department in charge: 行业; its paired unit: 挂包) at ``share``
+    "responsibility": (
+        Col("unit_id", "id", zh="单位编号"),
+        Col("responsible_id", "id", zh="责任单位编号"),
+        Col("relation", "choice", choices=("territorial", "industry", "paired"),
+            aliases=(("属地", "territorial"), ("属地责任", "territorial"), ("行业", "industry"),
+                     ("行业责任", "industry"), ("挂包", "paired"), ("挂包责任", "paired")), zh="责任类型"),
+        Col("share", "number", required=False, low=0, low_open=True, high=1, zh="分担比例"),
     ),
 }
 
@@ -116,9 +141,39 @@ KEYS: dict[str, tuple[str, ...] | None] = {
     "scores": ("round_id", "unit_id", "indicator_id", "rater_id", "source"),
     "deductions": None,
     "surveys": ("round_id", "unit_id"),
+    "responsibility": ("unit_id", "responsible_id"),
 }
 
+#: The tables a dataset may leave out even as an attribute: older callers build datasets of six tables.
+_LATER_TABLES = ("responsibility",)
 
+#: The rater id recorded for final scores given without a 评分人 (rater) column: one per source.
+FINAL_SCORE_RATER = "final:{source}"
+
+
+def final_score_rater(source: str) -> str:
+    """The pseudo-rater of ``source`` for scores given without raters (`FINAL_SCORE_RATER`)."""
+    return FINAL_SCORE_RATER.format(source=source)
+
+
+def is_final_score_rater(rater_ids: pd.Series) -> pd.Series:
+    """Which of ``rater_ids`` are pseudo-raters of final scores (no rater was recorded)."""
+    return rater_ids.astype("str").str.startswith(FINAL_SCORE_RATER.split("{")[0])
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """A typed, empty frame with the contract's columns of table ``name``."""
+    frame = pd.DataFrame(index=pd.RangeIndex(0))
+    for col in CONTRACT[name]:
+        if col.kind == "number":
+            frame[col.name] = pd.Series(dtype="float64")
+        elif col.kind == "date":
+            frame[col.name] = pd.Series(dtype="datetime64[ns]")
+        elif col.kind == "bool":
+            frame[col.name] = pd.Series(dtype=bool)
+        else:
+            frame[col.name] = pd.Series(dtype="str")
+    return frame
 
 
 @dataclass(frozen=True)
@@ -137,9 +192,19 @@ class Dataset:
     scores: pd.DataFrame
     deductions: pd.DataFrame
     surveys: pd.DataFrame
+    responsibility: pd.DataFrame | None = None
     files: dict[str, str] = field(default_factory=dict)
     formats: dict[str, dict] = field(default_factory=dict)
     notices: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.responsibility is None:
+            object.__setattr__(self, "responsibility", empty_table("responsibility"))
+
+    @property
+    def final_scores_only(self) -> bool:
+        """Whether no score names its rater: the data hold final scores (one pseudo-rater per source)."""
+        return bool(len(self.scores)) and bool(is_final_score_rater(self.scores["rater_id"]).all())
 
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
@@ -151,20 +216,23 @@ class Dataset:
 
 
 def dataset_frames(dataset) -> dict[str, pd.DataFrame]:
-    """The six tables of ``dataset`` (a `Dataset`, or any object with the six attributes) by name.
+    """The tables of ``dataset`` (a `Dataset`, or any object with the tables as attributes) by name.
+
+    ``responsibility`` may be absent: an empty table then.
 
     Raises
     ------
     InputError
         ``dataset`` lacks one of the tables.
     """
-    missing = [t for t in TABLES if not hasattr(dataset, t)]
+    missing = [t for t in TABLES if not hasattr(dataset, t) and t not in _LATER_TABLES]
     if missing:
         raise InputError(
             f"expected a dataset with tables {', '.join(TABLES)}; "
             f"{type(dataset).__name__} lacks {', '.join(missing)}"
         )
-    return {t: getattr(dataset, t) for t in TABLES}
+    frames = {t: getattr(dataset, t, None) for t in TABLES}
+    return {t: empty_table(t) if frame is None else frame for t, frame in frames.items()}
 
 
 def require_round(rounds: pd.DataFrame, round_id: str, *, scores: pd.DataFrame | None = None,

@@ -14,7 +14,7 @@ from ..errors import ValidationError
 if TYPE_CHECKING:
     import pandera.pandas as pa
     from pandera.errors import SchemaErrors
-from .contract import CONTRACT, KEYS, Col, Dataset
+from .contract import CONTRACT, KEYS, Col, Dataset, empty_table
 
 __all__ = ['empty_table', 'validate_tables']
 
@@ -238,10 +238,12 @@ def _normalise(t: _Table, notices: list[str]) -> None:
             mapped = wide.str.lower().map(mapping).to_numpy(dtype=object)
             new = pd.Series(np.where(pd.isna(mapped), wide.to_numpy(dtype=object), mapped), dtype="str")
             diff = (new != f.values).to_numpy(dtype=bool)
-            if diff.any():
-                first = int(np.flatnonzero(diff)[0])
+            # a documented spelling (实地考察, 是) is the value, as written: only other forms are told
+            told = diff & ~f.values.isin(list(mapping)).to_numpy(dtype=bool)
+            if told.any():
+                first = int(np.flatnonzero(told)[0])
                 notices.append(
-                    f"{t.file}: column '{col.name}': read {int(f.counts()[diff].sum())} value(s) "
+                    f"{t.file}: column '{col.name}': read {int(f.counts()[told].sum())} value(s) "
                     f"such as '{f.values[first]}' as '{new[first]}'"
                 )
         else:
@@ -343,6 +345,8 @@ def _range_schema(table: str) -> pa.DataFrameSchema:
             checks.append(pa.Check.greater_than(col.low, error=f"a number > {col.low:g}"))
         elif col.low is not None:
             checks.append(pa.Check.greater_than_or_equal_to(col.low, error=f"a number ≥ {col.low:g}"))
+        if col.high is not None:
+            checks.append(pa.Check.less_than_or_equal_to(col.high, error=f"a number ≤ {col.high:g}"))
         columns[col.name] = pa.Column(checks=checks, nullable=True, required=False)
     return pa.DataFrameSchema(columns, strict=False)
 
@@ -475,21 +479,6 @@ def _with_contract_columns(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     return frame[order + [c for c in frame.columns if c not in order]]
 
 
-def empty_table(name: str) -> pd.DataFrame:
-    """A typed, empty frame with the contract's columns of table ``name``."""
-    frame = pd.DataFrame(index=pd.RangeIndex(0))
-    for col in CONTRACT[name]:
-        if col.kind == "number":
-            frame[col.name] = pd.Series(dtype="float64")
-        elif col.kind == "date":
-            frame[col.name] = pd.Series(dtype="datetime64[ns]")
-        elif col.kind == "bool":
-            frame[col.name] = pd.Series(dtype=bool)
-        else:
-            frame[col.name] = pd.Series(dtype="str")
-    return frame
-
-
 def _duplicates(t: _Table, typed_values: dict[str, pd.Series], notices: list[str]) -> pd.DataFrame | None:
     """Collapse exact duplicates of keyed rows (dropping them from ``t``); report conflicting ones.
 
@@ -552,6 +541,12 @@ def _duplicates(t: _Table, typed_values: dict[str, pd.Series], notices: list[str
 #: The table that defines each id, and the noun for one of its rows.
 _HOMES = {"unit_id": ("units", "unit"), "indicator_id": ("indicators", "indicator"),
           "round_id": ("rounds", "round")}
+
+#: Further id columns that name a row of another table, by table: column → (home table, noun).
+_REFERENCES = {"responsibility": {"responsible_id": ("units", "unit")}}
+
+#: The column of the home table that such a reference names.
+_HOME_COLUMN = {"responsible_id": "unit_id"}
 
 #: Id columns compared for look-alikes in tables that do not define them, and the noun.
 _OTHER_IDS = {"scores": {"rater_id": "rater"}, "deductions": {"code": "code"}}
@@ -694,14 +689,14 @@ def _lookalikes_in(t: _Table, column: str, noun: str, fold_case: bool) -> pd.Dat
 def _references(checked: dict[str, _Table], typed: dict[str, pd.DataFrame],
                 files: dict[str, str]) -> list[pd.DataFrame]:
     out = []
-    for table in ("scores", "deductions", "surveys"):
+    for table in ("scores", "deductions", "surveys", "responsibility"):
         t = checked.get(table)
         if t is None or not len(t):
             continue
-        for column, (home, _) in _HOMES.items():
+        for column, (home, _) in {**_HOMES, **_REFERENCES.get(table, {})}.items():
             if home not in checked or column not in t.factors:
                 continue
-            known = typed[home][column].dropna().unique()
+            known = typed[home][_HOME_COLUMN.get(column, column)].dropna().unique()
             f = t.factors[column]
             bad_value = ((f.values != "") & ~f.values.isin(known)).to_numpy(dtype=bool)
             if not bad_value.any():
@@ -712,7 +707,8 @@ def _references(checked: dict[str, _Table], typed: dict[str, pd.DataFrame],
             near = near[~near.index.duplicated()]
             hints = pd.Series(_fold(values).map(near).to_numpy(dtype=object))
             expected = np.array([
-                f"{_article(column)} {column} listed in {files[home]}" + (
+                f"{_article(column)} {column} listed in {files[home]}"
+                + (f" (as {_HOME_COLUMN[column]})" if column in _HOME_COLUMN else "") + (
                     f" (did you mean '{h}'? ids are compared exactly: case and full-width "
                     "characters count)" if isinstance(h, str) else "")
                 for h in hints], dtype=object)  # one per distinct unknown id
@@ -763,6 +759,14 @@ def _cross_checks(checked: dict[str, _Table], typed: dict[str, pd.DataFrame],
                           scores["indicator_id"].to_numpy()[off_topic],
                           [f"an indicator of topic '{tp}' (the topic of round {r})"
                            for tp, r in zip(round_topic[off_topic], scores["round_id"].to_numpy()[off_topic])]))
+    shares = typed.get("responsibility")
+    if shares is not None and not shares.empty:
+        own = (shares["unit_id"] == shares["responsible_id"]).to_numpy()
+        if own.any():
+            out.append(_cases(files["responsibility"], shares.index[own], "responsible_id",
+                              shares["responsible_id"].to_numpy()[own],
+                              "another unit than unit_id (a unit shares its problems with others, "
+                              "not with itself)"))
     surveys = typed.get("surveys")
     if surveys is not None and not surveys.empty:
         bad = (surveys["satisfied"] > surveys["respondents"]).to_numpy()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..data.contract import TABLES, Dataset, dataset_frames, require_round
+from ..data.contract import Dataset, dataset_frames, require_round
 from ..errors import InputError, ParamError
 from ..params import Params
 from .consequences import award_points, escalate
@@ -35,6 +35,10 @@ from .scoring import (
     source_scores,
 )
 from .vetoes import apply_vetoes
+
+#: The tables every evaluation checks (the responsibility table is optional and checked by validation).
+_SIX = ("units", "indicators", "rounds", "scores", "deductions", "surveys")
+
 
 __all__ = ['RANKING_COLUMNS', 'Evaluation', 'evaluate_rounds', 'RoundResult', 'evaluate_round', 'evaluate_until', 'ranking_table',
            'negative_list_codes']
@@ -103,7 +107,7 @@ def _check_inputs(units, indicators, rounds, scores, deductions, surveys, params
 
 
 def _check_tables(units, indicators, rounds, scores, deductions, surveys) -> None:
-    for frame, table in zip((units, indicators, rounds, scores, deductions, surveys), TABLES):
+    for frame, table in zip((units, indicators, rounds, scores, deductions, surveys), _SIX):
         check_columns(frame, table)
     dup = units["unit_id"][units["unit_id"].duplicated()]
     if len(dup):
@@ -334,7 +338,7 @@ def evaluate_until(frames: dict[str, pd.DataFrame], params: Params, round_id: st
     influence a round, so they are left out; the returned row is the round's
     `honorcalc.rules.scoring.order_rounds` row (``work``, ``seq``, ``year`` …).
     """
-    _check_inputs(*(frames[t] for t in TABLES), params, validated=validated)
+    _check_inputs(*(frames[t] for t in _SIX), params, validated=validated)
     ro = order_rounds(frames["rounds"])
     require_round(ro, round_id)
     current = ro[ro["round_id"] == round_id].iloc[0]
