@@ -22,9 +22,27 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
+#: The language of messages: set by ``--lang`` (or ``HONORCALC_LANG``), else by the params' ``lang``,
+#: else Chinese. Module state, since an error is reported after click has returned.
+_LANG: dict[str, str | None] = {"explicit": None, "params": None}
+
+
+def message_lang() -> str:
+    """The language to speak to the user in: ``--lang``, else the params file's ``lang``, else ``zh``."""
+    return _LANG["explicit"] or _LANG["params"] or "zh"
+
+
+def note_params_lang(lang: str | None) -> None:
+    """Record the ``lang`` of the params file a command reads (a ``--lang`` given still wins)."""
+    if lang in ("zh", "en"):
+        _LANG["params"] = lang
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="honorcalc")
-def cli():
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, envvar="HONORCALC_LANG",
+              help="Language of messages and of files written (default: the params file's lang, else zh).")
+def cli(lang):
     """Compute and audit the red and black lists (红黑榜) of a civilized-city campaign.
 
     \b
@@ -34,6 +52,7 @@ def cli():
 
     Exit codes: 0 success, 2 bad input or parameters, 1 a failed check or a bug.
     """
+    _LANG["explicit"] = lang
 
 
 @cli.command()
@@ -71,6 +90,38 @@ def demo(directory, force):
     paths = write_demo(directory, force=force)
     for path in paths:
         click.echo(str(path))
+
+
+@cli.command()
+@click.argument("dataset", metavar="DATASET", type=click.Path(path_type=Path))
+@click.option("--all", "show_all", is_flag=True, help="List every problem, however many (default: the first 200).")
+def check(dataset, show_all):
+    """Check a dataset without running a report, listing every problem at once.
+
+    DATASET is a dataset folder, one workbook (测评数据.xlsx), or a params file
+    (its dataset is checked). Exit 0 when the data are ready, 2 when not.
+    """
+    from .data.check import check_dataset
+
+    outcome = check_dataset(dataset, lang=message_lang(), limit=None if show_all else 200)
+    click.echo(outcome.text)
+    if not outcome.ok:
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@cli.command()
+@click.argument("path", metavar="FILE.xlsx", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite FILE.xlsx if it exists.")
+def template(path, force):
+    """Write a blank workbook to fill in Excel or WPS: one sheet per table and a sheet of instructions.
+
+    Chinese sheet names and headers (English with --lang en), drop-down lists for
+    every column with fixed values. A workbook filled in as the instructions say runs as it is:
+    name it as the dataset in a params file (dataset: 测评数据.xlsx).
+    """
+    from .data.template import write_template
+
+    click.echo(str(write_template(path, lang=message_lang(), force=force)))
 
 
 @cli.command()

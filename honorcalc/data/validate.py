@@ -14,7 +14,16 @@ from ..errors import ValidationError
 if TYPE_CHECKING:
     import pandera.pandas as pa
     from pandera.errors import SchemaErrors
-from .contract import CONTRACT, KEYS, Col, Dataset, empty_table
+from .contract import (
+    CONTRACT,
+    FINAL_SCORE_RATER,
+    KEYS,
+    Col,
+    Dataset,
+    empty_table,
+    final_score_rater,
+    is_final_score_rater,
+)
 
 __all__ = ['empty_table', 'validate_tables']
 
@@ -251,6 +260,36 @@ def _normalise(t: _Table, notices: list[str]) -> None:
         if diff.any():
             t.factors[col.name] = f.remap(new)
             t.changed.add(col.name)
+
+
+def _final_scores(t: _Table, notices: list[str]) -> pd.DataFrame | None:
+    """Scores without a rater column are final scores: one pseudo-rater per source, said so.
+
+    An office that keeps only each unit's final points per indicator and source has
+    no rater to name; the scores are read as given, under the rater
+    ``final:<source>`` (`honorcalc.data.contract.final_score_rater`), and the
+    fairness analysis says which of its questions such data cannot answer. A
+    rater column that uses this reserved form itself is refused.
+    """
+    if t.name != "scores":
+        return None
+    if "rater_id" in t.factors:
+        f = t.factors["rater_id"]
+        reserved = is_final_score_rater(f.values).to_numpy(dtype=bool)
+        if not reserved.any():
+            return None
+        rows = np.flatnonzero(f.rows(reserved))
+        return _cases(t.file, t.index[rows], "rater_id", f.cells(rows),
+                      f"a rater id not of the form {FINAL_SCORE_RATER!r}, which marks final scores "
+                      "given without a rater column")
+    if "source" not in t.factors or not len(t):
+        return None
+    source = t.factors["source"]
+    t.factors["rater_id"] = source.remap(source.values.map(final_score_rater))
+    t.changed.add("rater_id")
+    notices.append(f"{t.file}: no rater column: read as final scores, one per unit, indicator and source "
+                   "(rater agreement and severity cannot be assessed)")
+    return None
 
 
 def _drop_blank_rows(t: _Table, notices: list[str]) -> None:
@@ -784,7 +823,9 @@ _REQUIRED = {"units": "units", "indicators": "indicators", "rounds": "rounds", "
 def _check_table(t: _Table, notices: list[str], cases: list) -> pd.DataFrame | None:
     """Layers 0-2 and the duplicates of one table; its typed frame, or None if it cannot be typed."""
     _normalise(t, notices)
+    reserved = _final_scores(t, notices)
     _drop_blank_rows(t, notices)
+    cases.append(reserved)
     cases.append(_repeated_header(t))
     if not len(t) and t.name in _REQUIRED:
         cases.append(_cases(t.file, pd.Index([0]), None, [None],
