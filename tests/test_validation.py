@@ -37,7 +37,7 @@ CASES = {
     "units missing group": (drop_column("units", "group"), "units.csv", None, "group", "column"),
     "indicators missing max_points": (drop_column("indicators", "max_points"), "indicators.csv", None, "max_points", "column"),
     "rounds missing date": (drop_column("rounds", "date"), "rounds.csv", None, "date", "column"),
-    "scores missing rater_id": (drop_column("scores", "rater_id"), "scores.csv", None, "rater_id", "column"),
+    "scores missing source": (drop_column("scores", "source"), "scores.csv", None, "source", "column"),
     "deductions missing role": (drop_column("deductions", "role"), "deductions.csv", None, "role", "column"),
     "surveys missing satisfied": (drop_column("surveys", "satisfied"), "surveys.csv", None, "satisfied", "column"),
     # blank required cells
