@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["HonorcalcError", "InputError", "ValidationError", "ParamError", "Problem"]
+__all__ = ["HonorcalcError", "InputError", "ValidationError", "ParamError", "Problem", "problem_of_case"]
 
 
 class HonorcalcError(Exception):
@@ -24,17 +24,25 @@ class Problem:
     """One thing wrong in the input, located as the user sees it.
 
     ``row`` is the row number in a spreadsheet program: the header is row 1, so
-    the first data row is row 2.
+    the first data row is row 2. In a workbook, ``sheet`` names the sheet and
+    ``cell`` the Excel cell (``F17``), and ``column`` is the header as the user
+    wrote it: ``测评数据.xlsx › 评分-C2026Q2 › F17: column '得分': …``.
     """
 
     file: str | None = None
     row: int | None = None
     column: str | None = None
     message: str = ""
+    sheet: str | None = None
+    cell: str | None = None
 
     def __str__(self) -> str:
         where = self.file or ""
-        if self.row is not None:
+        if self.sheet:
+            where = f"{where} › {self.sheet}"
+        if self.cell:
+            where = f"{where} › {self.cell}"
+        elif self.row is not None:
             where = f"{where}:{self.row}"
         parts = [p for p in (where, f"column '{self.column}'" if self.column else "") if p]
         return ": ".join(parts + [self.message])
@@ -43,9 +51,10 @@ class Problem:
 class InputError(HonorcalcError):
     """A problem in the user's data or parameters; the message says where and what."""
 
-    def __init__(self, message: str, *, file=None, row=None, column=None):
+    def __init__(self, message: str, *, file=None, row=None, column=None, sheet=None, cell=None):
         self.problem = Problem(
-            file=None if file is None else str(file), row=row, column=column, message=message
+            file=None if file is None else str(file), row=row, column=column, message=message,
+            sheet=sheet, cell=cell,
         )
         super().__init__(str(self.problem))
 
@@ -70,6 +79,7 @@ class ValidationError(InputError):
     failure_cases : pandas.DataFrame
         One row per problem: ``file``, ``row``, ``column``, ``value``, ``expected``;
         ``row`` and ``column`` are missing where the problem is a whole file or column.
+        A workbook's problems also have ``sheet`` and ``cell`` (the Excel cell).
     """
 
     max_shown = 50
@@ -77,15 +87,7 @@ class ValidationError(InputError):
     def __init__(self, failure_cases: pd.DataFrame):
         cases = failure_cases.reset_index(drop=True)
         self.failure_cases = cases
-        problems = [
-            Problem(
-                file=case.file,
-                row=None if pd.isna(case.row) else int(case.row),
-                column=None if pd.isna(case.column) else str(case.column),
-                message=f"expected {case.expected}{_got(case.value)}",
-            )
-            for case in cases.head(self.max_shown).itertuples(index=False)
-        ]
+        problems = [problem_of_case(case) for case in cases.head(self.max_shown).itertuples(index=False)]
         n = len(cases)
         if n == 1:
             text = str(problems[0])
@@ -96,8 +98,23 @@ class ValidationError(InputError):
                 lines.append(f"  ... and {n - self.max_shown} more")
             text = "\n".join(lines)
         first = problems[0] if problems else Problem()
-        self.problem = Problem(first.file, first.row, first.column, text)
+        self.problem = Problem(first.file, first.row, first.column, text, first.sheet, first.cell)
         HonorcalcError.__init__(self, text)
+
+
+def problem_of_case(case) -> Problem:
+    """One row of `ValidationError.failure_cases` (a namedtuple) as a `Problem`."""
+    def given(name):
+        value = getattr(case, name, None)
+        return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+    row = given("row")
+    return Problem(
+        file=case.file, row=None if row is None else int(row),
+        column=None if given("column") is None else str(case.column),
+        message=f"expected {case.expected}{_got(case.value)}",
+        sheet=given("sheet"), cell=given("cell"),
+    )
 
 
 def _got(value) -> str:
