@@ -293,7 +293,7 @@ REFUSED.update({
         ("scores.csv:8: column 'points'", "got '缺'")),
     # paths
     "dataset path is a file": Refused(lambda t: (t / "data").write_text("not a folder"),
-                                      ("expected a dataset directory, got a file",)),
+                                      ("expected a dataset folder or one workbook (.xlsx)",)),
     "empty dataset directory": Refused(lambda t: (t / "data").mkdir(),
                                        ("required table 'units' is missing",)),
     "table file is a broken link": Refused(

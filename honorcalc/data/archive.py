@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 
 from ..errors import InputError
-from .contract import TABLES
+from .contract import table_of_name
 from .read import MAX_FILE_MB_VARIABLE, SUFFIXES, max_file_bytes
 
 __all__ = ['MAX_COMPRESSION_RATIO', 'archive_inputs', 'extract_inputs']
@@ -40,7 +40,7 @@ def archive_inputs(files: dict[str, str | Path], archive: str | Path) -> Path:
 
     archive = Path(archive)
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        for path in sorted(Path(f) for f in files.values()):
+        for path in sorted({Path(f) for f in files.values()}):  # a workbook holds several tables: stored once
             info = zipfile.ZipInfo(path.name, date_time=_ZIP_EPOCH)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
@@ -85,16 +85,19 @@ def _check_members(members, limit: int, archive) -> None:
     for member in members:
         name = member.filename
         path = Path(name)
-        table_file = (
-            path.name == name and "\\" not in name and not name.startswith(".")
-            and name.isprintable() and path.stem.lower() in TABLES and path.suffix.lower() in SUFFIXES
-        )
+        plain = path.name == name and "\\" not in name and not name.startswith(".") and name.isprintable()
+        table = table_of_name(path.stem)
+        workbook = table is None and path.suffix.lower() == ".xlsx"  # a dataset given as one workbook
+        table_file = plain and (workbook or (table is not None and path.suffix.lower() in SUFFIXES))
         if not table_file or member.is_dir():
             raise InputError(f"unexpected member {name!r} in the inputs archive: expected table files "
-                             "such as scores.csv", file=archive)
+                             "such as scores.csv, or one workbook", file=archive)
+        if workbook and len(members) > 1:
+            raise InputError(f"the inputs archive holds the workbook {name!r} and other files: a dataset "
+                             "given as a workbook is archived alone", file=archive)
         if stat.S_ISLNK(member.external_attr >> 16):
             raise InputError(f"member {name!r} of the inputs archive is a link, not a file", file=archive)
-        table = path.stem.lower()
+        table = table or "workbook"
         if table in seen:
             raise InputError(f"table '{table}' is given twice in the inputs archive ({name!r})", file=archive)
         seen.add(table)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ['TABLES', 'REQUIRED_TABLES', 'TABLE_NAMES_ZH', 'Col', 'CONTRACT', 'REQUIRED_COLUMNS', 'KEYS', 'Dataset',
            'dataset_frames', 'require_round', 'empty_table', 'FINAL_SCORE_RATER', 'final_score_rater',
-           'is_final_score_rater']
+           'is_final_score_rater', 'table_of_name', 'column_of_header', 'is_documented_header', 'choice_value']
 
 #: The tables of a dataset, in the contract's order (the attributes of `Dataset`).
 TABLES = ("units", "indicators", "rounds", "scores", "deductions", "surveys", "responsibility")
@@ -255,3 +255,47 @@ def require_round(rounds: pd.DataFrame, round_id: str, *, scores: pd.DataFrame |
         raise ParamError(f"round '{round_id}' is not in {files.get('rounds', 'rounds')}{hint}", parameter=parameter)
     if scores is not None and not (scores["round_id"] == round_id).any():
         raise ParamError(f"round '{round_id}' has no scores in {files.get('scores', 'scores')}", parameter=parameter)
+
+
+def _folded(text) -> str:
+    """A header or name as compared: NFKC (full-width → half-width), surrounding spaces and case ignored."""
+    import unicodedata
+
+    return unicodedata.normalize("NFKC", str(text)).strip().lstrip("\ufeff").strip().lower()
+
+
+def table_of_name(name) -> str | None:
+    """The table a sheet or file stem names (``评分``, ``scores``, ``Scores``), or None."""
+    folded = _folded(name)
+    for table in TABLES:
+        if folded in (table, _folded(TABLE_NAMES_ZH[table])):
+            return table
+    return None
+
+
+def column_of_header(table: str, header) -> str | None:
+    """The contract column of ``table`` that a header names, or None.
+
+    A column is named by its English name, its Chinese header (`Col.zh`) or one
+    of `Col.headers`, ignoring surrounding spaces, case and full-/half-width
+    forms (``得分``, ``ＰＯＩＮＴＳ``, `` Points ``).
+    """
+    folded = _folded(header)
+    for col in CONTRACT[table]:
+        if folded in (col.name, *(_folded(h) for h in (col.zh, *col.headers) if h)):
+            return col.name
+    return None
+
+
+def is_documented_header(table: str, header) -> bool:
+    """Whether ``header`` is written exactly as documented (a name or Chinese header, spaces aside)."""
+    text = str(header).strip().lstrip("\ufeff").strip()
+    return any(text in (col.name, col.zh, *col.headers) for col in CONTRACT[table])
+
+
+def choice_value(table: str, column: str, text) -> str | None:
+    """The contract value of a choice written ``text`` (``实地考察`` → ``field``), or None."""
+    col = next(c for c in CONTRACT[table] if c.name == column)
+    folded = _folded(text)
+    mapping = {**{c: c for c in col.choices}, **{_folded(a): v for a, v in col.aliases}}
+    return mapping.get(folded)

@@ -18,12 +18,19 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
-from .contract import REQUIRED_TABLES, TABLES
+from .contract import (
+    CONTRACT,
+    REQUIRED_TABLES,
+    TABLE_NAMES_ZH,
+    TABLES,
+    column_of_header,
+    table_of_name,
+)
 from .write import file_sha256
 
 __all__ = ['SUFFIXES', 'MAX_FILE_MB_VARIABLE', 'DEFAULT_MAX_FILE_MB', 'MAX_ROWS_VARIABLE', 'DEFAULT_MAX_ROWS',
            'env_limit', 'max_file_bytes', 'max_table_rows', 'find_table_files', 'read_table', 'read_raw_tables',
-           'load_dataset']
+           'load_dataset', 'read_dataset', 'dataset_file', 'check_xlsx_file', 'cell_text']
 
 
 SUFFIXES = (".csv", ".xlsx", ".parquet")
@@ -196,8 +203,8 @@ def find_table_files(directory: str | Path) -> dict[str, Path]:
     except OSError as exc:
         raise InputError(f"cannot list the dataset directory ({exc.strerror})", file=directory) from None
     for path in entries:
-        stem = path.stem.lower()
-        if stem not in by_table:
+        stem = table_of_name(path.stem)  # scores.csv or 评分.xlsx
+        if stem is None:
             continue
         if path.suffix.lower() in SUFFIXES:
             by_table[stem].append(path)  # a folder or a broken link is reported when read
@@ -221,7 +228,7 @@ def find_table_files(directory: str | Path) -> dict[str, Path]:
             )
             raise InputError(
                 f"required table '{table}' is missing: expected {table}.csv, {table}.xlsx "
-                f"or {table}.parquet{seen}",
+                f"or {table}.parquet (or {TABLE_NAMES_ZH[table]}.csv, .xlsx, .parquet){seen}",
                 file=directory,
             )
     return found
@@ -335,13 +342,11 @@ def _check_header(records: list[list[str]], table: str, path: Path) -> list[str]
         above the header, as Excel exports often have), the delimiter is not a
         comma, or a column name appears twice.
     """
-    from .contract import CONTRACT
-
     required = [c.name for c in CONTRACT.get(table, ()) if c.required]
     first = [_column_name(v) for v in records[0]] if records else []
 
     def has_required(record) -> bool:
-        names = {_column_name(v).lower() for v in record}
+        names = {column_of_header(table, v) for v in record} if table in CONTRACT else set()
         return all(name in names for name in required)
 
     if required and not has_required(first):
@@ -473,7 +478,7 @@ def _csv_error(message: str, n_columns: int, path: Path) -> InputError:
     return InputError(f"cannot be parsed as CSV: {message.strip().splitlines()[-1]}", file=path)
 
 
-def _cell_text(value) -> str:
+def cell_text(value) -> str:
     """A spreadsheet or Parquet cell as the text a user would have typed."""
     if value is None:
         return ""
@@ -497,7 +502,7 @@ def _cell_text(value) -> str:
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Every cell as text: a per-cell loop, fine for a sheet (at most 2**20 rows)."""
     return pd.DataFrame(
-        {k: frame[c].map(_cell_text).astype(str) for k, c in enumerate(frame.columns)},
+        {k: frame[c].map(cell_text).astype(str) for k, c in enumerate(frame.columns)},
         index=frame.index,
     )
 
@@ -519,7 +524,15 @@ def _sheet_rows(archive: zipfile.ZipFile) -> dict[str, int]:
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="\$?[A-Z]+\$?(\d+)(?::\$?[A-Z]+\$?(\d+))?"')
 
 
-def _read_xlsx(path: Path, table: str, limit: int, row_limit: int) -> pd.DataFrame:
+def check_xlsx_file(path: Path, table: str | None, limit: int, row_limit: int) -> dict[str, int]:
+    """Check an XLSX file before parsing it: a ZIP archive, within the size limits unpacked, and
+    no sheet longer than the row limit by its recorded dimension. Returns each sheet part's last row.
+
+    Raises
+    ------
+    InputError
+        An Excel 97-2003 file, not a ZIP archive, a damaged archive, too large, too many rows.
+    """
     _check_size(path, path.stat().st_size, limit)
     with open(path, "rb") as handle:
         head = handle.read(8)
@@ -528,7 +541,7 @@ def _read_xlsx(path: Path, table: str, limit: int, row_limit: int) -> pd.DataFra
             raise InputError("is an Excel 97-2003 workbook (.xls), not XLSX: save it from "
                              "Excel as .xlsx", file=path)
         raise InputError(f"is not an XLSX workbook (an .xlsx file is a ZIP archive); if it "
-                         f"is CSV text, name it {table}.csv", file=path)
+                         f"is CSV text, name it {table or path.stem}.csv", file=path)
     try:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(member.file_size for member in archive.infolist())
@@ -537,6 +550,11 @@ def _read_xlsx(path: Path, table: str, limit: int, row_limit: int) -> pd.DataFra
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError):
         raise InputError("is a damaged ZIP archive, not a readable XLSX workbook", file=path) from None
     _check_rows(path, max(sheet_rows.values(), default=1) - 1, row_limit, what="has a sheet of")
+    return sheet_rows
+
+
+def _read_xlsx(path: Path, table: str, limit: int, row_limit: int) -> pd.DataFrame:
+    check_xlsx_file(path, table, limit, row_limit)
     try:
         sheets = pd.read_excel(
             path, sheet_name=None, header=None, dtype=object, engine="openpyxl", na_filter=False
@@ -546,7 +564,7 @@ def _read_xlsx(path: Path, table: str, limit: int, row_limit: int) -> pd.DataFra
     texts = {name: _as_text(sheet.reset_index(drop=True)) for name, sheet in sheets.items()}
     filled = {name: text for name, text in texts.items()
               if text.shape[1] and (text.apply(lambda c: c.str.strip()) != "").to_numpy().any()}
-    named = {str(name).strip().lower(): sheet for name, sheet in filled.items()}
+    named = {table_of_name(name) or str(name).strip().lower(): sheet for name, sheet in filled.items()}
     if table in named:
         sheet = named[table]
     elif len(filled) == 1:
@@ -596,7 +614,7 @@ def _arrow_text(column):
           or pa.types.is_decimal(kind)):
         text = pc.cast(column, pa.string())
     else:  # nested or exotic types: rare, and refused by validation anyway
-        text = pa.array([_cell_text(v) for v in column.to_pylist()], type=pa.string())
+        text = pa.array([cell_text(v) for v in column.to_pylist()], type=pa.string())
     return pc.fill_null(text, "")
 
 
@@ -686,7 +704,7 @@ def read_table(
     Line ends may be LF, CR LF or CR alone (Excel for Mac's "CSV (Macintosh)").
     """
     path = Path(path)
-    table = table or path.stem.lower()
+    table = table or table_of_name(path.stem) or path.stem.lower()
     suffix = path.suffix.lower()
     limit = max_file_bytes() if max_bytes is None else max_bytes
     row_limit = max_table_rows() if max_rows is None else max_rows
@@ -726,12 +744,13 @@ def read_raw_tables(
     return tables, files, infos
 
 
-def load_dataset(directory: str | Path, *, max_bytes: int | None = None, max_rows: int | None = None):
-    """Read and validate a dataset directory.
+def load_dataset(path: str | Path, *, max_bytes: int | None = None, max_rows: int | None = None):
+    """Read and validate a dataset: a folder of table files, or one workbook.
 
     Parameters
     ----------
-    directory : the dataset directory.
+    path : the dataset folder (``units.csv``, ``评分.xlsx`` …) or a workbook
+        (``测评数据.xlsx``) whose sheets are the tables (`honorcalc.data.workbook`).
     max_bytes : size limit of one table file (default `max_file_bytes`: the
         environment variable ``HONORCALC_MAX_FILE_MB``, else 1024 MB).
     max_rows : row limit of one table (default `max_table_rows`: the environment
@@ -740,15 +759,60 @@ def load_dataset(directory: str | Path, *, max_bytes: int | None = None, max_row
     Returns
     -------
     honorcalc.data.Dataset
+        ``files`` names each table's file relative to the dataset's folder (for a
+        workbook: the workbook, for every table).
 
     Raises
     ------
     InputError
         A file is missing, unreadable, too large, has too many rows, or is ambiguous.
     ValidationError
-        Any contract violation; all of them are listed at once.
+        Any contract violation, and any problem of a workbook (hidden data,
+        formula errors …); all of them are listed at once, each at its sheet and cell.
     """
-    from .validate import validate_tables
+    import dataclasses
 
-    tables, files, infos = read_raw_tables(directory, max_bytes=max_bytes, max_rows=max_rows)
-    return validate_tables(tables, files=files, formats=infos)
+    from ..errors import ValidationError
+    from .validate import validate_tables
+    from .workbook import shape_tables, workbook_error
+
+    raw = read_dataset(path, max_bytes=max_bytes, max_rows=max_rows)
+    raw = shape_tables(raw)
+    try:
+        dataset = validate_tables(raw.tables, files=raw.display, formats=raw.formats)
+    except ValidationError as err:
+        raise workbook_error(raw, err) from None
+    problem = workbook_error(raw, None)
+    if problem is not None:
+        raise problem
+    return dataclasses.replace(dataset, files=dict(raw.files), notices=tuple(raw.notices) + dataset.notices)
+
+
+def dataset_file(dataset: str | Path, file: str) -> Path:
+    """The path of a table's ``file`` (as `Dataset.files` names it) in the dataset at ``dataset``:
+    a folder, or a workbook (whose tables are all the workbook itself)."""
+    base = Path(dataset)
+    if base.suffix.lower() == ".xlsx" and not base.is_dir():
+        base = base.parent
+    return base / file
+
+
+def read_dataset(path: str | Path, *, max_bytes: int | None = None, max_rows: int | None = None):
+    """Every table of a dataset folder or workbook as text, before validation (a `RawDataset`)."""
+    from .workbook import RawDataset, read_workbook
+
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx" and not path.is_dir():
+        _require_regular_file(path)
+        digest = file_sha256(path)
+        try:
+            raw = read_workbook(path, max_bytes=max_bytes, max_rows=max_rows)
+        except OSError as exc:
+            raise InputError(f"cannot be read ({exc.strerror or type(exc).__name__})", file=path) from None
+        raw.formats = {t: {"format": "xlsx", "sha256": digest} for t in raw.tables}
+        return raw
+    if path.exists() and not path.is_dir():
+        raise InputError("expected a dataset folder or one workbook (.xlsx), got another kind of file", file=path)
+    tables, files, infos = read_raw_tables(path, max_bytes=max_bytes, max_rows=max_rows)
+    names = {t: Path(f).name for t, f in files.items()}
+    return RawDataset(tables=tables, display=dict(names), files=dict(names), formats=infos)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..errors import ValidationError
+from ..errors import InputError, ValidationError
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -20,12 +20,14 @@ from .contract import (
     KEYS,
     Col,
     Dataset,
+    column_of_header,
     empty_table,
     final_score_rater,
+    is_documented_header,
     is_final_score_rater,
 )
 
-__all__ = ['empty_table', 'validate_tables']
+__all__ = ['empty_table', 'validate_tables', 'name_columns']
 
 # ASCII digits only: Arrow's regex \d also matches other scripts' digits (١٢)
 _NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
@@ -203,21 +205,38 @@ def _with_row_labels(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _match_column_case(frame: pd.DataFrame, table: str, file: str, notices: list[str]) -> pd.DataFrame:
-    """Read ``Unit_ID`` or ``UNIT_ID`` as the contract's ``unit_id`` (one obvious meaning)."""
+def name_columns(frame: pd.DataFrame, table: str, file: str, notices: list[str]) -> pd.DataFrame:
+    """Name the columns as the contract does: ``得分``, ``Points`` or ``ＰＯＩＮＴＳ`` is ``points``.
+
+    Chinese headers (`Col.zh`) and the other documented headers are read as they
+    are; other spellings (case, full-width letters) with a notice.
+
+    Raises
+    ------
+    InputError
+        Two columns name the same contract column (``得分`` and ``points``).
+    """
     columns = [str(c).strip() for c in frame.columns]
+    given: dict[str, list[str]] = {}
+    for header in columns:
+        name = column_of_header(table, header)
+        if name is not None:
+            given.setdefault(name, []).append(header)
     renames = {}
-    for col in CONTRACT[table]:
-        if col.name in columns:
-            continue
-        alike = [c for c in columns if c.lower() == col.name]
-        if len(alike) == 1:
-            renames[alike[0]] = col.name
+    for name, headers in given.items():
+        if len(headers) > 1:
+            raise InputError(
+                f"columns '{headers[0]}' and '{headers[1]}' both give {name}; which one counts? "
+                "delete or rename one", file=file, row=1, column=headers[1])
+        if headers[0] != name:
+            renames[headers[0]] = name
     out = frame.set_axis(columns, axis=1)
     if renames:
         out = out.rename(columns=renames)
-        pairs = ", ".join(f"'{a}' as '{b}'" for a, b in renames.items())
-        notices.append(f"{file}: read column name(s) {pairs}")
+        told = {a: b for a, b in renames.items() if not is_documented_header(table, a)}
+        if told:
+            pairs = ", ".join(f"'{a}' as '{b}'" for a, b in told.items())
+            notices.append(f"{file}: read column name(s) {pairs}")
     return out
 
 
@@ -875,7 +894,7 @@ def validate_tables(
     for table in tables:
         if table not in CONTRACT:
             continue
-        frame = _match_column_case(_with_row_labels(tables[table]), table, files[table], notices)
+        frame = name_columns(_with_row_labels(tables[table]), table, files[table], notices)
         t = _Table(frame, table, files[table])
         frame = _check_table(t, notices, cases)
         if frame is not None:

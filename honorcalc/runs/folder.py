@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..data.archive import archive_inputs
 from ..data.contract import Dataset
-from ..data.read import load_dataset
+from ..data.read import dataset_file, load_dataset
 from ..params import Params, load_params, params_sha256, params_to_yaml
 from ..report.documents import (
     ANNUAL_NOTICE,
@@ -221,7 +221,7 @@ def _run(params: Params, out: Path, notebook, progress: bool, km) -> RunResult:
             (tmp / name).write_bytes(content)
         if params.audit.keep_inputs:
             # compressing the inputs waits on zlib, which leaves the interpreter free
-            archiver = _Background(archive_inputs, {t: Path(params.dataset) / f for t, f in dataset.files.items()},
+            archiver = _Background(archive_inputs, {t: dataset_file(params.dataset, f) for t, f in dataset.files.items()},
                                    tmp / INPUTS_ARCHIVE)
         import_tooling()  # here, before another thread imports: parallel imports can deadlock
         warm = _Background(warm_exporter, exporter())

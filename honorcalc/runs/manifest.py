@@ -21,6 +21,7 @@ import pandas as pd
 
 from .. import __version__
 from ..data.contract import Dataset
+from ..data.read import dataset_file
 from ..data.write import file_sha256, input_sha256
 from ..params import Params, params_sha256
 
@@ -83,7 +84,7 @@ def build_manifest(
     """Describe a finished run folder (before the manifest itself is written)."""
     inputs = {}
     for table, file in sorted(dataset.files.items()):
-        path = Path(params_dict["dataset"]) / file
+        path = dataset_file(params_dict["dataset"], file)
         read = {k: v for k, v in dataset.formats.get(table, {}).items() if k != "sha256"}
         inputs[table] = {
             "file": str(path),

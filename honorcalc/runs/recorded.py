@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data.archive import extract_inputs
-from ..data.contract import Dataset
+from ..data.contract import Dataset, table_of_name
 from ..data.read import load_dataset
 from ..data.write import file_sha256
 from ..errors import InputError
@@ -86,7 +86,10 @@ def recorded_dataset(run: RecordedRun, workdir: Path) -> tuple[Dataset, list[str
             problems.append(f"input {table} is missing from {INPUTS_ARCHIVE}")
         elif file_sha256(copy) != entry["sha256"]:
             problems.append(f"input {table} in {INPUTS_ARCHIVE} does not match its recorded sha256")
-    return load_dataset(directory), problems
+    named = {Path(entry["file"]).name for entry in run.manifest["inputs"].values()}
+    only = next(iter(named)) if len(named) == 1 else ""
+    workbook = only if only.lower().endswith(".xlsx") and table_of_name(Path(only).stem) is None else None
+    return load_dataset(directory / workbook if workbook else directory), problems
 
 
 def explain_in_run(run_dir: str | Path, unit_id: str, *, lang: str | None = None,

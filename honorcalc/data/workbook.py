@@ -1,0 +1,753 @@
+"""A dataset as a city office keeps it: one workbook, Chinese sheets and headers, scores in wide form.
+
+A workbook (``测评数据.xlsx``) holds the tables as sheets named in Chinese or
+English (``单位`` or ``units``; `honorcalc.data.contract.TABLE_NAMES_ZH`). Scores
+may be long (one row per score) or wide: identifying columns (单位编号, 评分人,
+评价来源, optional 明查暗访 and 轮次编号), then one column per indicator, headed
+by its 指标编号 or its exact 指标名称; a blank cell is "not scored". Every sheet
+whose name begins with 评分 (or ``scores``) is read and stacked; a sheet named
+``评分-<轮次编号>`` gives the round where the column is absent.
+
+What a user cannot see must not decide a list, and what Excel did not save
+cannot be read: hidden sheets, rows or columns holding data, formulas without a
+saved result and error cells (``#DIV/0!``) are refused, each named by sheet and
+cell (``测评数据.xlsx › 评分-C2026Q2 › F17``). A title row above the header is
+skipped, merged cells down a column are read as the value they show, dates
+stored as day numbers are read in the workbook's own date system; each with a
+notice. Problems are gathered and reported together with the contract's.
+
+The structure (hidden rows and columns, merged ranges, formulas, error cells)
+is read from the sheets' XML in one streaming pass, and the values with
+openpyxl's read-only reader, so a large sheet is never held as cell objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from xml.etree import ElementTree
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, ValidationError
+from .contract import (
+    CONTRACT,
+    REQUIRED_TABLES,
+    TABLE_NAMES_ZH,
+    TABLES,
+    choice_value,
+    column_of_header,
+    final_score_rater,
+    table_of_name,
+)
+from .read import cell_text, check_xlsx_file, max_file_bytes, max_table_rows
+
+__all__ = ["EXCEL_MAX_ROWS", "INSTRUCTION_SHEETS", "RawDataset", "read_workbook", "shape_tables",
+           "locate_problems", "is_wide_scores"]
+
+#: The last row of an Excel sheet: a sheet that reaches it was very likely cut off when the data
+#: were opened in Excel (rows beyond it are dropped without a word).
+EXCEL_MAX_ROWS = 1_048_576
+
+#: Sheets of instructions, never read as data (the template's 填表说明).
+INSTRUCTION_SHEETS = ("填表说明", "说明", "instructions", "readme")
+
+#: ``评分-C2026Q2``, ``评分_C2026Q2``, ``scores-C2026Q2``: a score sheet and the round it holds.
+_SCORE_SHEET = re.compile(r"^(?:评分|scores)\s*[-_－—–·:：\s]\s*(?P<round>\S.*)$", re.IGNORECASE)
+
+#: The columns a row must name for it to be the header row, by table (wide scores need no indicator column).
+_HEADER_NEEDS = {t: tuple(c.name for c in CONTRACT[t] if c.required) for t in TABLES}
+_HEADER_NEEDS["scores"] = ("unit_id", "source")
+
+#: The columns of a wide score sheet that identify its rows; every other column is an indicator.
+_WIDE_ID_COLUMNS = ("round_id", "unit_id", "rater_id", "source", "visit")
+
+_HEADER_SEARCH_ROWS = 20
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_DOC_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]+)$")
+
+
+def _letter(column: int) -> str:
+    """Excel's name of a 1-based column: 1 → A, 28 → AB."""
+    name = ""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        name = chr(65 + rest) + name
+    return name
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for char in letters:
+        number = number * 26 + ord(char) - 64
+    return number
+
+
+def _ref(ref: str) -> tuple[int, int] | None:
+    """``F17`` → (17, 6): row and column, 1-based."""
+    found = _CELL_REF.match(ref or "")
+    return (int(found[2]), _column_number(found[1])) if found else None
+
+
+# ---------------------------------------------------------------------------------------------
+# The structure of each sheet, from its XML
+
+
+@dataclass
+class _Structure:
+    """What a sheet's XML says besides its values."""
+
+    name: str
+    state: str = "visible"
+    last_row: int = 0
+    hidden_rows: set = field(default_factory=set)
+    hidden_columns: list = field(default_factory=list)  # (first, last), 1-based
+    merges: list = field(default_factory=list)  # (first row, first column, last row, last column)
+    errors: dict = field(default_factory=dict)  # (row, column) → shown error (#DIV/0!)
+    unsaved: set = field(default_factory=set)  # (row, column) of formulas without a saved result
+    formulas: set = field(default_factory=set)  # (row, column) of formulas with a saved result
+
+    def column_hidden(self, column: int) -> bool:
+        return any(first <= column <= last for first, last in self.hidden_columns)
+
+
+def _sheet_parts(archive: zipfile.ZipFile) -> list[tuple[str, str, str]]:
+    """(name, state, part) of every worksheet, in the workbook's order."""
+    def parse(member):
+        with archive.open(member) as handle:
+            return ElementTree.parse(handle).getroot()
+
+    book = parse("xl/workbook.xml")
+    try:
+        rels = parse("xl/_rels/workbook.xml.rels")
+        targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{_PKG_REL}Relationship")}
+    except KeyError:
+        targets = {}
+    sheets = []
+    for sheet in book.iter(f"{_MAIN}sheet"):
+        target = targets.get(sheet.get(f"{_DOC_REL}id"), "")
+        part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+        sheets.append((sheet.get("name", ""), sheet.get("state", "visible"), part))
+    return sheets
+
+
+def _structure(archive: zipfile.ZipFile, name: str, state: str, part: str) -> _Structure:
+    """One streaming pass over a sheet's XML: hidden rows and columns, merges, formulas, errors."""
+    out = _Structure(name=name, state=state)
+    try:
+        handle = archive.open(part)
+    except KeyError:
+        return out
+    truthy = ("1", "true")
+    with handle:
+        for _, element in ElementTree.iterparse(handle, events=("end",)):
+            tag = element.tag
+            if tag == f"{_MAIN}c":
+                at = _ref(element.get("r", ""))
+                if at is not None:
+                    value = element.find(f"{_MAIN}v")
+                    saved = value is not None and (value.text or "") != ""
+                    if element.get("t") == "e":
+                        out.errors[at] = value.text if saved else "#ERROR"
+                    if element.find(f"{_MAIN}f") is not None:
+                        (out.formulas if saved else out.unsaved).add(at)
+                    if saved or element.find(f"{_MAIN}is") is not None:
+                        out.last_row = max(out.last_row, at[0])
+            elif tag == f"{_MAIN}row":
+                if element.get("hidden", "0").lower() in truthy and element.get("r", "").isdigit():
+                    out.hidden_rows.add(int(element.get("r")))
+                element.clear()
+            elif tag == f"{_MAIN}col":
+                if element.get("hidden", "0").lower() in truthy:
+                    out.hidden_columns.append((int(element.get("min", "0")), int(element.get("max", "0"))))
+            elif tag == f"{_MAIN}mergeCell":
+                first, _, last = element.get("ref", "").partition(":")
+                a, b = _ref(first), _ref(last or first)
+                if a and b:
+                    out.merges.append((a[0], a[1], b[0], b[1]))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Where each row came from, to name cells in messages
+
+
+@dataclass
+class _Origin:
+    """Where the rows of one table came from: sheet and Excel row per row label, and the columns."""
+
+    file: str
+    sheets: list = field(default_factory=list)  # per row label: sheet name
+    rows: list = field(default_factory=list)  # per row label: Excel row
+    value_columns: list = field(default_factory=list)  # per row label: column of the value (wide), or 0
+    headers: dict = field(default_factory=dict)  # sheet → {contract column: (column number, header as written)}
+    header_rows: dict = field(default_factory=dict)  # sheet → Excel row of the header
+    from_name: dict = field(default_factory=dict)  # sheet → contract columns given by the sheet name
+    value_headers: list = field(default_factory=list)  # per row label: header of the value's column (wide), or ""
+
+    def first_sheet(self) -> str | None:
+        return next(iter(self.header_rows), None)
+
+
+@dataclass
+class RawDataset:
+    """The tables of a dataset as text, named as the contract names them, before validation."""
+
+    tables: dict[str, pd.DataFrame]
+    display: dict[str, str]  # table → its name in messages (``测评数据.xlsx › 评分``)
+    files: dict[str, str]  # table → its file, relative to the dataset's folder
+    formats: dict[str, dict]
+    notices: list[str] = field(default_factory=list)
+    problems: list[dict] = field(default_factory=list)
+    origins: dict[str, _Origin] = field(default_factory=dict)
+
+
+def _problem(file, sheet, row, column_number, header, value, expected) -> dict:
+    cell = None if column_number in (None, 0) or row is None else f"{_letter(column_number)}{row}"
+    return {"file": file, "sheet": sheet, "row": None if row is None else float(row), "cell": cell,
+            "column": header, "value": value, "expected": expected}
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a workbook
+
+
+def _sheet_role(name: str) -> tuple[str | None, str | None]:
+    """(table, round id given by the name) of a sheet; (None, None) for any other sheet."""
+    table = table_of_name(name)
+    if table is not None:
+        return table, None
+    found = _SCORE_SHEET.match(unicodedata.normalize("NFKC", name).strip())
+    if found:
+        return "scores", found["round"].strip()
+    return None, None
+
+
+def read_workbook(path: str | Path, *, max_bytes: int | None = None, max_rows: int | None = None,
+                  only: str | None = None) -> RawDataset:
+    """Read a workbook's tables as text, each cell located, every problem gathered.
+
+    Parameters
+    ----------
+    path : the ``.xlsx`` file.
+    max_bytes, max_rows : the limits of `honorcalc.data.read.read_table`.
+    only : read just this table (a dataset folder's ``scores.xlsx``): its sheets are the ones
+        named after it, or the workbook's one sheet with data.
+
+    Raises
+    ------
+    InputError
+        The file is not a readable workbook, is too large, or has no sheet of a required table.
+    """
+    import openpyxl
+
+    path = Path(path)
+    limit = max_file_bytes() if max_bytes is None else max_bytes
+    row_limit = max_table_rows() if max_rows is None else max_rows
+    check_xlsx_file(path, only, limit, row_limit)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = _sheet_parts(archive)
+            structures = {name: _structure(archive, name, state, part) for name, state, part in parts}
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError, ValueError):
+        raise InputError("is a damaged workbook: its sheets cannot be read", file=path) from None
+    file = path.name
+    notices: list[str] = []
+    problems: list[dict] = []
+    for s in structures.values():
+        if s.last_row >= EXCEL_MAX_ROWS:
+            problems.append(_problem(file, s.name, EXCEL_MAX_ROWS, None, None, None,
+                                     f"fewer rows than Excel's last row ({EXCEL_MAX_ROWS:,}): this sheet reaches "
+                                     "it, so rows were very likely cut off when the data were opened in Excel; "
+                                     "give the full data as CSV or Parquet, or split it over several sheets"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "data validation extension not supported" and the like
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
+        raise InputError(f"cannot be read as an XLSX workbook ({type(exc).__name__})", file=path) from None
+    try:
+        epoch = book.epoch
+        roles = {}
+        for name, _, _ in parts:
+            table, round_id = _sheet_role(name)
+            if only is not None and table not in (only, None):
+                table = None
+            roles[name] = (table, round_id)
+        if only is not None and not any(t == only for t, _ in roles.values()):
+            filled = [n for n in roles if _has_values(book[n])]
+            if len(filled) == 1:
+                roles[filled[0]] = (only, None)
+            elif len(filled) > 1:
+                raise InputError(f"has several sheets ({', '.join(filled)}); keep one, or name the one to "
+                                 f"use '{only}' or '{TABLE_NAMES_ZH[only]}'", file=path)
+        raw_sheets: dict[str, list[tuple]] = {}
+        for name, (table, round_id) in roles.items():
+            s = structures.get(name, _Structure(name))
+            if table is None:
+                folded = unicodedata.normalize("NFKC", name).strip().lower()
+                if folded not in INSTRUCTION_SHEETS and only is None and _has_values(book[name]):
+                    notices.append(f"{file}: sheet '{name}' is not a table of the dataset and was not read")
+                continue
+            rows = [tuple(r) for r in _rows(book[name])]
+            if s.state != "visible":
+                if any(any(v not in (None, "") for v in r) for r in rows):
+                    problems.append(_problem(
+                        file, name, None, None, None, None,
+                        "a visible sheet: this sheet is hidden but holds data, and data no one can see must "
+                        "not decide a list; unhide it (right-click a sheet tab › Unhide) or delete it"))
+                continue
+            raw_sheets[name] = rows
+    finally:
+        book.close()
+    return _assemble(path, raw_sheets, roles, structures, epoch, notices, problems, only)
+
+
+def _rows(sheet):
+    sheet.reset_dimensions()  # some writers record a wrong dimension: read to the last row there is
+    return sheet.iter_rows(values_only=True)
+
+
+def _has_values(sheet) -> bool:
+    return any(any(v not in (None, "") for v in row) for row in _rows(sheet))
+
+
+def _assemble(path: Path, raw_sheets, roles, structures, epoch, notices, problems, only) -> RawDataset:
+    file = path.name
+    parsed: dict[str, list] = {t: [] for t in TABLES}
+    for name, rows in raw_sheets.items():
+        table, round_id = roles[name]
+        sheet = _parse_sheet(name, rows, structures.get(name, _Structure(name)), table, file, epoch,
+                             notices, problems)
+        if sheet is not None:
+            parsed[table].append((sheet, round_id))
+    multi = [t for t in TABLES if t != "scores" and len(parsed[t]) > 1]
+    for table in multi:
+        names = ", ".join(s.name for s, _ in parsed[table])
+        raise InputError(f"gives table '{table}' ({TABLE_NAMES_ZH[table]}) on several sheets ({names}); keep one",
+                         file=path)
+    missing = [t for t in (REQUIRED_TABLES if only is None else (only,)) if not parsed[t]]
+    if missing:
+        wanted = ", ".join(f"{TABLE_NAMES_ZH[t]} ({t})" for t in missing)
+        raise InputError(f"has no sheet for the required table(s) {wanted}: name each sheet after its table "
+                         "(单位, 测评轮次, 指标, 评分 …, or 评分-<轮次编号> for one round's scores)", file=path)
+    raw = RawDataset(tables={}, display={}, files={}, formats={}, notices=notices, problems=problems)
+    lookup = _indicator_lookup(parsed["indicators"][0][0].frame if parsed["indicators"] else None)
+    for table in TABLES:
+        if not parsed[table]:
+            continue
+        sheets = [s for s, _ in parsed[table]]
+        display = f"{file} › {sheets[0].name}" if len(sheets) == 1 else f"{file} › {TABLE_NAMES_ZH[table]}"
+        origin = _Origin(file=file)
+        frames = []
+        wide_rows = 0
+        for sheet, round_id in parsed[table]:
+            origin.headers[sheet.name] = sheet.headers
+            origin.header_rows[sheet.name] = sheet.header_row
+            if round_id is not None and "round_id" not in sheet.headers:
+                origin.from_name[sheet.name] = ("round_id",)
+            frame, rows, columns, headers = sheet.frame, sheet.excel_rows, [0] * len(sheet.frame), [""] * len(sheet.frame)
+            if table == "scores" and is_wide_scores(frame):
+                frame, at, columns, headers = _melt_sheet(sheet, lookup, file, problems)
+                rows = [sheet.excel_rows[k] for k in at]
+                wide_rows += len(frame)
+            if round_id is not None:
+                frame = _round_from_name(frame, sheet, rows, round_id, file, problems)
+            frames.append(frame)
+            origin.sheets += [sheet.name] * len(frame)
+            origin.rows += list(rows)
+            origin.value_columns += list(columns)
+            origin.value_headers += list(headers)
+        raw.tables[table] = _stack(frames)
+        raw.display[table] = display
+        raw.files[table] = file
+        raw.origins[table] = origin
+        if wide_rows:
+            notices.append(f"{display}: scores in wide form (one column per indicator): {wide_rows:,} score(s) read")
+    return raw
+
+
+def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    columns = list(dict.fromkeys(c for f in frames for c in f.columns))
+    out = pd.concat([f.reindex(columns=columns, fill_value="") for f in frames], ignore_index=True)
+    return out.fillna("").astype(str)
+
+
+def _round_from_name(frame: pd.DataFrame, sheet, rows, round_id: str, file, problems) -> pd.DataFrame:
+    """The round a ``评分-<轮次编号>`` sheet's name gives, where its round column is absent or blank;
+    a round cell that says otherwise is refused."""
+    frame = frame.copy()
+    if "round_id" not in frame:
+        frame["round_id"] = round_id
+        return frame
+    given = frame["round_id"].astype(str).str.strip()
+    other = np.flatnonzero(((given != "") & (given != round_id)).to_numpy())
+    number, header = sheet.headers.get("round_id", (0, "轮次编号"))
+    for k in other[:20]:
+        problems.append(_problem(file, sheet.name, rows[k], number, header, frame["round_id"].iloc[k],
+                                 f"the round this sheet's name gives, {round_id!r}; give another round's "
+                                 "scores a sheet of their own"))
+    frame["round_id"] = given.where(given != "", round_id)
+    return frame
+
+
+@dataclass
+class _Sheet:
+    name: str
+    frame: pd.DataFrame  # text, contract column names (and the wide sheet's indicator headers as given)
+    excel_rows: list
+    headers: dict  # contract column → (column number, header as written)
+    header_row: int
+    wide: dict = field(default_factory=dict)  # frame column → (column number, header as written)
+
+
+def _parse_sheet(name, rows, s: _Structure, table, file, epoch, notices, problems) -> _Sheet | None:
+    """One sheet's values as text under contract column names, or None when it holds nothing."""
+    texts = [[_text(v) for v in row] for row in rows]
+    while texts and not any(t.strip() for t in texts[-1]):
+        texts.pop()
+    if not texts:
+        return None
+    width = max(len(r) for r in texts)
+    texts = [r + [""] * (width - len(r)) for r in texts]
+    header_at = _find_header(texts, table)
+    if header_at > 0:
+        above = [k + 1 for k in range(header_at) if sum(1 for t in texts[k] if t.strip()) > 1]
+        if above:
+            problems.append(_problem(file, name, above[0], None, None, None,
+                                     f"the header row first: the column names are on row {header_at + 1}, and "
+                                     f"row {above[0]} above it holds data; delete the rows above the header"))
+            return None
+        notices.append(f"{file} › {name}: rows 1–{header_at} above the header read as a title and skipped"
+                       if header_at > 1 else f"{file} › {name}: row 1 above the header read as a title and skipped")
+    header_row = header_at + 1
+    header = [t.strip() for t in texts[header_at]]
+    data = texts[header_at + 1:]
+    raw_rows = rows[header_at + 1:]
+    excel_rows = list(range(header_row + 1, header_row + 1 + len(data)))
+    for first_row, first_col, last_row, last_col in s.merges:
+        if first_row <= header_row <= last_row and (last_col > first_col or last_row > first_row):
+            problems.append(_problem(file, name, first_row, first_col, None, None,
+                                     f"one header per column: cells {_letter(first_col)}{first_row}:"
+                                     f"{_letter(last_col)}{last_row} are merged; unmerge them and name each column"))
+    columns: dict[str, int] = {}  # frame column → 0-based position
+    headers: dict[str, tuple[int, str]] = {}
+    wide: dict[str, tuple[int, str]] = {}
+    for k, text in enumerate(header):
+        has_data = any(r[k].strip() for r in data)
+        if not text:
+            if has_data:
+                first = next(i for i, r in enumerate(data) if r[k].strip())
+                problems.append(_problem(file, name, header_row, k + 1, None, None,
+                                         f"a header naming column {_letter(k + 1)}, which holds data "
+                                         f"(from {_letter(k + 1)}{excel_rows[first]}) but has no name"))
+            continue
+        column = column_of_header(table, text)
+        if column is None:
+            if table == "scores":
+                wide[text] = (k + 1, text)
+            column = text
+        if column in columns:
+            problems.append(_problem(file, name, header_row, k + 1, text, None,
+                                     f"one column per name: this column gives {column} again (also column "
+                                     f"{_letter(columns[column] + 1)})"))
+            continue
+        columns[column] = k
+        if column in {c.name for c in CONTRACT[table]}:
+            headers[column] = (k + 1, text)
+    _check_cells(name, s, file, header_row, excel_rows, data, [p + 1 for p in columns.values()], problems, notices)
+    data = _fill_merged(name, s, file, header_row, excel_rows, data, raw_rows, list(columns.values()),
+                        problems, notices)
+    frame = pd.DataFrame({c: [r[k] for r in data] for c, k in columns.items()}, dtype=object)
+    frame = _dates(name, file, table, frame, raw_rows, columns, epoch, notices)
+    return _Sheet(name=name, frame=frame.astype(str), excel_rows=excel_rows, headers=headers,
+                  header_row=header_row, wide={c: v for c, v in wide.items()})
+
+
+def _text(value) -> str:
+    return cell_text(value)
+
+
+def _find_header(texts, table) -> int:
+    need = _HEADER_NEEDS[table]
+    for k, row in enumerate(texts[:_HEADER_SEARCH_ROWS]):
+        names = {column_of_header(table, t) for t in row if t.strip()}
+        if all(n in names for n in need):
+            return k
+    return 0
+
+
+def _check_cells(name, s: _Structure, file, header_row, excel_rows, data, numbers, problems, notices) -> None:
+    """Hidden rows and columns with data, error cells and formulas without a saved value, in the read area."""
+    if not excel_rows:
+        return
+    first, last = excel_rows[0], excel_rows[-1]
+    read = set(numbers)
+    hidden = [r for r in sorted(s.hidden_rows) if first <= r <= last
+              and any(data[r - first][c - 1].strip() for c in read)]
+    if hidden:
+        shown = ", ".join(map(str, hidden[:8])) + ("" if len(hidden) <= 8 else f" and {len(hidden) - 8} more")
+        problems.append(_problem(file, name, hidden[0], None, None, None,
+                                 f"visible rows: row(s) {shown} are hidden (or filtered out) but hold data, and data no "
+                                 "one can see must not decide a list; unhide them (or clear the filter), or delete them"))
+    for c in sorted(read):
+        if s.column_hidden(c) and any(r[c - 1].strip() for r in data):
+            problems.append(_problem(file, name, header_row, c, None, None,
+                                     f"a visible column: column {_letter(c)} is hidden but holds data; unhide or delete it"))
+    for (r, c), shown in sorted(s.errors.items()):
+        if first <= r <= last and c in read:
+            problems.append(_problem(file, name, r, c, None, shown,
+                                     "a value, not a formula error: correct the formula or type the value"))
+    for r, c in sorted(s.unsaved):
+        if first <= r <= last and c in read:
+            problems.append(_problem(file, name, r, c, None, None,
+                                     "a value: this cell holds a formula whose result was never saved (a "
+                                     "program wrote the workbook without calculating it); open it in Excel or "
+                                     "WPS and save it, or type the value"))
+    saved = sum(1 for r, c in s.formulas if first <= r <= last and c in read and (r, c) not in s.errors)
+    if saved:
+        notices.append(f"{file} › {name}: {saved} cell(s) hold formulas; the results saved with the workbook were read")
+
+
+def _fill_merged(name, s: _Structure, file, header_row, excel_rows, data, raw_rows, positions, problems, notices):
+    """Merged cells down one column read as the value they show; merged across columns refused."""
+    if not excel_rows or not s.merges:
+        return data
+    first, last = excel_rows[0], excel_rows[-1]
+    read = {p + 1 for p in positions}
+    filled = 0
+    for first_row, first_col, last_row, last_col in s.merges:
+        if last_row < first or first_row > last or first_row <= header_row:
+            continue
+        if not any(first_col <= c <= last_col for c in read):
+            continue
+        if last_col > first_col:
+            problems.append(_problem(file, name, first_row, first_col, None, None,
+                                     f"one value per cell: cells {_letter(first_col)}{first_row}:"
+                                     f"{_letter(last_col)}{last_row} are merged across columns; unmerge them"))
+            continue
+        value = data[first_row - first][first_col - 1]
+        for r in range(first_row + 1, min(last_row, last) + 1):
+            if not data[r - first][first_col - 1].strip():
+                data[r - first][first_col - 1] = value
+                filled += 1
+    if filled:
+        notices.append(f"{file} › {name}: {filled} cell(s) of merged ranges read as the value the range shows")
+    return data
+
+
+def _dates(name, file, table, frame, raw_rows, columns, epoch, notices) -> pd.DataFrame:
+    """Day numbers in a date column as dates, in the workbook's date system (1900 or 1904)."""
+    from openpyxl.utils.datetime import from_excel
+
+    for col in CONTRACT[table]:
+        if col.kind != "date" or col.name not in columns:
+            continue
+        k = columns[col.name]
+        converted = 0
+        values = frame[col.name].tolist()
+        for i, row in enumerate(raw_rows):
+            value = row[k] if k < len(row) else None
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 2958466:
+                day = from_excel(value, epoch=epoch)
+                if isinstance(day, dt.datetime):
+                    values[i] = day.strftime("%Y-%m-%d")
+                    converted += 1
+        if converted:
+            system = "1904" if epoch.year == 1904 else "1900"
+            notices.append(f"{file} › {name}: column '{col.zh or col.name}': read {converted} day number(s) as dates "
+                           f"(the workbook's {system} date system); format the column as dates to see them")
+            frame[col.name] = values
+    return frame
+
+
+# ---------------------------------------------------------------------------------------------
+# Wide scores and the final shape of the tables
+
+
+def is_wide_scores(frame: pd.DataFrame) -> bool:
+    """Scores with neither an indicator column nor a points column: one column per indicator."""
+    return "indicator_id" not in frame.columns and "points" not in frame.columns
+
+
+def shape_tables(raw: RawDataset) -> RawDataset:
+    """Name every column as the contract does; wide scores of a folder's score file as one row per score;
+    score rows of sheets without 评分人 (among sheets with one) under their source's final-score rater."""
+    from .validate import name_columns
+
+    for table, frame in list(raw.tables.items()):
+        if table in CONTRACT:
+            raw.tables[table] = name_columns(frame, table, raw.display[table], raw.notices)
+    scores = raw.tables.get("scores")
+    if scores is None:
+        return raw
+    if is_wide_scores(scores) and "scores" not in raw.origins:
+        lookup = _indicator_lookup(raw.tables.get("indicators"))
+        headers = {c: (k + 1, c) for k, c in enumerate(scores.columns)}
+        sheet = _Sheet(name="", frame=scores, excel_rows=list(scores.index + 2), headers=headers, header_row=1)
+        problems: list[dict] = []
+        long, at, _, _ = _melt_sheet(sheet, lookup, raw.display["scores"], problems)
+        for problem in problems:  # a file has no sheets and no cells: its header, by name
+            problem.update(sheet=None, cell=None)
+        raw.problems += problems
+        long.index = pd.Index(np.asarray(scores.index)[at] if len(at) else [], dtype=np.int64)
+        raw.tables["scores"] = long
+        raw.notices.append(f"{raw.display['scores']}: scores in wide form (one column per indicator): "
+                           f"{len(long):,} score(s) read")
+    _pseudo_raters(raw, raw.tables["scores"])
+    return raw
+
+
+def _indicator_lookup(indicators: pd.DataFrame | None) -> tuple[dict, dict]:
+    """Indicator ids by id as written (NFKC) and by exact name, from the raw indicators table."""
+    by_id, by_name = {}, {}
+    if indicators is None or "indicator_id" not in indicators:
+        return by_id, by_name
+    ids = indicators["indicator_id"].astype(str).str.strip()
+    for i in ids:
+        if i:
+            by_id[unicodedata.normalize("NFKC", i)] = i
+    if "name" in indicators:
+        for i, n in zip(ids, indicators["name"].astype(str).str.strip()):
+            if i and n:
+                by_name.setdefault(n, set()).add(i)
+    return by_id, by_name
+
+
+def _melt_sheet(sheet: _Sheet, lookup, file, problems) -> tuple[pd.DataFrame, list, list, list]:
+    """A wide score sheet as one row per filled indicator cell (sheet row by row, then column by column).
+
+    Returns the long frame, each row's position in the sheet's rows, the column number of its
+    value cell and the header of that column.
+    """
+    by_id, by_name = lookup
+    frame = sheet.frame
+    id_columns = [c for c in _WIDE_ID_COLUMNS if c in frame.columns]
+    indicator_of: dict[str, str] = {}
+    numbers = {c: k + 1 for k, c in enumerate(frame.columns)}
+    for header in (c for c in frame.columns if c not in id_columns):
+        number = sheet.wide.get(header, (numbers[header], header))[0]
+        key = unicodedata.normalize("NFKC", header).strip()
+        named = by_name.get(header.strip(), set())
+        if key in by_id:
+            indicator_of[header] = by_id[key]
+        elif len(named) == 1:
+            indicator_of[header] = next(iter(named))
+        else:
+            expected = (f"an indicator id (指标编号): {len(named)} indicators are named so" if named else
+                        "an identifying column (单位编号, 评分人, 评价来源, 明查暗访, 轮次编号) or an indicator, "
+                        "headed by its 指标编号 or its exact 指标名称 as in the indicators table (指标)")
+            problems.append(_problem(file, sheet.name or None, sheet.header_row, number, header, None, expected))
+    columns = list(indicator_of)
+    values = frame[columns].to_numpy(dtype=object) if columns else np.empty((len(frame), 0), dtype=object)
+    filled = np.vectorize(lambda v: bool(str(v).strip()), otypes=[bool])(values) if values.size else \
+        np.zeros(values.shape, dtype=bool)
+    rows, cols = np.nonzero(filled)
+    out = {c: frame[c].to_numpy(dtype=object)[rows] for c in id_columns}
+    out["indicator_id"] = np.asarray([indicator_of[c] for c in columns], dtype=object)[cols]
+    out["points"] = values[rows, cols]
+    long = pd.DataFrame(out, columns=id_columns + ["indicator_id", "points"]).astype(str)
+    wide_numbers = [sheet.wide.get(c, (numbers[c], c))[0] for c in columns]
+    return (long, rows.tolist(), [wide_numbers[c] for c in cols], [columns[c] for c in cols])
+
+
+def _pseudo_raters(raw: RawDataset, scores: pd.DataFrame) -> None:
+    """Rows of sheets without 评分人, among sheets with one, get their source's final-score rater."""
+    if "rater_id" not in scores.columns or "source" not in scores.columns:
+        return
+    blank = scores["rater_id"].str.strip() == ""
+    origin = raw.origins.get("scores")
+    if not blank.any() or origin is None:
+        return
+    without = {sheet for sheet, headers in origin.headers.items() if "rater_id" not in headers}
+    if not without:
+        return
+    from_sheet = np.isin(np.asarray(origin.sheets, dtype=object), list(without))
+    fill = blank.to_numpy() & from_sheet
+    if fill.any():
+        sources = scores.loc[fill, "source"].map(lambda v: final_score_rater(choice_value("scores", "source", v) or v))
+        scores.loc[fill, "rater_id"] = sources
+        raw.notices.append(f"{raw.display['scores']}: sheet(s) {', '.join(sorted(without))} have no 评分人 column: "
+                           "read as final scores, one per unit, indicator and source")
+
+
+# ---------------------------------------------------------------------------------------------
+# Naming cells in messages
+
+
+def _zh(table: str, column: str) -> str:
+    return next((c.zh for c in CONTRACT[table] if c.name == column), "") or column
+
+
+def locate_problems(cases: pd.DataFrame, raw: RawDataset) -> pd.DataFrame:
+    """Rewrite the validator's cases (file › table, row label, contract column) as the user sees them:
+    the workbook, its sheet, the Excel cell and the header as written."""
+    if cases.empty:
+        return cases
+    by_display = {display: table for table, display in raw.display.items()}
+    out = cases.copy()
+    for column in ("sheet", "cell"):
+        if column not in out:
+            out[column] = None
+    out = out.astype({"sheet": object, "cell": object, "column": object, "file": object})
+    for k, case in enumerate(out.itertuples(index=False)):
+        table = by_display.get(case.file)
+        if table is None:
+            continue
+        origin = raw.origins.get(table)
+        if origin is None:
+            continue
+        column = None if case.column is None or (isinstance(case.column, float) and np.isnan(case.column)) \
+            else str(case.column)
+        label = None if pd.isna(case.row) else int(case.row) - 2
+        out.at[k, "file"] = origin.file
+        if label is None or label < 0 or label >= len(origin.rows):
+            sheet = origin.first_sheet() if len(origin.header_rows) == 1 or label is not None else None
+            out.at[k, "sheet"] = sheet or raw.display[table].split(" › ", 1)[-1]
+            if sheet is not None:
+                out.at[k, "row"] = float(origin.header_rows[sheet])
+                if column is not None and column in origin.headers.get(sheet, {}):
+                    number, header = origin.headers[sheet][column]
+                    out.at[k, "cell"], out.at[k, "column"] = f"{_letter(number)}{origin.header_rows[sheet]}", header
+            continue
+        sheet, row = origin.sheets[label], origin.rows[label]
+        out.at[k, "sheet"], out.at[k, "row"] = sheet, float(row)
+        number, header = 0, column
+        value_column = origin.value_columns[label] if origin.value_columns else 0
+        if value_column and column in ("points", "indicator_id"):
+            header = origin.value_headers[label]
+            number = value_column
+            if column == "indicator_id":
+                row = origin.header_rows[sheet]
+                out.at[k, "row"] = float(row)
+        elif column is not None and column in origin.headers.get(sheet, {}):
+            number, header = origin.headers[sheet][column]
+        elif column is not None and column in origin.from_name.get(sheet, ()):
+            header = f"{_zh(table, column)} (sheet name)"
+        elif column is not None and column in {c.name for c in CONTRACT[table]}:
+            header = next(c.zh for c in CONTRACT[table] if c.name == column) or column
+        out.at[k, "column"] = header
+        out.at[k, "cell"] = f"{_letter(number)}{row}" if number else None
+    return out
+
+
+def workbook_error(raw: RawDataset, validation: ValidationError | None) -> ValidationError | None:
+    """The workbook's own problems and the contract's, located, as one error (None: no problem)."""
+    frames = []
+    if raw.problems:
+        frames.append(pd.DataFrame(raw.problems))
+    if validation is not None:
+        frames.append(locate_problems(validation.failure_cases, raw))
+    if not frames:
+        return None
+    cases = pd.concat(frames, ignore_index=True)
+    return ValidationError(cases)
