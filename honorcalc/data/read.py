@@ -813,6 +813,26 @@ def read_dataset(path: str | Path, *, max_bytes: int | None = None, max_rows: in
         return raw
     if path.exists() and not path.is_dir():
         raise InputError("expected a dataset folder or one workbook (.xlsx), got another kind of file", file=path)
-    tables, files, infos = read_raw_tables(path, max_bytes=max_bytes, max_rows=max_rows)
-    names = {t: Path(f).name for t, f in files.items()}
-    return RawDataset(tables=tables, display=dict(names), files=dict(names), formats=infos)
+    files = find_table_files(path)
+    limit = max_file_bytes() if max_bytes is None else max_bytes
+    row_limit = max_table_rows() if max_rows is None else max_rows
+    raw = RawDataset(tables={}, display={}, files={}, formats={})
+    for table, file in files.items():
+        raw.files[table] = raw.display[table] = file.name
+        if file.suffix.lower() != ".xlsx":
+            raw.tables[table], raw.formats[table] = read_table(file, table, max_bytes=limit, max_rows=row_limit)
+            continue
+        # a table's workbook is read as any workbook is: hidden data, formulas, merged cells, its cells named
+        _require_regular_file(file)
+        digest = file_sha256(file)
+        try:
+            part = read_workbook(file, max_bytes=limit, max_rows=row_limit, only=table,
+                                 indicators=raw.tables.get("indicators"))
+        except OSError as exc:
+            raise InputError(f"cannot be read ({exc.strerror or type(exc).__name__})", file=file) from None
+        raw.tables[table], raw.display[table] = part.tables[table], part.display[table]
+        raw.origins[table] = part.origins[table]
+        raw.formats[table] = {"format": "xlsx", "sha256": digest}
+        raw.notices += part.notices
+        raw.problems += part.problems
+    return raw

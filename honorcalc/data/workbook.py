@@ -209,6 +209,7 @@ class RawDataset:
     notices: list[str] = field(default_factory=list)
     problems: list[dict] = field(default_factory=list)
     origins: dict[str, _Origin] = field(default_factory=dict)
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)  # table → {column: header as written}
 
 
 def _problem(file, sheet, row, column_number, header, value, expected) -> dict:
@@ -233,7 +234,7 @@ def _sheet_role(name: str) -> tuple[str | None, str | None]:
 
 
 def read_workbook(path: str | Path, *, max_bytes: int | None = None, max_rows: int | None = None,
-                  only: str | None = None) -> RawDataset:
+                  only: str | None = None, indicators: pd.DataFrame | None = None) -> RawDataset:
     """Read a workbook's tables as text, each cell located, every problem gathered.
 
     Parameters
@@ -242,6 +243,8 @@ def read_workbook(path: str | Path, *, max_bytes: int | None = None, max_rows: i
     max_bytes, max_rows : the limits of `honorcalc.data.read.read_table`.
     only : read just this table (a dataset folder's ``scores.xlsx``): its sheets are the ones
         named after it, or the workbook's one sheet with data.
+    indicators : the dataset's indicators (as read, text), for wide score sheets of a workbook
+        that has no indicators sheet of its own.
 
     Raises
     ------
@@ -285,6 +288,8 @@ def read_workbook(path: str | Path, *, max_bytes: int | None = None, max_rows: i
             roles[name] = (table, round_id)
         if only is not None and not any(t == only for t, _ in roles.values()):
             filled = [n for n in roles if _has_values(book[n])]
+            if not filled:
+                raise InputError("is empty; expected a header row naming the columns", file=path)
             if len(filled) == 1:
                 roles[filled[0]] = (only, None)
             elif len(filled) > 1:
@@ -309,7 +314,7 @@ def read_workbook(path: str | Path, *, max_bytes: int | None = None, max_rows: i
             raw_sheets[name] = rows
     finally:
         book.close()
-    return _assemble(path, raw_sheets, roles, structures, epoch, notices, problems, only)
+    return _assemble(path, raw_sheets, roles, structures, epoch, notices, problems, only, indicators)
 
 
 def _rows(sheet):
@@ -321,29 +326,38 @@ def _has_values(sheet) -> bool:
     return any(any(v not in (None, "") for v in row) for row in _rows(sheet))
 
 
-def _assemble(path: Path, raw_sheets, roles, structures, epoch, notices, problems, only) -> RawDataset:
+def _assemble(path: Path, raw_sheets, roles, structures, epoch, notices, problems, only,
+              indicators=None) -> RawDataset:
     file = path.name
     parsed: dict[str, list] = {t: [] for t in TABLES}
+    named = {table for table, _ in roles.values() if table is not None}
     for name, rows in raw_sheets.items():
         table, round_id = roles[name]
         sheet = _parse_sheet(name, rows, structures.get(name, _Structure(name)), table, file, epoch,
                              notices, problems)
         if sheet is not None:
             parsed[table].append((sheet, round_id))
+        elif not any(any(str(v).strip() for v in row if v is not None) for row in rows) and table in REQUIRED_TABLES:
+            problems.append(_problem(file, name, 1, None, None, None,
+                                     f"a header row naming the columns, and data below it: the sheet of table "
+                                     f"'{table}' ({TABLE_NAMES_ZH[table]}) is empty"))
     multi = [t for t in TABLES if t != "scores" and len(parsed[t]) > 1]
     for table in multi:
         names = ", ".join(s.name for s, _ in parsed[table])
         raise InputError(f"gives table '{table}' ({TABLE_NAMES_ZH[table]}) on several sheets ({names}); keep one",
                          file=path)
-    missing = [t for t in (REQUIRED_TABLES if only is None else (only,)) if not parsed[t]]
+    missing = [t for t in (REQUIRED_TABLES if only is None else (only,)) if t not in named]
     if missing:
         wanted = ", ".join(f"{TABLE_NAMES_ZH[t]} ({t})" for t in missing)
         raise InputError(f"has no sheet for the required table(s) {wanted}: name each sheet after its table "
                          "(单位, 测评轮次, 指标, 评分 …, or 评分-<轮次编号> for one round's scores)", file=path)
     raw = RawDataset(tables={}, display={}, files={}, formats={}, notices=notices, problems=problems)
-    lookup = _indicator_lookup(parsed["indicators"][0][0].frame if parsed["indicators"] else None)
+    lookup = _indicator_lookup(parsed["indicators"][0][0].frame if parsed["indicators"] else indicators)
     for table in TABLES:
         if not parsed[table]:
+            if table in named and only is not None and table == only:  # a folder's file: the table, empty
+                raw.tables[table] = pd.DataFrame()
+                raw.display[table] = raw.files[table] = file
             continue
         sheets = [s for s, _ in parsed[table]]
         display = f"{file} › {sheets[0].name}" if len(sheets) == 1 else f"{file} › {TABLE_NAMES_ZH[table]}"
@@ -586,7 +600,10 @@ def shape_tables(raw: RawDataset) -> RawDataset:
 
     for table, frame in list(raw.tables.items()):
         if table in CONTRACT:
-            raw.tables[table] = name_columns(frame, table, raw.display[table], raw.notices)
+            named = name_columns(frame, table, raw.display[table], raw.notices)
+            raw.headers[table] = {n: str(h).strip() for n, h in zip(named.columns, frame.columns)
+                                  if n != str(h).strip()}
+            raw.tables[table] = named
     scores = raw.tables.get("scores")
     if scores is None:
         return raw
@@ -610,6 +627,8 @@ def shape_tables(raw: RawDataset) -> RawDataset:
 def _indicator_lookup(indicators: pd.DataFrame | None) -> tuple[dict, dict]:
     """Indicator ids by id as written (NFKC) and by exact name, from the raw indicators table."""
     by_id, by_name = {}, {}
+    if indicators is not None:
+        indicators = indicators.rename(columns=lambda c: column_of_header("indicators", c) or c)
     if indicators is None or "indicator_id" not in indicators:
         return by_id, by_name
     ids = indicators["indicator_id"].astype(str).str.strip()
@@ -699,22 +718,25 @@ def locate_problems(cases: pd.DataFrame, raw: RawDataset) -> pd.DataFrame:
         if column not in out:
             out[column] = None
     out = out.astype({"sheet": object, "cell": object, "column": object, "file": object})
-    for k, case in enumerate(out.itertuples(index=False)):
-        table = by_display.get(case.file)
-        if table is None:
-            continue
-        origin = raw.origins.get(table)
-        if origin is None:
-            continue
+    table_of_case = out["file"].map(by_display)
+    for table, written in raw.headers.items():  # a file of a folder: the header as written
+        if written and table not in raw.origins:
+            mine = (table_of_case == table).to_numpy()
+            out.loc[mine, "column"] = out.loc[mine, "column"].map(lambda c, w=written: w.get(c, c))
+    located = np.flatnonzero(table_of_case.isin(list(raw.origins)).to_numpy())
+    for k in located:
+        case = out.iloc[k]
+        table = table_of_case.iloc[k]
+        origin = raw.origins[table]
         column = None if case.column is None or (isinstance(case.column, float) and np.isnan(case.column)) \
             else str(case.column)
         label = None if pd.isna(case.row) else int(case.row) - 2
         out.at[k, "file"] = origin.file
         if label is None or label < 0 or label >= len(origin.rows):
-            sheet = origin.first_sheet() if len(origin.header_rows) == 1 or label is not None else None
+            sheet = origin.first_sheet()
             out.at[k, "sheet"] = sheet or raw.display[table].split(" › ", 1)[-1]
-            if sheet is not None:
-                out.at[k, "row"] = float(origin.header_rows[sheet])
+            if sheet is not None:  # the header's row; for "no data rows", the row below it
+                out.at[k, "row"] = float(origin.header_rows[sheet] + (label is not None and label >= 0))
                 if column is not None and column in origin.headers.get(sheet, {}):
                     number, header = origin.headers[sheet][column]
                     out.at[k, "cell"], out.at[k, "column"] = f"{_letter(number)}{origin.header_rows[sheet]}", header
@@ -737,17 +759,40 @@ def locate_problems(cases: pd.DataFrame, raw: RawDataset) -> pd.DataFrame:
             header = next(c.zh for c in CONTRACT[table] if c.name == column) or column
         out.at[k, "column"] = header
         out.at[k, "cell"] = f"{_letter(number)}{row}" if number else None
+        if isinstance(case.expected, str) and "row " in case.expected:  # "conflicts with row 7": another row
+            out.at[k, "expected"] = _ROW_MENTION.sub(lambda m, o=origin: _row_of(o, int(m[1]) - 2, m[0]),
+                                                     case.expected)
     return out
+
+
+_ROW_MENTION = re.compile(r"\brow (\d+)\b")
+
+
+def _row_of(origin: _Origin, label: int, as_written: str) -> str:
+    """A row the validator names by its label, as the workbook shows it: ``评分-C2026Q1 row 5``."""
+    if not 0 <= label < len(origin.rows):
+        return as_written
+    return f"{origin.sheets[label]} row {origin.rows[label]}"
 
 
 def workbook_error(raw: RawDataset, validation: ValidationError | None) -> ValidationError | None:
     """The workbook's own problems and the contract's, located, as one error (None: no problem)."""
     frames = []
+    own = pd.DataFrame(raw.problems)
     if raw.problems:
-        frames.append(pd.DataFrame(raw.problems))
+        frames.append(own)
     if validation is not None:
-        frames.append(locate_problems(validation.failure_cases, raw))
+        located = locate_problems(validation.failure_cases, raw)
+        if raw.problems and "cell" in located:
+            # a cell the workbook's own check names already (a formula error) is named once
+            named = {(s, c) for s, c in zip(own["sheet"], own["cell"]) if isinstance(c, str)}
+            again = [(s, c) in named for s, c in zip(located["sheet"], located["cell"])]
+            located = located[~np.asarray(again, dtype=bool)]
+        frames.append(located)
     if not frames:
         return None
     cases = pd.concat(frames, ignore_index=True)
+    # the cells of one wide row give several scores: a problem of the row is told once
+    keys = [c for c in ("file", "sheet", "cell", "row", "column", "expected") if c in cases]
+    cases = cases[~cases[keys].astype(str).duplicated()].reset_index(drop=True)
     return ValidationError(cases)
