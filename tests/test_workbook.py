@@ -406,3 +406,39 @@ def test_a_run_of_a_workbook_archives_it_and_verifies(tmp_path, capsys):
         assert z.namelist() == ["测评数据.xlsx"]
     code, out, err = run_cli(["verify", run_dir], capsys)
     assert code == 0, out + err
+
+
+# ---------------------------------------------------------------------------------- the demo city
+
+
+@pytest.fixture(scope="module")
+def demo_workbook(tmp_path_factory):
+    from honorcalc.datasets.demo import write_demo_workbook
+
+    return write_demo_workbook(tmp_path_factory.mktemp("demo-xlsx") / "测评数据.xlsx")
+
+
+@pytest.mark.parametrize("round_id", ["C2026Q2", "S2026-03a"])
+def test_the_demo_workbook_gives_byte_identical_tables_to_its_csv_files(demo_data, demo_workbook, round_id):
+    """The office's form of the demo (Chinese sheets, headers and values, one wide score sheet per
+    round) and its CSV files give the same ranking, lists and points, byte for byte."""
+    from honorcalc.data.write import table_bytes
+    from honorcalc.params import Params
+    from honorcalc.runs.pipeline import run_tables
+
+    from_csv = load_dataset(demo_data)
+    from_book = load_dataset(demo_workbook)
+    wb = openpyxl.load_workbook(demo_workbook, read_only=True)
+    assert sum(name.startswith("评分-") for name in wb.sheetnames) == from_csv.rounds["round_id"].nunique()
+    params = Params(dataset=str(demo_data), round=round_id)
+    a, b = run_tables(params, from_csv), run_tables(params, from_book)
+    assert sorted(a) == sorted(b)
+    for name in sorted(a):
+        assert table_bytes(a[name]) == table_bytes(b[name]), name
+
+
+def test_the_readme_documents_every_table_column_and_alias():
+    from honorcalc.data.contract import contract_markdown
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert contract_markdown() in readme, "regenerate the README's contract table from contract_markdown()"

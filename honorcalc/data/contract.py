@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 __all__ = ['TABLES', 'REQUIRED_TABLES', 'TABLE_NAMES_ZH', 'Col', 'CONTRACT', 'REQUIRED_COLUMNS', 'KEYS', 'Dataset',
            'dataset_frames', 'require_round', 'empty_table', 'FINAL_SCORE_RATER', 'final_score_rater',
-           'is_final_score_rater', 'table_of_name', 'column_of_header', 'is_documented_header', 'choice_value']
+           'is_final_score_rater', 'table_of_name', 'column_of_header', 'is_documented_header', 'choice_value',
+           'contract_markdown']
 
 #: The tables of a dataset, in the contract's order (the attributes of `Dataset`).
 TABLES = ("units", "indicators", "rounds", "scores", "deductions", "surveys", "responsibility")
@@ -299,3 +300,30 @@ def choice_value(table: str, column: str, text) -> str | None:
     folded = _folded(text)
     mapping = {**{c: c for c in col.choices}, **{_folded(a): v for a, v in col.aliases}}
     return mapping.get(folded)
+
+
+def contract_markdown() -> str:
+    """The contract as a Markdown table: every table and column, its Chinese header, what else is
+    read as it, and its values with their Chinese spellings (the README's "every alias")."""
+    kinds = {"id": "id (text)", "text": "text", "number": "number", "date": "date YYYY-MM-DD",
+             "bool": "true/false (是/否)", "choice": "one of"}
+    lines = ["| table (sheet) | column | Chinese header | also read as | values |", "|---|---|---|---|---|"]
+    for table, columns in CONTRACT.items():
+        for k, col in enumerate(columns):
+            name = f"`{table}` {TABLE_NAMES_ZH[table]}" if k == 0 else ""
+            column = f"**{col.name}**" if col.required else col.name
+            values = kinds[col.kind]
+            if col.kind == "choice":
+                spelled = {c: [a for a, v in col.aliases if v == c] for c in col.choices}
+                values = " \\| ".join(f"`{c}` " + " ".join(spelled[c]) if spelled[c] else f"`{c}`"
+                                      for c in col.choices)
+            if col.kind == "number":
+                bounds = []
+                if col.low is not None:
+                    bounds.append(f"{'>' if col.low_open else '≥'} {col.low:g}")
+                if col.high is not None:
+                    bounds.append(f"≤ {col.high:g}")
+                values += f" ({', '.join(bounds)})" if bounds else ""
+            also = ", ".join(col.headers)
+            lines.append(f"| {name} | {column} | {col.zh} | {also} | {values} |")
+    return "\n".join(lines)
