@@ -442,3 +442,29 @@ def test_the_readme_documents_every_table_column_and_alias():
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert contract_markdown() in readme, "regenerate the README's contract table from contract_markdown()"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_template_filled_in_as_it_says_runs_as_it_is(tmp_path, reference, lang, capsys):
+    from honorcalc.data.contract import column_of_header, table_of_name
+    from honorcalc.data.template import write_template
+
+    book = write_template(tmp_path / "测评数据.xlsx", lang=lang)
+    wb = openpyxl.load_workbook(book)
+    tables = tiny_tables()
+    for sheet in wb.worksheets:
+        table = table_of_name(sheet.title)
+        if table is None or table not in tables:
+            continue
+        columns = [column_of_header(table, c.value) for c in sheet[1]]
+        for row in tables[table].itertuples(index=False):
+            values = dict(zip(tables[table].columns, row))
+            if lang == "zh":
+                values = {c: ZH_VALUES.get((table, c), {}).get(v, v) for c, v in values.items()}
+            sheet.append([values.get(c) or None for c in columns])
+    wb.save(book)
+    assert_same_dataset(load_dataset(book), reference)
+    params = tmp_path / "p.yaml"
+    params.write_text(f"dataset: {book.name}\nround: C2026Q1\ncity: 测试市\n", encoding="utf-8")
+    code, out, err = run_cli(["check", params], capsys)
+    assert code == 0, out + err
