@@ -386,6 +386,16 @@ def test_check_lists_every_problem_at_once(tmp_path, capsys):
     assert "conflicts with 评分-C2026Q1 row" in out
 
 
+def test_template_command_writes_a_workbook_once(tmp_path, capsys):
+    code, out, err = run_cli(["template", tmp_path / "测评数据.xlsx"], capsys, lang=None)
+    assert code == 0 and Path(out.strip()).exists()
+    assert openpyxl.load_workbook(out.strip()).sheetnames[0] == "填表说明"
+    code, out, err = run_cli(["template", tmp_path / "测评数据.xlsx"], capsys, lang=None)
+    assert code == 2 and "Traceback" not in err and err.startswith("错误：")
+    code, out, err = run_cli(["--lang", "en", "template", tmp_path / "data.xlsx"], capsys)
+    assert code == 0 and "units" in openpyxl.load_workbook(out.strip()).sheetnames
+
+
 def test_check_of_a_good_workbook_summarises_it_in_chinese(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         from honorcalc.cli import main
@@ -396,7 +406,9 @@ def test_check_of_a_good_workbook_summarises_it_in_chinese(tmp_path, capsys):
 
 
 def test_a_run_of_a_workbook_archives_it_and_verifies(tmp_path, capsys):
-    book = _book(tmp_path)
+    def named(wb):  # 轮次名称: how the report and the notice name the round
+        wb["测评轮次"]["E1"], wb["测评轮次"]["E2"] = "轮次名称", "2026年第一季度综合测评"
+    book = _edit(_book(tmp_path), named)
     params = tmp_path / "p.yaml"
     params.write_text(f"dataset: {book.name}\nround: C2026Q1\ncity: 测试市\n", encoding="utf-8")
     code, out, err = run_cli(["run", params, "--out", tmp_path / "reports"], capsys)
@@ -406,6 +418,9 @@ def test_a_run_of_a_workbook_archives_it_and_verifies(tmp_path, capsys):
         assert z.namelist() == ["测评数据.xlsx"]
     code, out, err = run_cli(["verify", run_dir], capsys)
     assert code == 0, out + err
+    assert "2026年第一季度综合测评" in (run_dir / "report.html").read_text(encoding="utf-8")
+    with zipfile.ZipFile(run_dir / "通报.docx") as z:
+        assert "2026年第一季度综合测评" in z.read("word/document.xml").decode()
 
 
 # ---------------------------------------------------------------------------------- the demo city
