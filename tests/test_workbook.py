@@ -483,3 +483,22 @@ def test_the_template_filled_in_as_it_says_runs_as_it_is(tmp_path, reference, la
     params.write_text(f"dataset: {book.name}\nround: C2026Q1\ncity: 测试市\n", encoding="utf-8")
     code, out, err = run_cli(["check", params], capsys)
     assert code == 0, out + err
+
+
+def test_score_sheets_with_and_without_raters_mixed(tmp_path, reference):
+    """One round's sheet names its raters, another holds final scores: both are read, each as what it is."""
+    book = office_workbook(tmp_path / "测评数据.xlsx", tiny_tables())
+    wb = openpyxl.load_workbook(book)
+    special = wb["评分-S2026-01a"]
+    special.delete_cols(2)  # 评分人
+    wb.save(book)
+    ds = load_dataset(book)
+    special_raters = ds.scores.loc[ds.scores["round_id"] == "S2026-01a", "rater_id"]
+    assert set(special_raters) == {final_score_rater("field")}
+    assert set(ds.scores.loc[ds.scores["round_id"] == "C2026Q1", "rater_id"]) == {"R01"}
+    assert not ds.final_scores_only
+    # a rater column that itself writes the reserved form is still refused
+    wb = openpyxl.load_workbook(office_workbook(tmp_path / "b.xlsx", tiny_tables()))
+    wb["评分-C2026Q1"]["B2"] = "final:field"
+    wb.save(tmp_path / "b.xlsx")
+    _refused(tmp_path / "b.xlsx", "评分-C2026Q1 › B2", "final:")

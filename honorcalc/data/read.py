@@ -779,7 +779,7 @@ def load_dataset(path: str | Path, *, max_bytes: int | None = None, max_rows: in
     raw = read_dataset(path, max_bytes=max_bytes, max_rows=max_rows)
     raw = shape_tables(raw)
     try:
-        dataset = validate_tables(raw.tables, files=raw.display, formats=raw.formats)
+        dataset = validate_tables(raw.tables, files=raw.display, formats=raw.formats, final_rows=raw.final_rows)
     except ValidationError as err:
         raise workbook_error(raw, err) from None
     problem = workbook_error(raw, None)

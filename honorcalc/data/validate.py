@@ -281,14 +281,16 @@ def _normalise(t: _Table, notices: list[str]) -> None:
             t.changed.add(col.name)
 
 
-def _final_scores(t: _Table, notices: list[str]) -> pd.DataFrame | None:
+def _final_scores(t: _Table, notices: list[str], final_rows=None) -> pd.DataFrame | None:
     """Scores without a rater column are final scores: one pseudo-rater per source, said so.
 
     An office that keeps only each unit's final points per indicator and source has
     no rater to name; the scores are read as given, under the rater
     ``final:<source>`` (`honorcalc.data.contract.final_score_rater`), and the
     fairness analysis says which of its questions such data cannot answer. A
-    rater column that uses this reserved form itself is refused.
+    rater column that uses this reserved form itself is refused, except on the
+    rows ``final_rows`` marks: the reader gave them their pseudo-rater (a
+    workbook's score sheet without 评分人 among sheets with one).
     """
     if t.name != "scores":
         return None
@@ -297,7 +299,12 @@ def _final_scores(t: _Table, notices: list[str]) -> pd.DataFrame | None:
         reserved = is_final_score_rater(f.values).to_numpy(dtype=bool)
         if not reserved.any():
             return None
-        rows = np.flatnonzero(f.rows(reserved))
+        given = f.rows(reserved)
+        if final_rows is not None:
+            given &= ~np.asarray(final_rows, dtype=bool)
+        rows = np.flatnonzero(given)
+        if not len(rows):
+            return None
         return _cases(t.file, t.index[rows], "rater_id", f.cells(rows),
                       f"a rater id not of the form {FINAL_SCORE_RATER!r}, which marks final scores "
                       "given without a rater column")
@@ -839,10 +846,10 @@ def _cross_checks(checked: dict[str, _Table], typed: dict[str, pd.DataFrame],
 _REQUIRED = {"units": "units", "indicators": "indicators", "rounds": "rounds", "scores": "scores"}
 
 
-def _check_table(t: _Table, notices: list[str], cases: list) -> pd.DataFrame | None:
+def _check_table(t: _Table, notices: list[str], cases: list, final_rows=None) -> pd.DataFrame | None:
     """Layers 0-2 and the duplicates of one table; its typed frame, or None if it cannot be typed."""
     _normalise(t, notices)
-    reserved = _final_scores(t, notices)
+    reserved = _final_scores(t, notices, final_rows)
     _drop_blank_rows(t, notices)
     cases.append(reserved)
     cases.append(_repeated_header(t))
@@ -870,6 +877,7 @@ def validate_tables(
     *,
     files: dict[str, str | Path] | None = None,
     formats: dict[str, dict] | None = None,
+    final_rows=None,
 ) -> "Dataset":
     """Check text frames against the contract and return a typed `Dataset`.
 
@@ -880,6 +888,8 @@ def validate_tables(
         (any other index is replaced by positions).
     files : the file each table came from, used in messages (default ``<table>.csv``).
     formats : per-table reading details (format, encoding) kept for the manifest.
+    final_rows : a boolean per row of ``scores``: the rows whose rater the reader set to the
+        source's pseudo-rater of final scores (`honorcalc.data.workbook`); elsewhere that form is refused.
 
     Raises
     ------
@@ -896,7 +906,7 @@ def validate_tables(
             continue
         frame = name_columns(_with_row_labels(tables[table]), table, files[table], notices)
         t = _Table(frame, table, files[table])
-        frame = _check_table(t, notices, cases)
+        frame = _check_table(t, notices, cases, final_rows if table == "scores" else None)
         if frame is not None:
             typed[table], checked[table] = frame, t
     for table in CONTRACT:

@@ -210,6 +210,7 @@ class RawDataset:
     problems: list[dict] = field(default_factory=list)
     origins: dict[str, _Origin] = field(default_factory=dict)
     headers: dict[str, dict[str, str]] = field(default_factory=dict)  # table → {column: header as written}
+    final_rows: np.ndarray | None = None  # per score row: its rater is the pseudo-rater the reader gave it
 
 
 def _problem(file, sheet, row, column_number, header, value, expected) -> dict:
@@ -695,6 +696,7 @@ def _pseudo_raters(raw: RawDataset, scores: pd.DataFrame) -> None:
     if fill.any():
         sources = scores.loc[fill, "source"].map(lambda v: final_score_rater(choice_value("scores", "source", v) or v))
         scores.loc[fill, "rater_id"] = sources
+        raw.final_rows = fill
         raw.notices.append(f"{raw.display['scores']}: sheet(s) {', '.join(sorted(without))} have no 评分人 column: "
                            "read as final scores, one per unit, indicator and source")
 
