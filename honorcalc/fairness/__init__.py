@@ -29,10 +29,14 @@ would the list change?                 stability: `list_stability`,             
 is a unit out of line with its peers?  ranks: `funnel_limits` (overdispersed)       funnel.csv
 are groups treated alike?              groups: `group_fairness` (within rater       groups.csv
                                        components, TOST for "alike")
+what can final scores not answer?      final_scores: `final_score_rows`             reliability.csv (final_scores)
 =====================================  ===========================================  =============================
 
 Every finding states how sure it is: an interval, a q-value under false-discovery
 control, or a status ('cannot_tell', 'not_estimable') where the data cannot say.
+Scores without a recorded rater (final scores, rater ``final:<source>``) are not
+taken for a rater's: the rater analyses run on the rows that name one, and
+`final_score_rows` states what the others leave unanswered.
 `tables.fairness_tables` assembles the tables of a run; `findings.fairness_findings`
 words them (the report's plain sentences, and the technical detail for its appendix).
 
@@ -52,6 +56,7 @@ Conventions
 """
 
 from .base import SEED_STREAMS
+from .final_scores import FINAL_SCORE_QUESTIONS, FINAL_SCORES_SCOPE, final_score_rows
 from .groups import GROUP_COLUMNS, group_fairness
 from .laggards import (
     CALIBRATION_COLUMNS,
@@ -108,4 +113,5 @@ __all__ = [
     "severity_adjusted_lists", "visit_gap", "flag_laggards", "measurement_model", "list_replicates",
     "list_stability", "weight_sensitivity", "rank_confidence_sets", "tau_sets", "bottom_set", "top_set",
     "rank_uncertainty", "funnel_limits", "funnel_curve", "group_fairness", "fairness_tables",
+    "FINAL_SCORE_QUESTIONS", "FINAL_SCORES_SCOPE", "final_score_rows",
 ]

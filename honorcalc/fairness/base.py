@@ -6,16 +6,30 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from ..data.contract import is_final_score_rater
 from ..errors import InputError
 from ..params import Params
 from ..rules.scoring import check_scores_and_indicators, require_columns, row_key
 
 __all__ = ["SEED_STREAMS", "CELL", "check_params", "require", "seeded_rng", "rescaled", "cell_codes", "sorted_ids", "round_order", "t_interval", "dense_codes",
-           "dersimonian_laird_tau2"]
+           "dersimonian_laird_tau2", "FINAL_SCORES_NOTE", "with_rater"]
 
 SEED_STREAMS = {"rater_slots": 1, "laggards": 2, "stability": 3, "groups": 4, "gstudy": 5, "ranks": 6}
 
 CELL = ["round_id", "unit_id", "indicator_id", "source"]
+
+#: What every note about scores without a recorded rater begins with (`honorcalc.fairness.final_scores`).
+FINAL_SCORES_NOTE = "final scores only: no rater recorded"
+
+
+def with_rater(scores: pd.DataFrame) -> np.ndarray:
+    """Which rows of ``scores`` name a rater, not the pseudo-rater of final scores (a bool array)."""
+    if "rater_id" not in scores.columns or not len(scores):
+        return np.ones(len(scores), dtype=bool)
+    # each distinct id is looked at once: a string test over every row of a city is slow
+    codes, ids = pd.factorize(scores["rater_id"], use_na_sentinel=False)
+    final = is_final_score_rater(pd.Series(ids, dtype=object)).to_numpy(dtype=bool)
+    return ~final[codes]
 
 
 def check_params(params) -> None:

@@ -7,7 +7,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from ..params import Params
-from .base import check_params, require, seeded_rng
+from .base import FINAL_SCORES_NOTE, check_params, require, seeded_rng, with_rater
 
 __all__ = ["GROUP_COLUMNS", "group_fairness"]
 
@@ -255,6 +255,10 @@ def group_fairness(
         exposure = exposure - exposure.groupby(main["component"]).transform("mean")
         notes.append(f"rater severity compared within rater components {', '.join(map(str, used_components))}, "
                      "each relative to the mean of its units")
+    final = ~with_rater(scores)
+    if final.any():
+        notes.append(f"{FINAL_SCORES_NOTE}: " + ("no unit's exposure to harsh raters can be assessed" if final.all()
+                                                 else "the exposure counts only the scores with a rater"))
     u = results[["round_id", "unit_id", "score", "list"]].merge(
         units[["unit_id", "kind", *(["size"] if "size" in units.columns else [])]], on="unit_id", how="left")
     u = u.sort_values("unit_id", kind="stable").reset_index(drop=True)

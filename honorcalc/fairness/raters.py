@@ -18,6 +18,7 @@ from ..rules.evaluate import Evaluation, evaluate_until
 from ..stats.agreement import icc, kendall_w, krippendorff_alpha
 from .base import (
     CELL,
+    FINAL_SCORES_NOTE,
     cell_codes,
     check_params,
     dense_codes,
@@ -27,6 +28,7 @@ from .base import (
     seeded_rng,
     sorted_ids,
     t_interval,
+    with_rater,
 )
 
 __all__ = ["RATER_COLUMNS", "RELIABILITY_COLUMNS", "SeverityFit", "fit_severity", "fit_severity_coded",
@@ -70,7 +72,7 @@ def rater_consistency(scores: pd.DataFrame, indicators: pd.DataFrame, params: Pa
         a correlation (0 = no agreement). ``n_units`` counts the rated targets (unit × indicator × source
         cells), ``n_raters`` the distinct raters in them. Only cells scored by at least
         two raters carry information on agreement, so sources with one rater per
-        cell do not appear.
+        cell, and final scores (no rater recorded), do not appear.
 
     Notes
     -----
@@ -108,7 +110,8 @@ def rater_consistency(scores: pd.DataFrame, indicators: pd.DataFrame, params: Pa
     check_params(params)
     fp = params.fairness
     k = fp.rater_slots
-    s = rescaled(scores, indicators)
+    # final scores name no rater: they carry nothing on agreement (`honorcalc.fairness.final_scores`)
+    s = rescaled(scores[with_rater(scores)], indicators)
     rng, seed = seeded_rng(params, "rater_slots")
     # a canonical order makes the slot draw independent of the input row order
     s = s.sort_values([*CELL, "rater_id"], kind="stable").reset_index(drop=True)
@@ -513,7 +516,9 @@ def rater_severity(scores: pd.DataFrame, indicators: pd.DataFrame, params: Param
         ``q_value`` (Benjamini–Hochberg over the estimable raters), ``severity_eb``
         and ``se_eb`` (empirical-Bayes severity and its posterior SE), ``tau``
         (between-rater SD of the component, points) and ``infit`` / ``outfit``
-        (mean squares; 1 = as noisy as the typical rater).
+        (mean squares; 1 = as noisy as the typical rater). The pseudo-rater of
+        final scores (``final:<source>``, no rater recorded) is not a rater: it is
+        left out of the model and listed as 'not_estimable', its note saying why.
 
     Notes
     -----
@@ -597,6 +602,11 @@ def rater_severity(scores: pd.DataFrame, indicators: pd.DataFrame, params: Param
     s = rescaled(scores, indicators)
     if s.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in RATER_COLUMNS})
+    real = with_rater(s)
+    final = _final_score_raters(s[~real], fp)
+    s = s[real].reset_index(drop=True)
+    if s.empty:
+        return final
     fit = fit_severity(s, min_units=fp.severity_min_units)
     scale = fp.severity_scale / 100.0
     severity = fit.severity * scale
@@ -662,7 +672,30 @@ def rater_severity(scores: pd.DataFrame, indicators: pd.DataFrame, params: Param
         "severity_eb": eb, "se_eb": se_eb, "tau": tau,
         "infit": fit.infit, "outfit": fit.outfit,
     })
+    if len(final):
+        out = pd.concat([out, final], ignore_index=True)
     return out[list(RATER_COLUMNS)].sort_values("rater_id", kind="stable").reset_index(drop=True)
+
+
+def _final_score_raters(s: pd.DataFrame, fp) -> pd.DataFrame:
+    """`rater_severity` rows of the pseudo-raters of final scores: not raters, so 'not_estimable', said why."""
+    if s.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in RATER_COLUMNS})
+    g = s.groupby("rater_id", sort=True)
+    nan = np.nan
+    out = pd.DataFrame({
+        "round_id": ";".join(sorted(s["round_id"].astype(str).unique())),
+        "rater_id": g.size().index.to_numpy(),
+        "source": g["source"].agg(lambda v: ";".join(sorted(set(map(str, v))))).to_numpy(),
+        "n_scores": g.size().to_numpy(dtype="int64"), "n_compared": 0, "n_units": 0,
+        "severity": nan, "se": nan, "ci_low": nan, "ci_high": nan, "ci_level": fp.confidence_level,
+        "scale": fp.severity_scale, "flagged": False, "direction": "", "component": 0, "component_size": 1,
+        "note": f"{FINAL_SCORES_NOTE}: the final scores of a source, not a rater; whether its raters are harsh "
+                "or lenient cannot be assessed",
+        "status": "not_estimable", "p_value": nan, "q_value": nan, "severity_eb": nan, "se_eb": nan, "tau": nan,
+        "infit": nan, "outfit": nan,
+    })
+    return out[list(RATER_COLUMNS)]
 
 
 def _shrunken(severity, se, component, testable):

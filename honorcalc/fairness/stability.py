@@ -13,7 +13,7 @@ from ..errors import InputError
 from ..params import SOURCES, Params
 from ..rules.ranking import cut_list, list_cap, rankings, round_half_up
 from ..rules.scoring import row_key
-from .base import check_params, seeded_rng
+from .base import FINAL_SCORES_NOTE, check_params, seeded_rng, with_rater
 from .measurement import ErrorModel, Layout, check_rounds, error_model, point_components
 from .ranks import rank_uncertainty
 
@@ -340,7 +340,12 @@ def list_stability(
         ``red_status``), 'cannot_tell' (the data cannot tell, even from the errors
         they can measure), or 'not_estimable' (a source weighing in the unit's
         score has an error these data cannot estimate, so stability cannot be
-        shown); ``note``; ``red_status`` and ``black_status`` ('in',
+        shown; where no error of the unit's score is known at all, as with final
+        scores only, its ``se``, ``rank_low``, ``rank_high``, ``p_red`` and
+        ``p_black`` are NaN, ``rank_method`` is empty and ``red_status`` and
+        ``black_status`` are 'cannot_tell' unless the unit is unranked or vetoed:
+        an interval drawn without error would have zero width, a certainty the
+        data do not give); ``note``; ``red_status`` and ``black_status`` ('in',
         'out' or 'cannot_tell': on the list with confidence, off it with
         confidence, or the data cannot tell; see `_list_statements`) and
         ``top_status``, ``bottom_status`` (the place alone: certainly among the
@@ -400,10 +405,23 @@ def list_stability(
     blind = unknown & ~(se > 0)
     status = np.where(blind, "not_estimable",
                       np.where(ranked & ~settled, "cannot_tell", np.where(unknown, "not_estimable", "stable")))
+    if blind.any():
+        # nothing known of the error: an interval of zero width, or a list called sure, would claim a
+        # certainty the data do not give; the measurement error is unknown, and said to be
+        low, high, p_red, p_black, se = (np.where(blind, np.nan, v) for v in (low, high, p_red, p_black, se))
+        known_out = out["rank"].isna().to_numpy() | (
+            out["vetoed"].to_numpy(dtype=bool) & (params.veto.action == "no_red"))
+        red = np.where(blind & ~known_out, "cannot_tell", red).astype(object)
+        black = np.where(blind & out["rank"].notna().to_numpy(), "cannot_tell", black).astype(object)
+        method = np.where(blind, "", method).astype(object)
     reason = pd.Series(units["note"].to_numpy() if fp.measurement_error else np.full(n, "measurement error not drawn"))
+    if blind.any():
+        this = scores["round_id"].astype(str) == str(round_id)
+        if this.any() and not with_rater(scores[this]).any():
+            reason = FINAL_SCORES_NOTE + "; " + reason
     note = np.select(
         [blind, unknown & (status == "cannot_tell"), unknown],
-        [reason.str.cat([_NOT_JUDGED] * n, sep=": ").to_numpy(),
+        [reason.str.cat([_UNKNOWN_ERROR] * n, sep=": ").to_numpy(),
          reason.str.cat(["cannot tell even without that error"] * n, sep="; ").to_numpy(),
          reason.str.cat([_PARTLY_JUDGED] * n, sep=": ").to_numpy()],
         "")
@@ -424,6 +442,8 @@ def list_stability(
 
 
 _NOT_JUDGED = "the list's stability cannot be judged from these data"
+_UNKNOWN_ERROR = ("the measurement error is unknown, so no rank interval or list probability is given: "
+                  + _NOT_JUDGED)
 _PARTLY_JUDGED = "stable as far as the sources with a known error go, which cannot show the list is stable"
 
 

@@ -10,7 +10,8 @@ from ..errors import InputError
 from ..params import Params
 from ..rules.evaluate import Evaluation, evaluate_rounds
 from ..rules.scoring import order_rounds
-from .base import check_params
+from .base import FINAL_SCORES_NOTE, check_params, with_rater
+from .final_scores import final_score_rows
 from .groups import group_fairness
 from .laggards import (
     CALIBRATION_COLUMNS,
@@ -68,7 +69,9 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
         ``raters.csv`` (`rater_severity`); ``reliability.csv`` (scope ``source``: the
         G-study of `variance_components` with its bootstrap intervals, Φ and the
         raters needed for ``phi_target``; then `rater_consistency`; then scope
-        ``raters``: `rater_separation`); ``laggards.csv`` (the units
+        ``raters``: `rater_separation`; then, where scores name no rater, scope
+        ``final_scores``: `honorcalc.fairness.final_scores.final_score_rows`, the
+        questions such scores cannot answer, with the reason); ``laggards.csv`` (the units
         `flag_laggards` calls, then the ``open_visit`` rows of `visit_gap`);
         ``laggard_units.csv`` (every unit's laggard evidence, p and q values and
         status) and ``laggard_calibration.csv`` (the null's achieved rates);
@@ -93,6 +96,12 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
     Raters, reliability, stability, weights, funnel and groups are about the report
     round; laggards and the open/covert gap look at the rounds of its calendar year up
     to it. The seeds used are in each table's ``seed`` column.
+
+    Final scores (no 评分人 recorded, rater ``final:<source>``) are not taken for a
+    rater's: agreement, severity and the open/covert gap run on the rows that name a
+    rater; a pseudo-rater is listed in ``raters.csv`` as 'not_estimable' with the
+    reason; a G-study of final scores only gives no unit share; and a unit none of
+    whose error is known has no rank interval (`list_stability`).
 
     Examples
     --------
@@ -129,13 +138,19 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
 
     raters = rater_severity(this, indicators, params)
     g = variance_components(this, indicators, params)
-    reliability = pd.concat([_g_study_rows(g), rater_consistency(this, indicators, params),
-                             rater_separation(raters, this, params)], ignore_index=True)
-
     window = year_window(results, round_id)
+    in_window = scores[scores["round_id"].isin(window["round_id"].unique())]
+    # final scores (no 评分人 recorded): what they leave unanswered is stated, not estimated
+    final = final_score_rows(this, round_id, in_window)
+    parts = [_g_study_rows(g, _final_sources(this)), rater_consistency(this, indicators, params),
+             rater_separation(raters, this, params)]
+    reliability = pd.concat(parts, ignore_index=True)
+    if len(final):
+        reliability = pd.concat([reliability, final], ignore_index=True) if len(reliability) else final
+
     lag = flag_laggards(results, params, round_id)
     laggards = lag.table
-    gap = visit_gap(scores[scores["round_id"].isin(window["round_id"].unique())], indicators, params)
+    gap = visit_gap(in_window, indicators, params)
     flagged = gap[gap["flagged"].astype(bool)]
     if len(flagged):
         names = window.drop_duplicates("unit_id").set_index("unit_id")["name"]
@@ -172,13 +187,32 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
     }
 
 
-def _g_study_rows(g: pd.DataFrame) -> pd.DataFrame:
-    """``reliability.csv`` rows of the G-study: each component, the unit share, Φ and the raters needed."""
+def _final_sources(scores: pd.DataFrame) -> set:
+    """The (round_id, source) pairs whose every score is a final score, with no rater recorded."""
+    if scores.empty:
+        return set()
+    final = ~with_rater(scores)
+    whole = pd.Series(final).groupby([scores["round_id"].to_numpy(), scores["source"].to_numpy()]).all()
+    return set(whole.index[whole.to_numpy()])
+
+
+def _g_study_rows(g: pd.DataFrame, final: set = frozenset()) -> pd.DataFrame:
+    """``reliability.csv`` rows of the G-study: each component, the unit share, Φ and the raters needed.
+
+    For a source of final scores only (``final``: its (round_id, source) pairs) the
+    unit's variance holds the inspection team's lasting impression of the unit and
+    the residual holds the rater error, so the unit's share is not given.
+    """
     rows = []
     for row in g.to_dict("records"):
+        only_final = (row["round_id"], row["source"]) in final
         note = "; ".join(filter(None, [
             f"Method I G-study on points of 100; {row['raters_per_cell']:.2f} raters per unit × indicator",
-            f"status {row['status']}", row["note"]]))
+            f"status {row['status']}", row["note"],
+            f"{FINAL_SCORES_NOTE}: the unit's variance holds the raters' lasting impression of it and the residual "
+            "holds their error, so the unit's share is not given" if only_final else ""]))
+        if only_final:
+            row = {**row, "share_unit": np.nan}
         base = {"round_id": row["round_id"], "scope": "source", "key": row["source"],
                 "ci_level": row["ci_level"] if row["n_bootstrap"] > 0 else np.nan, "p_value": np.nan,
                 "n_units": row["n_units"], "n_raters": row["n_raters"], "seed": row["seed"]}

@@ -7,7 +7,15 @@ import pandas as pd
 from scipy import stats as sps
 
 from ..params import Params
-from .base import CELL, check_params, dense_codes, rescaled, sorted_ids, t_interval
+from .base import (
+    CELL,
+    check_params,
+    dense_codes,
+    rescaled,
+    sorted_ids,
+    t_interval,
+    with_rater,
+)
 from .raters import SeverityFit, fit_severity, fit_severity_coded
 
 __all__ = ["visit_gap"]
@@ -86,7 +94,8 @@ def visit_gap(scores: pd.DataFrame, indicators: pd.DataFrame, params: Params) ->
             "city_ci_low", "city_ci_high", "excess", "p_value", "q_value", "status"]
     if "visit" not in scores.columns:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    s = rescaled(scores, indicators)[[*CELL, "rater_id", "visit", "pct"]]
+    # a final score has one visit type or none: it pairs with nothing (`honorcalc.fairness.final_scores`)
+    s = rescaled(scores[with_rater(scores)], indicators)[[*CELL, "rater_id", "visit", "pct"]]
     s = s[(s["source"] == "field") & s["visit"].isin(["open", "covert"])].reset_index(drop=True)
     if s.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
