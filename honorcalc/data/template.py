@@ -144,10 +144,9 @@ def _missing(value) -> bool:
 
 
 def _text(value) -> str:
+    """``value`` as text a cell can hold: characters XML cannot carry removed."""
     text = value if isinstance(value, str) else str(value)
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return ILLEGAL_CHARACTERS_RE.sub("", _NOT_XML.sub("", text))
+    return _NOT_XML.sub("", text) if _NOT_XML.search(text) else text
 
 
 def _display_width(text: str) -> int:
@@ -271,15 +270,24 @@ def _wide_score_sheets(scores: pd.DataFrame, rounds: pd.DataFrame, indicators: p
         titles[str(row["round_id"])] = (str(name) if not _missing(name) else
                                         _bracket(f"{row['round_id']}", " ".join(words), lang) if words
                                         else str(row["round_id"]))
+    positions = scores.groupby(scores["round_id"].astype("object").map(str), sort=False).indices
+    round_ids = [r for r in round_ids if r in positions]
+    # a round whose id can name its sheet gets 评分-<round_id>; the others a numbered sheet that carries 轮次编号
     taken = {sheet_name(t, lang).casefold() for t in TABLES} | {INSTRUCTIONS_SHEET[lang].casefold()}
+    named = {}
     for round_id in round_ids:
-        part = scores.loc[scores["round_id"].astype("object") == round_id]
-        if not len(part):
-            continue
         name = score_sheet_name(round_id, lang)
-        with_round = bool(_SHEET_FORBIDDEN.search(name)) or len(name) > _SHEET_MAX or name.casefold() in taken
-        if with_round:  # the round id cannot name the sheet: the sheet is numbered and carries 轮次编号
-            name = score_sheet_name(str(len(sheets) + 1), lang)
+        if not _SHEET_FORBIDDEN.search(name) and len(name) <= _SHEET_MAX and name.casefold() not in taken:
+            named[round_id] = name
+            taken.add(name.casefold())
+    number = 0
+    for round_id in round_ids:
+        part = scores.iloc[positions[round_id]]
+        with_round = round_id not in named
+        name = named.get(round_id)
+        while name is None or (with_round and name.casefold() in taken):
+            number += 1
+            name = score_sheet_name(str(number), lang)
         taken.add(name.casefold())
         ident = (["round_id"] if with_round else []) + ["unit_id"]
         final = bool(is_final_score_rater(part["rater_id"]).all())
@@ -326,7 +334,7 @@ def _wide_score_sheets(scores: pd.DataFrame, rounds: pd.DataFrame, indicators: p
         kinds = ["text"] * len(ident) + ["number"] * len(ids)
         title = titles.get(round_id, round_id)
         sheets.append(_Sheet(name, headers, cols + [points] * len(ids), out, kinds, freeze=len(ident),
-                             title=f"{SCORE_SHEET_PREFIX[lang].rstrip('-')}　{title}"))
+                             title=SCORE_SHEET_PREFIX[lang].rstrip("-") + ("　" if lang == "zh" else " ") + title))
     return sheets
 
 
@@ -406,7 +414,7 @@ _WORDS = {
     "zh": {
         "title": "红黑榜测评数据　填表说明",
         "columns": ("表", "列名", "英文列名", "含义", "必填", "允许的值", "示例"),
-        "required": "必填", "optional": "选填", "table_required": "必填表", "table_optional": "可留空（保留表头）",
+        "required": "必填", "optional": "选填", "table_required": "必填表", "table_optional": "可留空，保留表头",
         "example": "示例行", "kinds": {"id": "编号，按文本填写", "text": "文字", "number": "数字",
                                         "date": "日期 yyyy-mm-dd", "bool": "是 / 否", "choice": "下拉选择"},
         "notes": (
@@ -427,7 +435,7 @@ _WORDS = {
         "title": "Red and black list data: instructions",
         "columns": ("table", "column", "Chinese header", "meaning", "required", "allowed values", "example"),
         "required": "required", "optional": "optional", "table_required": "required table",
-        "table_optional": "may be left empty (keep the header)",
+        "table_optional": "may be left empty; keep the header",
         "example": "example row", "kinds": {"id": "id, written as text", "text": "text", "number": "number",
                                              "date": "date yyyy-mm-dd", "bool": "true / false", "choice": "drop-down"},
         "notes": (
@@ -585,7 +593,7 @@ def _write_instructions(ws, rows: list[tuple[str, list]], st: dict) -> None:
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.properties import PageSetupProperties
 
-    widths = (12, 14, 16, 56, 8, 30, 26)
+    widths = (12, 14, 16, 52, 8, 36, 26)
     last = len(widths)
     for i, (role, cells) in enumerate(rows, start=1):
         for k, value in enumerate(cells, start=1):
@@ -596,6 +604,10 @@ def _write_instructions(ws, rows: list[tuple[str, list]], st: dict) -> None:
                 cell.alignment, cell.border = st["wrap"], st["border"]
             if role == "columns":
                 cell.font, cell.fill, cell.alignment = st["bold"], st["fill"], st["center"]
+        if role == "column":  # wrapped cells: as many lines as the longest needs (Excel and WPS keep the height)
+            lines = max(math.ceil(_display_width(str(v)) / (w * 1.1)) if v else 1 for v, w in zip(cells, widths))
+            if lines > 1:
+                ws.row_dimensions[i].height = 15 * lines
         if role == "title":
             ws.cell(row=i, column=1).font = st["title"]
             ws.row_dimensions[i].height = 24
@@ -659,13 +671,14 @@ def _book_bytes(sheets: list[_Sheet | None], *, lang: str, when: dt.datetime, ti
 
 
 def _target(path, force: bool) -> Path:
+    """``path`` to write a workbook to: it must end in .xlsx, and exist only with ``force`` (a file, then)."""
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
-        raise InputError(f"a workbook is written as .xlsx; got '{path.name}'", file=str(path))
+        raise InputError(f"a workbook is written as .xlsx, not '{path.suffix or path.name}'", file=str(path))
+    if path.is_dir():
+        raise InputError("is a folder, not a workbook", file=str(path))
     if path.exists() and not force:
-        raise InputError(f"'{path}' exists; use --force to overwrite it", file=str(path))
-    if path.exists() and path.is_dir():
-        raise InputError(f"'{path}' is a folder, not a workbook", file=str(path))
+        raise InputError("exists; use --force to overwrite it", file=str(path))
     return path
 
 
