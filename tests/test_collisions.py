@@ -280,7 +280,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _start_batch(tmp_path, n: int = 3):
+def _start_batch(tmp_path, n: int = 3, extra=()):
     import subprocess
     import sys
     import time
@@ -293,9 +293,9 @@ def _start_batch(tmp_path, n: int = 3):
         files.append(str(path))
     out = tmp_path / "reports"
     honorcalc = Path(sys.executable).parent / "honorcalc"
-    proc = subprocess.Popen([str(honorcalc), "batch", *files, "--jobs", "1", "--out", str(out)],
+    proc = subprocess.Popen([str(honorcalc), "batch", *files, "--jobs", "1", "--out", str(out), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 120
     while not list(out.glob("C2026Q1/.*")) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)  # until the first run's working folder exists: a run is under way
     workers = _children(proc.pid)
@@ -338,3 +338,19 @@ def test_a_worker_stops_when_its_batch_is_killed(tmp_path):
         time.sleep(0.2)
     assert not any(_alive(w) for w in workers)
     assert not list(out.glob("*/.*"))
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_dask_batch_and_its_running_task(tmp_path):
+    """On Dask the running task is stopped too: it unwinds like a local run, leaving no folder."""
+    import signal
+
+    pytest.importorskip("dask.distributed")
+    proc, out, _ = _start_batch(tmp_path, extra=("--scheduler", "local"))
+    assert list(out.glob("C2026Q1/.*")), "no run started"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err.decode()[-2000:]
+    assert b"Traceback" not in err
+    assert not list(out.glob("*/.*")), list(out.glob("*/.*"))
+    assert not list(out.glob("*/*/report.html"))

@@ -16,6 +16,7 @@ import os
 import signal
 import threading
 import time
+import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -243,15 +244,83 @@ def _run_on_dask(tasks: list[BatchTask], scheduler: str, jobs: int, bar) -> dict
             client = Client(scheduler, timeout="5s")
         except (OSError, TimeoutError) as exc:
             raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
+    from dask.distributed import Event
+
+    stop = Event(f"honorcalc-stop-{uuid.uuid4().hex}", client=client)
+    futures = {}
     try:
         # pure=False: two tasks with equal arguments are still two runs (two run folders)
-        futures = {client.submit(_run_task, t, pure=False): i for i, t in enumerate(tasks)}
+        futures = {client.submit(_run_dask_task, t, stop.name, pure=False): i for i, t in enumerate(tasks)}
         outcomes = {}
         for future in dask_completed(futures):
             outcomes[futures[future]] = _outcome(future, tasks[futures[future]])
             bar.update(1)
         return outcomes
+    except BaseException:
+        _stop_dask_tasks(client, stop, list(futures))
+        raise
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _stop_dask_tasks(client, stop, futures) -> None:
+    """Interrupted: no queued task starts, and each running task unwinds as a local run does on Ctrl-C.
+
+    The queued tasks are cancelled; the running ones see ``stop`` set (`_run_dask_task`) and stop,
+    removing their unfinished run folder and kernel; they are given `_GRACE_SECONDS` to.
+    """
+    from dask.distributed import wait
+
+    try:
+        stop.set()
+        client.cancel([f for f in futures if f.status == "pending"], force=True)
+        running = [f for f in futures if f.status == "pending"]
+        if running:
+            wait(running, timeout=_GRACE_SECONDS)
+        client.cancel(futures, force=True)
+    except Exception:  # noqa: BLE001 - a scheduler already gone has nothing left to stop
+        pass
+
+
+#: How often a task on a Dask worker looks whether its batch was stopped, in seconds.
+_STOP_POLL_SECONDS = 0.5
+
+
+def _run_dask_task(task: BatchTask, stop_name: str) -> BatchOutcome:
+    """`_run_task` on a Dask worker, stopped when its batch is interrupted.
+
+    A Dask worker runs a task in a thread, which no signal reaches: a watcher
+    thread waits on the batch's stop `Event` and, when it is set, raises
+    `KeyboardInterrupt` in the task's thread, which then unwinds as a local run
+    does on Ctrl-C (its unfinished run folder and its kernel are removed).
+    """
+    import ctypes
+
+    from dask.distributed import Event, get_client
+
+    if Event(stop_name, client=get_client()).is_set():
+        return BatchOutcome(task, None, "not run: the batch was interrupted", False)
+    target = threading.get_ident()
+    done = threading.Event()
+
+    def watch() -> None:
+        event = Event(stop_name, client=get_client())
+        while not done.is_set():
+            try:
+                if event.wait(timeout=_STOP_POLL_SECONDS):
+                    break
+            except Exception:  # noqa: BLE001 - the scheduler is gone: the batch is over
+                break
+        else:
+            return
+        if not done.is_set():
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), ctypes.py_object(KeyboardInterrupt))
+
+    watcher = threading.Thread(target=watch, daemon=True, name="honorcalc-batch-stop")
+    watcher.start()
+    try:
+        return _run_task(task)
+    finally:
+        done.set()
