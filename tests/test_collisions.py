@@ -313,7 +313,7 @@ def test_sigterm_stops_a_batch_cancels_its_queue_and_ends_its_workers(tmp_path):
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=90)
     assert proc.returncode == 130, err.decode()
-    assert b"Interrupted; nothing was written." in err and b"Traceback" not in err
+    assert "已中断，未写入任何文件。" in err.decode() and b"Traceback" not in err  # the default language: zh
     deadline = time.monotonic() + 10
     while any(_alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
