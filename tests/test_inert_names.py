@@ -14,6 +14,7 @@ import os
 import pandas as pd
 import pytest
 
+from honorcalc.data.contract import TABLES
 from honorcalc.data.read import load_dataset
 from honorcalc.errors import ValidationError
 
@@ -126,7 +127,7 @@ def test_demo_writes_a_new_or_empty_folder(tmp_path, capsys):
     for target in (tmp_path / "empty", tmp_path / "new" / "demo"):
         code, out, err = run_cli(["demo", target], capsys)
         assert code == 0, err
-        assert len(out.split()) == 6
+        assert len(out.split()) == len(TABLES)  # one file per table
 
 
 @pytest.mark.parametrize("force", [False, True])
@@ -230,6 +231,22 @@ def test_report_tables_escape_and_isolate_names():
     context = report_html.table(frame, code=("sha256",))
     shown = report_html.environment().from_string(
         '{% from "_macros.html.j2" import table %}{{ table(t) }}').render(t=context)
-    assert "<td><bdi>&lt;b&gt;\u202egnaw</bdi></td>" in shown
-    assert "<td><code><bdi>\u2067ab</bdi></code></td>" in shown
+    assert "<td><bdi>&lt;b&gt;gnaw</bdi></td>" in shown
+    assert "<td><code><bdi>ab</bdi></code></td>" in shown
     assert "<td>东城区</td>" in shown and "<td><code>cd</code></td>" in shown
+
+
+def test_report_sentences_show_names_without_direction_controls():
+    """A name inside a sentence cannot be isolated from the words after it: its controls are removed."""
+    from honorcalc.report import html as report_html
+
+    shown = report_html.environment().from_string("<p>{{ s }}</p>").render(s="\u202egnaw被列入黑榜，请整改。")
+    assert shown == "<p>gnaw被列入黑榜，请整改。</p>"
+    assert not any(c in shown for c in report_html.DIRECTION_CONTROLS)
+
+
+def test_a_name_holding_a_direction_control_is_noticed(tmp_path):
+    tables = tiny_tables()
+    tables["units"].loc[0, "name"] = "东城\u202e区"
+    ds = load_dataset(write_tables(tmp_path / "d", tables))
+    assert any("U+202E" in n and "units.csv" in n for n in ds.notices), ds.notices

@@ -281,6 +281,27 @@ def _normalise(t: _Table, notices: list[str]) -> None:
             t.changed.add(col.name)
 
 
+#: Characters that change the direction of the text after them (U+202A–U+202E, U+2066–U+2069, marks).
+_DIRECTION = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+def _direction_controls(t: _Table, notices: list[str]) -> None:
+    """Tell of text cells (names, notes) holding direction controls: a report shows them without
+    (`honorcalc.report.html.without_direction_controls`), ``explain`` shows them spelled out."""
+    for col in t.contract():
+        if col.kind != "text":
+            continue
+        values = t.factors[col.name].values
+        held = values.map(lambda v: any(c in _DIRECTION for c in v)).to_numpy(dtype=bool)
+        if not held.any():
+            continue
+        first = values[held].iloc[0]
+        codes = " ".join(sorted({f"U+{ord(c):04X}" for v in values[held] for c in v if c in _DIRECTION}))
+        notices.append(f"{t.file}: column '{col.name}': {int(t.factors[col.name].counts()[held].sum())} value(s) "
+                       f"such as {first!r} hold characters that change the direction of text ({codes}); "
+                       "reports show them without these characters")
+
+
 def _final_scores(t: _Table, notices: list[str], final_rows=None) -> pd.DataFrame | None:
     """Scores without a rater column are final scores: one pseudo-rater per source, said so.
 
@@ -849,6 +870,7 @@ _REQUIRED = {"units": "units", "indicators": "indicators", "rounds": "rounds", "
 def _check_table(t: _Table, notices: list[str], cases: list, final_rows=None) -> pd.DataFrame | None:
     """Layers 0-2 and the duplicates of one table; its typed frame, or None if it cannot be typed."""
     _normalise(t, notices)
+    _direction_controls(t, notices)
     reserved = _final_scores(t, notices, final_rows)
     _drop_blank_rows(t, notices)
     cases.append(reserved)

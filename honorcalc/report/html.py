@@ -72,9 +72,31 @@ def _new_environment():
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        finalize=without_direction_controls,
     )
     env.filters["amount"] = "{:,.2f}".format
     return env
+
+
+#: Characters that change the direction of the text after them (embeddings, overrides, isolates,
+#: marks): a name holding U+202E would show the rest of a sentence reversed ("Trojan Source").
+DIRECTION_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+_NO_DIRECTION = str.maketrans(dict.fromkeys(DIRECTION_CONTROLS))
+
+
+def without_direction_controls(value):
+    """Every text a template shows, without direction controls (the data's notices say which names held one).
+
+    A name inside a sentence cannot be isolated from the words around it, which
+    the template does not know; so the controls are removed from every plain text
+    value. Fragments already rendered (`markupsafe.Markup`) are left as they are.
+    """
+    from markupsafe import Markup
+
+    if isinstance(value, str) and not isinstance(value, Markup) and any(c in value for c in DIRECTION_CONTROLS):
+        return value.translate(_NO_DIRECTION)
+    return value
 
 
 def render(template_name: str, **context) -> Html:
