@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..errors import InputError, ParamError
-from ..params import SOURCES
+from ..params import SOURCE_LABELS, SOURCES
 
 if TYPE_CHECKING:
     pass
@@ -57,13 +57,22 @@ class Col:
     high: float | None = None
 
 
+#: The sources as an office writes them: RULES.md §1.2's names (`SOURCE_LABELS`), in English too, and
+#: their usual short forms.
+_SOURCE_ALIASES = tuple(dict.fromkeys(
+    [(label, source) for lang in ("zh", "en") for source, label in SOURCE_LABELS[lang].items()]
+    + [("实地考察", "field"), ("实地测评", "field"), ("实地", "field"), ("日常动态监测", "daily"),
+       ("日常监测", "daily"), ("日常", "daily"), ("上级反馈", "feedback"), ("上级部门反馈意见", "feedback"),
+       ("领导督导", "leader"), ("市领导督导", "leader"), ("群众监督", "public"), ("群众举报", "public"),
+       ("群众投诉", "public")]))
+
 CONTRACT: dict[str, tuple[Col, ...]] = {
     "units": (
         Col("unit_id", "id", zh="单位编号"),
         Col("name", "text", zh="单位名称"),
         Col("kind", "choice", choices=("industry", "territorial"),
             aliases=(("行业", "industry"), ("属地", "territorial"), ("行业单位", "industry"),
-                     ("属地单位", "territorial")), zh="单位类型"),
+                     ("行业部门", "industry"), ("属地单位", "territorial")), zh="单位类型"),
         Col("group", "text", zh="排名分组"),
         Col("size", "number", required=False, low=0, zh="规模"),
     ),
@@ -88,14 +97,10 @@ CONTRACT: dict[str, tuple[Col, ...]] = {
         Col("unit_id", "id", zh="单位编号"),
         Col("indicator_id", "id", zh="指标编号"),
         Col("rater_id", "id", zh="评分人", headers=("评分人编号",)),
-        Col("source", "choice", choices=SOURCES,
-            aliases=(("实地考察", "field"), ("实地", "field"), ("日常动态", "daily"),
-                     ("日常", "daily"), ("上级反馈", "feedback"), ("上级部门反馈", "feedback"),
-                     ("领导督导", "leader"), ("市级领导督导", "leader"),
-                     ("群众监督", "public"), ("群众监督举报", "public")), zh="评价来源"),
+        Col("source", "choice", choices=SOURCES, aliases=_SOURCE_ALIASES, zh="评价来源"),
         Col("points", "number", low=0, zh="得分"),
         Col("visit", "choice", required=False, choices=("open", "covert"),
-            aliases=(("明查", "open"), ("暗访", "covert")), zh="明查暗访"),
+            aliases=(("明查", "open"), ("暗访", "covert"), ("明察", "open"), ("暗查", "covert")), zh="明查暗访"),
     ),
     "deductions": (
         Col("round_id", "id", zh="轮次编号"),
@@ -306,7 +311,7 @@ def contract_markdown() -> str:
     """The contract as a Markdown table: every table and column, its Chinese header, what else is
     read as it, and its values with their Chinese spellings (the README's "every alias")."""
     kinds = {"id": "id (text)", "text": "text", "number": "number", "date": "date YYYY-MM-DD",
-             "bool": "true/false (是/否)", "choice": "one of"}
+             "bool": "true/false (是/否, 已核实/未核实)", "choice": "one of"}
     lines = ["| table (sheet) | column | Chinese header | also read as | values |", "|---|---|---|---|---|"]
     for table, columns in CONTRACT.items():
         for k, col in enumerate(columns):
