@@ -502,3 +502,17 @@ def test_score_sheets_with_and_without_raters_mixed(tmp_path, reference):
     wb["评分-C2026Q1"]["B2"] = "final:field"
     wb.save(tmp_path / "b.xlsx")
     _refused(tmp_path / "b.xlsx", "评分-C2026Q1 › B2", "final:")
+
+
+def test_a_wide_sheet_may_carry_a_row_number_and_the_units_name(tmp_path, reference):
+    def labelled(wb):
+        sheet = wb["评分-C2026Q1"]
+        sheet.insert_cols(1)
+        sheet.insert_cols(3)
+        sheet["A1"], sheet["C1"] = "序号", "单位名称"
+        for r in range(2, sheet.max_row + 1):
+            sheet.cell(r, 1, r - 1)
+            sheet.cell(r, 3, "某单位")
+    ds = load_dataset(_edit(_book(tmp_path), labelled))
+    assert_same_dataset(ds, reference)
+    assert any("序号, 单位名称" in n and "labels" in n for n in ds.notices), ds.notices

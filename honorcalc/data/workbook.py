@@ -372,7 +372,7 @@ def _assemble(path: Path, raw_sheets, roles, structures, epoch, notices, problem
                 origin.from_name[sheet.name] = ("round_id",)
             frame, rows, columns, headers = sheet.frame, sheet.excel_rows, [0] * len(sheet.frame), [""] * len(sheet.frame)
             if table == "scores" and is_wide_scores(frame):
-                frame, at, columns, headers = _melt_sheet(sheet, lookup, file, problems)
+                frame, at, columns, headers = _melt_sheet(sheet, lookup, file, problems, notices)
                 rows = [sheet.excel_rows[k] for k in at]
                 wide_rows += len(frame)
             if round_id is not None:
@@ -613,7 +613,7 @@ def shape_tables(raw: RawDataset) -> RawDataset:
         headers = {c: (k + 1, c) for k, c in enumerate(scores.columns)}
         sheet = _Sheet(name="", frame=scores, excel_rows=list(scores.index + 2), headers=headers, header_row=1)
         problems: list[dict] = []
-        long, at, _, _ = _melt_sheet(sheet, lookup, raw.display["scores"], problems)
+        long, at, _, _ = _melt_sheet(sheet, lookup, raw.display["scores"], problems, raw.notices)
         for problem in problems:  # a file has no sheets and no cells: its header, by name
             problem.update(sheet=None, cell=None)
         raw.problems += problems
@@ -643,7 +643,18 @@ def _indicator_lookup(indicators: pd.DataFrame | None) -> tuple[dict, dict]:
     return by_id, by_name
 
 
-def _melt_sheet(sheet: _Sheet, lookup, file, problems) -> tuple[pd.DataFrame, list, list, list]:
+#: Columns a wide score sheet may carry for its reader, which are no indicator: a row number, and the
+#: unit's name, kind or group beside its id.
+_WIDE_LABELS = ("序号", "no.", "no", "#")
+_WIDE_LABEL_COLUMNS = ("name", "kind", "group", "size")
+
+
+def _is_label(header: str) -> bool:
+    folded = unicodedata.normalize("NFKC", header).strip().lower()
+    return folded in _WIDE_LABELS or column_of_header("units", header) in _WIDE_LABEL_COLUMNS
+
+
+def _melt_sheet(sheet: _Sheet, lookup, file, problems, notices) -> tuple[pd.DataFrame, list, list, list]:
     """A wide score sheet as one row per filled indicator cell (sheet row by row, then column by column).
 
     Returns the long frame, each row's position in the sheet's rows, the column number of its
@@ -654,6 +665,7 @@ def _melt_sheet(sheet: _Sheet, lookup, file, problems) -> tuple[pd.DataFrame, li
     id_columns = [c for c in _WIDE_ID_COLUMNS if c in frame.columns]
     indicator_of: dict[str, str] = {}
     numbers = {c: k + 1 for k, c in enumerate(frame.columns)}
+    labels = []
     for header in (c for c in frame.columns if c not in id_columns):
         number = sheet.wide.get(header, (numbers[header], header))[0]
         key = unicodedata.normalize("NFKC", header).strip()
@@ -662,11 +674,16 @@ def _melt_sheet(sheet: _Sheet, lookup, file, problems) -> tuple[pd.DataFrame, li
             indicator_of[header] = by_id[key]
         elif len(named) == 1:
             indicator_of[header] = next(iter(named))
+        elif _is_label(header):
+            labels.append(header)
         else:
             expected = (f"an indicator id (指标编号): {len(named)} indicators are named so" if named else
                         "an identifying column (单位编号, 评分人, 评价来源, 明查暗访, 轮次编号) or an indicator, "
                         "headed by its 指标编号 or its exact 指标名称 as in the indicators table (指标)")
             problems.append(_problem(file, sheet.name or None, sheet.header_row, number, header, None, expected))
+    if labels:
+        where = f"{file} › {sheet.name}" if sheet.name else file
+        notices.append(f"{where}: column(s) {', '.join(labels)} read as labels for the reader, not as indicators")
     columns = list(indicator_of)
     values = frame[columns].to_numpy(dtype=object) if columns else np.empty((len(frame), 0), dtype=object)
     filled = np.vectorize(lambda v: bool(str(v).strip()), otypes=[bool])(values) if values.size else \
