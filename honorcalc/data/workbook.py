@@ -26,7 +26,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -115,13 +114,28 @@ class _Structure:
     errors: dict = field(default_factory=dict)  # (row, column) → shown error (#DIV/0!)
     unsaved: set = field(default_factory=set)  # (row, column) of formulas without a saved result
     formulas: set = field(default_factory=set)  # (row, column) of formulas with a saved result
+    cells: dict = field(default_factory=dict)  # row → {column: value}: str, float, bool or datetime
+
+    def rows(self) -> list[tuple]:
+        """The values row by row from row 1 (None: an empty cell), as wide as the widest row."""
+        if not self.cells:
+            return []
+        width = max(max(r) for r in self.cells.values() if r) if any(self.cells.values()) else 0
+        out = []
+        for number in range(1, max(self.cells) + 1):
+            row = self.cells.get(number, {})
+            out.append(tuple(row.get(c) for c in range(1, width + 1)))
+        return out
+
+    def has_values(self) -> bool:
+        return any(v not in (None, "") for row in self.cells.values() for v in row.values())
 
     def column_hidden(self, column: int) -> bool:
         return any(first <= column <= last for first, last in self.hidden_columns)
 
 
-def _sheet_parts(archive: zipfile.ZipFile) -> list[tuple[str, str, str]]:
-    """(name, state, part) of every worksheet, in the workbook's order."""
+def _sheet_parts(archive: zipfile.ZipFile) -> tuple[list[tuple[str, str, str]], bool]:
+    """(name, state, part) of every worksheet, in the workbook's order; and whether it counts days from 1904."""
     def parse(member):
         with archive.open(member) as handle:
             return ElementTree.parse(handle).getroot()
@@ -137,34 +151,119 @@ def _sheet_parts(archive: zipfile.ZipFile) -> list[tuple[str, str, str]]:
         target = targets.get(sheet.get(f"{_DOC_REL}id"), "")
         part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
         sheets.append((sheet.get("name", ""), sheet.get("state", "visible"), part))
-    return sheets
+    properties = book.find(f"{_MAIN}workbookPr")
+    date1904 = properties is not None and properties.get("date1904", "0").lower() in ("1", "true")
+    return sheets, date1904
 
 
-def _structure(archive: zipfile.ZipFile, name: str, state: str, part: str) -> _Structure:
-    """One streaming pass over a sheet's XML: hidden rows and columns, merges, formulas, errors."""
+def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
+    """The workbook's shared strings, rich text joined (phonetic runs left out)."""
+    try:
+        handle = archive.open("xl/sharedStrings.xml")
+    except KeyError:
+        return []
+    out = []
+    with handle:
+        for _, element in ElementTree.iterparse(handle, events=("end",)):
+            if element.tag == f"{_MAIN}si":
+                out.append(_text_of(element))
+                element.clear()
+    return out
+
+
+def _text_of(element) -> str:
+    """The text of a string item (``<si>`` or ``<is>``): its ``<t>``, or its runs' ``<t>``, not ``<rPh>``."""
+    direct = element.find(f"{_MAIN}t")
+    if direct is not None:
+        return direct.text or ""
+    return "".join(t.text or "" for r in element.findall(f"{_MAIN}r") for t in r.findall(f"{_MAIN}t"))
+
+
+def _date_styles(archive: zipfile.ZipFile) -> set[int]:
+    """The cell styles (``s`` attribute) whose number format shows a date or time."""
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+
+    try:
+        with archive.open("xl/styles.xml") as handle:
+            root = ElementTree.parse(handle).getroot()
+    except KeyError:
+        return set()
+    formats = dict(BUILTIN_FORMATS)
+    numbers = root.find(f"{_MAIN}numFmts")
+    if numbers is not None:
+        for fmt in numbers.findall(f"{_MAIN}numFmt"):
+            formats[int(fmt.get("numFmtId", "0"))] = fmt.get("formatCode", "")
+    styles = root.find(f"{_MAIN}cellXfs")
+    if styles is None:
+        return set()
+    return {k for k, xf in enumerate(styles.findall(f"{_MAIN}xf"))
+            if is_date_format(formats.get(int(xf.get("numFmtId", "0")), "") or "")}
+
+
+def _read_sheet(archive: zipfile.ZipFile, name: str, state: str, part: str, shared: list[str],
+                dates: set[int], epoch) -> _Structure:
+    """One streaming pass over a sheet's XML: its values and its hidden rows and columns, merges,
+    formulas and error cells. A number in a date style is a date, counted from ``epoch``."""
+    from openpyxl.utils.datetime import from_excel
+
     out = _Structure(name=name, state=state)
     try:
         handle = archive.open(part)
     except KeyError:
         return out
     truthy = ("1", "true")
+    v_tag, f_tag, is_tag = f"{_MAIN}v", f"{_MAIN}f", f"{_MAIN}is"
+    row_number, column = 0, 0
     with handle:
-        for _, element in ElementTree.iterparse(handle, events=("end",)):
+        for event, element in ElementTree.iterparse(handle, events=("start", "end")):
             tag = element.tag
+            if event == "start":
+                if tag == f"{_MAIN}row":
+                    r = element.get("r", "")
+                    row_number = int(r) if r.isdigit() else row_number + 1
+                    column = 0
+                continue
             if tag == f"{_MAIN}c":
-                at = _ref(element.get("r", ""))
-                if at is not None:
-                    value = element.find(f"{_MAIN}v")
-                    saved = value is not None and (value.text or "") != ""
-                    if element.get("t") == "e":
-                        out.errors[at] = value.text if saved else "#ERROR"
-                    if element.find(f"{_MAIN}f") is not None:
-                        (out.formulas if saved else out.unsaved).add(at)
-                    if saved or element.find(f"{_MAIN}is") is not None:
-                        out.last_row = max(out.last_row, at[0])
+                at = _ref(element.get("r", "")) or (row_number, column + 1)
+                column = at[1]
+                value = element.find(v_tag)
+                text = None if value is None else value.text
+                saved = text not in (None, "")
+                kind = element.get("t", "n")
+                if kind == "e":
+                    out.errors[at] = text if saved else "#ERROR"
+                if element.find(f_tag) is not None:
+                    (out.formulas if saved else out.unsaved).add(at)
+                cell = None
+                if kind == "inlineStr":
+                    inline = element.find(is_tag)
+                    cell = "" if inline is None else _text_of(inline)
+                elif saved:
+                    if kind == "s":
+                        cell = shared[int(text)] if text.isdigit() and int(text) < len(shared) else ""
+                    elif kind in ("str", "e"):
+                        cell = text
+                    elif kind == "b":
+                        cell = text.strip() in ("1", "true")
+                    elif kind == "d":
+                        cell = text
+                    else:
+                        try:  # whole numbers exactly (an id typed as a number), others as Excel's double
+                            cell = int(text) if text.lstrip("-").isdigit() else float(text)
+                        except ValueError:
+                            cell = text
+                        if not isinstance(cell, str) and int(element.get("s", "0") or 0) in dates:
+                            try:
+                                cell = from_excel(cell, epoch=epoch)
+                            except (ValueError, OverflowError):
+                                pass
+                if cell is not None and cell != "":
+                    out.cells.setdefault(at[0], {})[at[1]] = cell
+                    out.last_row = max(out.last_row, at[0])
+                element.clear()
             elif tag == f"{_MAIN}row":
-                if element.get("hidden", "0").lower() in truthy and element.get("r", "").isdigit():
-                    out.hidden_rows.add(int(element.get("r")))
+                if element.get("hidden", "0").lower() in truthy:
+                    out.hidden_rows.add(row_number)
                 element.clear()
             elif tag == f"{_MAIN}col":
                 if element.get("hidden", "0").lower() in truthy:
@@ -252,7 +351,7 @@ def read_workbook(path: str | Path, *, max_bytes: int | None = None, max_rows: i
     InputError
         The file is not a readable workbook, is too large, or has no sheet of a required table.
     """
-    import openpyxl
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
 
     path = Path(path)
     limit = max_file_bytes() if max_bytes is None else max_bytes
@@ -260,9 +359,12 @@ def read_workbook(path: str | Path, *, max_bytes: int | None = None, max_rows: i
     check_xlsx_file(path, only, limit, row_limit)
     try:
         with zipfile.ZipFile(path) as archive:
-            parts = _sheet_parts(archive)
-            structures = {name: _structure(archive, name, state, part) for name, state, part in parts}
-    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError, ValueError):
+            parts, date1904 = _sheet_parts(archive)
+            epoch = CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900
+            shared, dates = _shared_strings(archive), _date_styles(archive)
+            structures = {name: _read_sheet(archive, name, state, part, shared, dates, epoch)
+                          for name, state, part in parts}
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, OSError, ValueError, EOFError):
         raise InputError("is a damaged workbook: its sheets cannot be read", file=path) from None
     file = path.name
     notices: list[str] = []
@@ -273,58 +375,39 @@ def read_workbook(path: str | Path, *, max_bytes: int | None = None, max_rows: i
                                      f"fewer rows than Excel's last row ({EXCEL_MAX_ROWS:,}): this sheet reaches "
                                      "it, so rows were very likely cut off when the data were opened in Excel; "
                                      "give the full data as CSV or Parquet, or split it over several sheets"))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "data validation extension not supported" and the like
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
-        raise InputError(f"cannot be read as an XLSX workbook ({type(exc).__name__})", file=path) from None
-    try:
-        epoch = book.epoch
-        roles = {}
-        for name, _, _ in parts:
-            table, round_id = _sheet_role(name)
-            if only is not None and table not in (only, None):
-                table = None
-            roles[name] = (table, round_id)
-        if only is not None and not any(t == only for t, _ in roles.values()):
-            filled = [n for n in roles if _has_values(book[n])]
-            if not filled:
-                raise InputError("is empty; expected a header row naming the columns", file=path)
-            if len(filled) == 1:
-                roles[filled[0]] = (only, None)
-            elif len(filled) > 1:
-                raise InputError(f"has several sheets ({', '.join(filled)}); keep one, or name the one to "
-                                 f"use '{only}' or '{TABLE_NAMES_ZH[only]}'", file=path)
-        raw_sheets: dict[str, list[tuple]] = {}
-        for name, (table, round_id) in roles.items():
-            s = structures.get(name, _Structure(name))
-            if table is None:
-                folded = unicodedata.normalize("NFKC", name).strip().lower()
-                if folded not in INSTRUCTION_SHEETS and only is None and _has_values(book[name]):
-                    notices.append(f"{file}: sheet '{name}' is not a table of the dataset and was not read")
-                continue
-            rows = [tuple(r) for r in _rows(book[name])]
-            if s.state != "visible":
-                if any(any(v not in (None, "") for v in r) for r in rows):
-                    problems.append(_problem(
-                        file, name, None, None, None, None,
-                        "a visible sheet: this sheet is hidden but holds data, and data no one can see must "
-                        "not decide a list; unhide it (right-click a sheet tab › Unhide) or delete it"))
-                continue
-            raw_sheets[name] = rows
-    finally:
-        book.close()
+            s.cells.clear()  # not read: the data are incomplete
+    roles = {}
+    for name, _, _ in parts:
+        table, round_id = _sheet_role(name)
+        if only is not None and table not in (only, None):
+            table = None
+        roles[name] = (table, round_id)
+    if only is not None and not any(t == only for t, _ in roles.values()):
+        filled = [n for n in roles if structures[n].has_values()]
+        if not filled:
+            raise InputError("is empty; expected a header row naming the columns", file=path)
+        if len(filled) > 1:
+            raise InputError(f"has several sheets ({', '.join(filled)}); keep one, or name the one to "
+                             f"use '{only}' or '{TABLE_NAMES_ZH[only]}'", file=path)
+        roles[filled[0]] = (only, None)
+    raw_sheets: dict[str, list[tuple]] = {}
+    for name, (table, round_id) in roles.items():
+        s = structures[name]
+        if table is None:
+            folded = unicodedata.normalize("NFKC", name).strip().lower()
+            if folded not in INSTRUCTION_SHEETS and only is None and s.has_values():
+                notices.append(f"{file}: sheet '{name}' is not a table of the dataset and was not read")
+            continue
+        if s.state != "visible":
+            if s.has_values():
+                problems.append(_problem(
+                    file, name, None, None, None, None,
+                    "a visible sheet: this sheet is hidden but holds data, and data no one can see must "
+                    "not decide a list; unhide it (right-click a sheet tab › Unhide) or delete it"))
+            continue
+        raw_sheets[name] = s.rows()
+        s.cells.clear()
     return _assemble(path, raw_sheets, roles, structures, epoch, notices, problems, only, indicators)
-
-
-def _rows(sheet):
-    sheet.reset_dimensions()  # some writers record a wrong dimension: read to the last row there is
-    return sheet.iter_rows(values_only=True)
-
-
-def _has_values(sheet) -> bool:
-    return any(any(v not in (None, "") for v in row) for row in _rows(sheet))
 
 
 def _assemble(path: Path, raw_sheets, roles, structures, epoch, notices, problems, only,
