@@ -516,3 +516,67 @@ def test_a_wide_sheet_may_carry_a_row_number_and_the_units_name(tmp_path, refere
     ds = load_dataset(_edit(_book(tmp_path), labelled))
     assert_same_dataset(ds, reference)
     assert any("序号, 单位名称" in n and "labels" in n for n in ds.notices), ds.notices
+
+
+# ---------------------------------------------------------------------------------- a property
+
+
+def _random_city(draw):
+    """A small city of random shape: units, indicators with decimal max points, rounds, raters, scores."""
+    from hypothesis import strategies as st
+
+    n_units = draw(st.integers(2, 6))
+    n_ind = draw(st.integers(1, 5))
+    units = pd.DataFrame({"unit_id": [f"{k:03d}" for k in range(1, n_units + 1)],
+                          "name": [f"单位{k}" for k in range(n_units)],
+                          "kind": draw(st.lists(st.sampled_from(["industry", "territorial"]),
+                                                min_size=n_units, max_size=n_units)),
+                          "group": "县区", "size": ""})
+    maxima = draw(st.lists(st.sampled_from(["10", "12.5", "7.3", "100"]), min_size=n_ind, max_size=n_ind))
+    indicators = pd.DataFrame({"indicator_id": [f"I{k}" for k in range(n_ind)],
+                               "name": [f"指标{k}" for k in range(n_ind)], "category": "环境卫生",
+                               "max_points": maxima, "topic": ""})
+    rounds = pd.DataFrame({"round_id": ["C1", "C2"], "kind": "comprehensive", "topic": "",
+                           "date": ["2026-03-31", "2026-06-30"]})
+    rows = []
+    for round_id in ("C1", "C2"):
+        for unit in units["unit_id"]:
+            for rater, source, visit in draw(st.lists(st.sampled_from(
+                    [("R1", "field", "open"), ("R2", "field", "covert"), ("D1", "daily", "")]),
+                    min_size=1, max_size=3, unique=True)):
+                for ind, top in zip(indicators["indicator_id"], maxima):
+                    if draw(st.booleans()):
+                        share = draw(st.integers(0, 1000)) / 1000
+                        rows.append((round_id, unit, ind, rater, source, f"{float(top) * share:.3f}", visit))
+    scores = pd.DataFrame(rows, columns=["round_id", "unit_id", "indicator_id", "rater_id", "source", "points",
+                                         "visit"])
+    return {"units": units, "indicators": indicators, "rounds": rounds, "scores": scores}
+
+
+def test_any_city_written_as_an_office_workbook_reads_back_as_its_csv_files(tmp_path_factory):
+    """Property: a city (random units, decimals, raters, gaps) → the office's wide workbook → the same
+    dataset as its CSV files; and the same ranking, byte for byte."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from honorcalc.data.template import write_workbook
+    from honorcalc.data.write import table_bytes
+    from honorcalc.params import Params
+    from honorcalc.rules.evaluate import evaluate_round
+
+    @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.data())
+    def check(data):
+        tables = _random_city(data.draw)
+        if not len(tables["scores"]) or not set(tables["scores"]["round_id"]) >= {"C1", "C2"}:
+            return
+        base = tmp_path_factory.mktemp("city")
+        from_csv = load_dataset(write_tables(base / "csv", tables))
+        book = write_workbook(from_csv, base / "测评数据.xlsx")
+        from_book = load_dataset(book)
+        assert_same_dataset(from_book, from_csv)
+        params = Params(dataset=str(base), round="C2")
+        assert table_bytes(evaluate_round(from_book, params).units) == \
+            table_bytes(evaluate_round(from_csv, params).units)
+
+    check()
