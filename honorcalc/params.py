@@ -199,6 +199,12 @@ class Deductions(_Section):
         description="§1.5.3 a joint-responsibility (连带责任) deduction counts at this share",
     )
     verified_only: bool = Field(True, description="DESIGN scoring 3: only verified deductions count")
+    responsibility: bool = Field(
+        True,
+        description="§1.5.3 a primary deduction also counts against each unit the responsibility table "
+                    "(责任关系) names for its unit (属地, 行业, 挂包), at that row's share (blank: joint_share); "
+                    "false: only the deductions as recorded",
+    )
 
 
 class History(_Section):

@@ -11,7 +11,7 @@ from honorcalc.data.read import load_dataset
 from honorcalc.datasets.demo import PLANTED, make_demo_city, write_demo
 
 TOPICS = ("同类点位建设", "网申工作", "挂包工作", "问卷调查")  # RULES.md §1.1
-ID_COLUMNS = {"unit_id", "indicator_id", "round_id", "rater_id", "code"}
+ID_COLUMNS = {"unit_id", "indicator_id", "round_id", "rater_id", "code", "responsible_id"}
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +28,12 @@ def _composite(city) -> pd.DataFrame:
     """Scores by the default model of DESIGN.md, with equal source weights.
 
     Rater means per indicator and source; each source Σ points / Σ max_points ×
-    100; the mean over sources; minus verified deductions (joint ones at half).
-    Written out here rather than taken from `honorcalc.rules.scoring`, so that the
-    demo's promises are checked against the model as DESIGN.md states it.
+    100; the mean over sources; minus verified deductions (joint ones at half),
+    and minus the joint charges RULES.md §1.5.3 puts on the units the
+    responsibility table names for a primary row's unit (at the relation's share,
+    blank at half), unless that unit has a row of the problem already. Written out
+    here rather than taken from `honorcalc.rules`, so that the demo's promises
+    are checked against the model as DESIGN.md and RULES.md state it.
     """
     scores, indicators = city["scores"], city["indicators"]
     mean = scores.groupby(["round_id", "unit_id", "indicator_id", "source"])["points"].mean()
@@ -38,11 +41,28 @@ def _composite(city) -> pd.DataFrame:
     mean["max_points"] = mean["indicator_id"].map(indicators.set_index("indicator_id")["max_points"])
     by_source = mean.groupby(["round_id", "unit_id", "source"])[["points", "max_points"]].sum()
     score = (by_source["points"] / by_source["max_points"] * 100).groupby(["round_id", "unit_id"]).mean()
-    ded = city["deductions"][city["deductions"]["verified"]]
-    ded = (ded["points"] * np.where(ded["role"] == "joint", 0.5, 1.0)).groupby(
-        [ded["round_id"], ded["unit_id"]]).sum()
+    recorded = city["deductions"][city["deductions"]["verified"]]
+    charged = _responsible_charges(city)
+    ded = pd.concat([
+        recorded.assign(charge=recorded["points"] * np.where(recorded["role"] == "joint", 0.5, 1.0)),
+        charged.assign(charge=charged["points"] * charged["share"]),
+    ]).groupby(["round_id", "unit_id"])["charge"].sum()
     score = (score - ded.reindex(score.index, fill_value=0.0)).clip(0, 100)
     return score.rename("score").reset_index().merge(city["units"][["unit_id", "group"]])
+
+
+def _responsible_charges(city) -> pd.DataFrame:
+    """The verified joint charges of RULES.md §1.5.3 the responsibility table adds: round_id, unit_id,
+    points, share, problem_id, source (the primary unit), relation."""
+    ded, resp = city["deductions"], city["responsibility"]
+    primary = ded[(ded["role"] == "primary") & ded["verified"]]
+    charged = primary.merge(resp, on="unit_id").rename(columns={"unit_id": "source", "responsible_id": "unit_id"})
+    charged["share"] = charged["share"].fillna(0.5)
+    # a unit recorded for the problem already is not charged again (every demo joint row has a problem id)
+    held = set(zip(ded["round_id"], ded["problem_id"], ded["unit_id"]))
+    again = [isinstance(p, str) and (r, p, u) in held
+             for r, p, u in zip(charged["round_id"], charged["problem_id"], charged["unit_id"])]
+    return charged[~np.array(again, dtype=bool)]
 
 
 def _field_frame(city) -> pd.DataFrame:
@@ -71,7 +91,9 @@ def test_same_seed_same_tables_other_seed_other_scores(city):
 def test_tables_and_columns_follow_the_contract(city):
     assert list(city) == list(TABLES)
     for name, frame in city.items():
-        assert list(frame.columns) == [c.name for c in CONTRACT[name]], name
+        # every contract column, in its order; a round's name (轮次名称) is left to the report to build
+        expected = [c.name for c in CONTRACT[name] if (name, c.name) != ("rounds", "name")]
+        assert list(frame.columns) == expected, name
 
 
 def test_ids_are_unique_strings(city):
@@ -271,6 +293,64 @@ def test_deductions(city):
     repeat = repeat[repeat["round_id"].isin(PLANTED["repeat_deduction_rounds"])]
     assert set(repeat["code"]) == {PLANTED["repeat_deduction_code"]}
     assert len(repeat) == 2 and repeat["verified"].all()
+
+
+def test_joint_rows_share_their_primary_rows_problem_id(city):
+    """问题编号 links the two rows of a problem recorded against two units, whatever their notes."""
+    ded = city["deductions"]
+    joint, primary = ded[ded["role"] == "joint"], ded[ded["role"] == "primary"]
+    assert joint["problem_id"].notna().all()
+    ids = set(zip(primary["round_id"], primary["problem_id"]))
+    assert all(key in ids for key in zip(joint["round_id"], joint["problem_id"]))
+    linked = primary[primary["problem_id"].notna()]
+    assert len(linked) == len(joint) and linked["problem_id"].is_unique
+    assert (linked["problem_id"] == linked["round_id"] + "-" + linked["unit_id"]).all()
+
+
+def test_responsibility_table_follows_the_city(city):
+    """RULES.md §1.5.3: 属地 (community → street at 0.5, street → district at the default share),
+    行业 (departments in charge) and 挂包 (communities paired with departments)."""
+    resp, units = city["responsibility"], city["units"].set_index("unit_id")
+    group = resp.assign(unit=resp["unit_id"].map(units["group"]), by=resp["responsible_id"].map(units["group"]))
+    counts = group.groupby(["relation", "unit", "by"]).size().to_dict()
+    assert counts == {("territorial", "社区", "街道"): 74, ("territorial", "街道", "县区"): 30,
+                      ("industry", "社区", "市直部门"): 7, ("industry", "街道", "市直部门"): 1,
+                      ("paired", "社区", "市直部门"): 8}
+    territorial = resp[resp["relation"] == "territorial"]
+    assert territorial["unit_id"].is_unique  # one street or district each
+    assert (territorial.loc[group["unit"] == "社区", "share"] == 0.5).all()
+    assert territorial.loc[group["unit"] == "街道", "share"].isna().all()
+    assert resp["share"].dropna().between(0, 1, inclusive="right").all()
+    assert not (resp["unit_id"] == resp["responsible_id"]).any()
+    assert not resp.duplicated(["unit_id", "responsible_id"]).any()
+    for planted in ("harsh_rater", "open_visit_unit"):  # nobody answers for the open-visit department
+        assert PLANTED[planted] not in set(resp["responsible_id"])
+
+
+def test_responsibility_charges_streets_districts_and_departments(city):
+    """A problem recorded once counts against its responsible units: every relation charges someone."""
+    charged = _responsible_charges(city)
+    assert set(charged["relation"]) == {"territorial", "industry", "paired"}
+    assert 40 <= len(charged) <= 200
+    assert not charged.duplicated(["round_id", "source", "unit_id"]).any()  # one primary row per problem
+
+
+def test_a_street_misses_the_red_list_by_its_share_of_a_communitys_problem(demo_data):
+    """README's example of RULES.md §1.5.3: in C2026Q3 站前街道 (U062) scores 90.04 before deductions;
+    the quarter point it shares of 百花社区's problem (0.5 points × 0.5, 属地) leaves 89.79 < 90."""
+    from honorcalc.params import Params
+    from honorcalc.rules import evaluate_round
+
+    dataset = load_dataset(demo_data)
+    shared = evaluate_round(dataset, Params(dataset=str(demo_data), round="C2026Q3"))
+    alone = evaluate_round(dataset, Params(dataset=str(demo_data), round="C2026Q3",
+                                           deductions={"responsibility": False}))
+    street = shared.units.set_index("unit_id").loc["U062"]
+    assert (street["name"], street["list"], round(street["score"], 2)) == ("站前街道", "", 89.79)
+    assert alone.units.set_index("unit_id").at["U062", "list"] == "red"
+    charge = shared.deductions[shared.deductions["unit_id"] == "U062"].iloc[0]
+    assert (charge["origin"], charge["source_unit"], charge["relation"], charge["deducted"]) == \
+        ("derived", "U115", "territorial", 0.25)
 
 
 # --------------------------------------------------------------------------- writing

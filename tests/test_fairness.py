@@ -60,7 +60,8 @@ TABLES = ("units", "indicators", "rounds", "scores", "deductions", "surveys")
 
 
 def evaluate(city, params):
-    return evaluate_rounds(*(getattr(city, t) for t in TABLES), params)
+    return evaluate_rounds(*(getattr(city, t) for t in TABLES), params,
+                           responsibility=getattr(city, "responsibility", None))
 
 
 @pytest.fixture(scope="module")

@@ -147,7 +147,7 @@ def test_diff_names_the_parameter_and_the_units(two_runs, capsys):
 def test_demo_command_writes_a_loadable_dataset(tmp_path, capsys):
     code, out, _ = run_cli(["demo", tmp_path / "demo"], capsys)
     assert code == 0
-    assert len(out.split()) == 6
+    assert len(out.split()) == 7  # one file per table of the contract, the responsibility table included
     from honorcalc.data.read import load_dataset
 
     assert len(load_dataset(tmp_path / "demo").units) == 150

@@ -35,8 +35,13 @@ def explain_unit_dict(result: RoundResult, unit_id: str) -> dict:
         n_indicators), ``sources_missing``, ``weighted``; ``categories``;
         ``indicators`` (each with its ``raters``: rater_id, points, visit);
         ``deductions`` (code, role, points, base_points, negative_list, share,
-        verified, counted, deducted, note, ``co_responsible``: unit_id, name,
-        role), ``deduction_total``, ``composite_raw``, ``composite``;
+        verified, counted, deducted, note, ``origin`` (recorded | derived),
+        ``source_unit`` (unit_id, name of the unit the problem was recorded
+        against, or None), ``relation`` (territorial | industry | paired, or
+        None), ``co_responsible`` (the other units of the problem: unit_id,
+        name, role) and ``shared_with`` (the same units with why and how
+        much: unit_id, name, role, relation, share, origin)),
+        ``deduction_total``, ``composite_raw``, ``composite``;
         ``history`` (weight, n, mean, rounds, blended, ``past``: the unit's
         rounds of the same work); ``score``, ``score_rounded``; ``survey``;
         ``veto``; ``rank``, ``rank_bottom``, ``n_ranked``, ``tie_size``,
@@ -107,20 +112,28 @@ def explain_unit_dict(result: RoundResult, unit_id: str) -> dict:
 
     ded = result.deductions
     mine = ded[ded["unit_id"] == unit_id]
+    names = ded.drop_duplicates("unit_id").set_index("unit_id")["name"]
     deductions = []
     for d in mine.itertuples(index=False):
+        # one problem: the same key (rules.responsibility.problem_keys), recorded or derived
         same = ded[ded["problem"] == d.problem]
-        # rows that share code and note are one problem only when someone holds it jointly;
-        # several primary rows alone are separate violations of the same code
-        others = same[same["unit_id"] != unit_id] if (same["role"] == "joint").any() else same.iloc[:0]
+        others = same[same["unit_id"] != unit_id].sort_values("unit_id")
+        source = as_text(d.source_unit)
         deductions.append({
             "code": str(d.code), "role": str(d.role), "points": as_float(d.points),
             "base_points": as_float(d.base_points), "negative_list": str(d.negative_list),
             "share": as_float(d.share), "verified": bool(d.verified), "counted": bool(d.counted),
-            "deducted": as_float(d.deducted), "note": as_text(d.note),
+            "deducted": as_float(d.deducted), "note": as_text(d.note), "origin": str(d.origin),
+            "source_unit": None if source is None else {"unit_id": source, "name": as_text(names.get(source))},
+            "relation": as_text(d.relation),
             "co_responsible": [
                 {"unit_id": str(o.unit_id), "name": as_text(o.name), "role": str(o.role)}
-                for o in others.sort_values("unit_id").itertuples(index=False)
+                for o in others.itertuples(index=False)
+            ],
+            "shared_with": [
+                {"unit_id": str(o.unit_id), "name": as_text(o.name), "role": str(o.role),
+                 "relation": as_text(o.relation), "share": as_float(o.share), "origin": str(o.origin)}
+                for o in others.itertuples(index=False)
             ],
         })
 
@@ -226,6 +239,9 @@ _T = {
         "nl_listed": ", 负面清单定额 {base}", "nl_unknown": ", 代码不在负面清单, 按数据 {base} 分",
         "not_counted": ", 未核实, 不计", "note": "; 说明: {note}",
         "co": "    共同担责: {units}", "co_unit": "{unit_id} {name} ({role})",
+        "co_relation": "{unit_id} {name} ({relation}, {share})",
+        "relation": {"territorial": "属地责任", "industry": "行业责任", "paired": "挂包责任"},
+        "because": "; {relation}: {unit_id} {name} 的问题{derived}", "derived": " (按责任关系连带)",
         "deduction_total": "  合计扣分: {x}",
         "composite": "  综合得分: {weighted} − {ded} = {raw}{clamp}",
         "clamp": ", 截至 0–100 区间为 {x}",
@@ -289,6 +305,11 @@ _T = {
         "nl_listed": ", negative-list points {base}", "nl_unknown": ", code not on the negative list, data's {base} kept",
         "not_counted": ", unverified, not counted", "note": "; note: {note}",
         "co": "    Shared with: {units}", "co_unit": "{unit_id} {name} ({role})",
+        "co_relation": "{unit_id} {name} ({relation}, {share})",
+        "relation": {"territorial": "territorial responsibility", "industry": "industry responsibility",
+                     "paired": "paired-assistance responsibility"},
+        "because": "; {relation} for a problem of {unit_id} {name}{derived}",
+        "derived": " (charged by the responsibility table)",
         "deduction_total": "  Total deducted: {x}",
         "composite": "  Composite: {weighted} − {ded} = {raw}{clamp}",
         "clamp": ", clamped to 0–100: {x}",
@@ -416,14 +437,23 @@ def explain_unit(result: RoundResult, unit_id: str, lang: str = "zh") -> str:
     for d in e["deductions"]:
         share = t["share"].format(share=d["share"]) if d["share"] != 1 else ""
         nl = {"listed": t["nl_listed"], "unknown_code": t["nl_unknown"]}.get(d["negative_list"], "")
+        because = ""
+        if d["relation"] and d["source_unit"]:
+            because = t["because"].format(relation=t["relation"][d["relation"]], unit_id=d["source_unit"]["unit_id"],
+                                          name=d["source_unit"]["name"] or "",
+                                          derived=t["derived"] if d["origin"] == "derived" else "")
         out.append(t["deduction"].format(
             code=d["code"], role=t["role"][d["role"]], points=g(d["deducted"]), share=share,
             nl=nl.format(base=g(d["base_points"])), state="" if d["counted"] else t["not_counted"],
             note=t["note"].format(note=d["note"]) if d["note"] else "",
-        ))
-        if d["co_responsible"]:
-            units = ", ".join(t["co_unit"].format(unit_id=o["unit_id"], name=o["name"] or "",
-                                                  role=t["role"][o["role"]]) for o in d["co_responsible"])
+        ) + because)
+        if d["shared_with"]:
+            units = ", ".join(
+                t["co_relation"].format(unit_id=o["unit_id"], name=o["name"] or "",
+                                        relation=t["relation"][o["relation"]], share=f"{o['share'] * 100:g}%")
+                if o["relation"] else
+                t["co_unit"].format(unit_id=o["unit_id"], name=o["name"] or "", role=t["role"][o["role"]])
+                for o in d["shared_with"])
             out.append(t["co"].format(units=units))
     out.append(t["deduction_total"].format(x=f(e["deduction_total"])))
     clamp = t["clamp"].format(x=f(e["composite"])) if e["composite_raw"] != e["composite"] else ""

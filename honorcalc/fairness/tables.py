@@ -125,7 +125,8 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
     if evaluation is None:
         sub = {t: f[f["round_id"].isin(upto)] if "round_id" in f.columns else f for t, f in frames.items()}
         evaluation = evaluate_rounds(sub["units"], sub["indicators"], sub["rounds"], sub["scores"],
-                                     sub["deductions"], sub["surveys"], params)
+                                     sub["deductions"], sub["surveys"], params,
+                                     responsibility=sub["responsibility"])
     results = getattr(evaluation, "results", None)
     if not isinstance(results, pd.DataFrame) or round_id not in set(results["round_id"].unique()):
         raise InputError(f"the evaluation given has no results for round {round_id!r}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..data.contract import is_final_score_rater
 from . import round_report as present
 from .html import Html, figure, render, table
 from .i18n import group_label, round_name, tier_label
@@ -197,8 +198,9 @@ def laggards(view: AnnualView) -> Html:
     L, fp = view.labels, view.params.fairness
     t = view.tables["laggards.csv"]
     note = L["laggards_note"].format(n=fp.laggard_n, share=fp.bottom_share)
+    final = _final_rounds_note(view)
     if t.empty:
-        return render("annual_laggards.html.j2", L=L, note=note, laggards=None)
+        return render("annual_laggards.html.j2", L=L, note=note, laggards=None, final=final)
     names = {"listed_k_of_n": L["rule_listed"], "cusum": L["rule_cusum"], "mann_kendall": L["rule_decline"],
              "shortfall": L["rule_shortfall"]}
     by_unit = t[t["rule"] == "persistent"].assign(
@@ -212,7 +214,22 @@ def laggards(view: AnnualView) -> Html:
         L["rule"]: by_unit["rules"],
         L["points"]: by_unit["points"].map(_signed),
     })
-    return render("annual_laggards.html.j2", L=L, note=note, laggards=table(frame))
+    return render("annual_laggards.html.j2", L=L, note=note, laggards=table(frame), final=final)
+
+
+def _final_rounds_note(view: AnnualView) -> str | None:
+    """What the year's rounds of final scores only (no 评分人 recorded) leave unanswered, or None."""
+    scores = view.dataset.scores
+    rounds = view.result.rounds["round_id"].astype(str)
+    mine = scores[scores["round_id"].astype(str).isin(set(rounds))]
+    if mine.empty:
+        return None
+    final = is_final_score_rater(mine["rater_id"]).groupby(mine["round_id"].astype(str).to_numpy()).all()
+    n = int(final.sum())
+    if not n:
+        return None
+    L = view.labels
+    return L["final_rounds_all"] if n == len(final) else L["final_rounds_some"].format(n=n, m=len(final))
 
 
 def _standing_notes(view: AnnualView, span: str) -> list[str]:

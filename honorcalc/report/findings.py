@@ -16,7 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..data.contract import is_final_score_rater
 from ..errors import InputError
+from ..fairness.final_scores import FINAL_SCORES_SCOPE
 from ..params import SOURCE_LABELS
 
 __all__ = ["Finding", "fairness_findings"]
@@ -29,8 +31,8 @@ class Finding:
     Attributes
     ----------
     topic : str
-        ``raters``, ``reliability``, ``agreement``, ``laggards``, ``visits``,
-        ``stability``, ``weights``, ``funnel`` or ``groups``.
+        ``final_scores``, ``raters``, ``reliability``, ``agreement``, ``laggards``,
+        ``visits``, ``stability``, ``weights``, ``funnel`` or ``groups``.
     certainty : str
         ``sure`` (the statement holds at the stated confidence), ``cannot_tell``
         (the data allow either answer), ``not_estimable`` (the data cannot answer
@@ -97,8 +99,9 @@ def fairness_findings(tables: dict[str, pd.DataFrame], lang: str = "zh") -> list
     Returns
     -------
     list of Finding
-        In order: raters, reliability of each source, agreement, laggards, open and
-        covert visits, stability of the lists, weights, the funnel, and groups. For
+        In order: what final scores (no rater recorded) leave unanswered, raters,
+        reliability of each source, agreement, laggards, open and covert visits,
+        stability of the lists, weights, the funnel, and groups. For
         example ``Finding(topic='raters', certainty='sure', text='评分人 R05 评分明显
         偏严：……有把握。', detail='R05: severity 1.41 points per 10 (95% CI …')``.
 
@@ -116,9 +119,100 @@ def fairness_findings(tables: dict[str, pd.DataFrame], lang: str = "zh") -> list
         raise InputError(f"tables lacks {', '.join(missing)} (pass the output of fairness_tables)")
     names = tables["stability.csv"].drop_duplicates("unit_id").set_index("unit_id")["name"].astype(str)
     out: list[Finding] = []
-    for part in (_raters, _reliability, _agreement, _laggards, _visits, _stability, _weights, _funnel, _groups):
+    for part in (_final_scores, _raters, _reliability, _agreement, _laggards, _visits, _stability, _weights,
+                 _funnel, _groups):
         out += part(tables, lang, names)
     return out
+
+
+# --------------------------------------------------------------------------- final scores only
+
+#: How the fairness tables mark what final scores (no rater recorded) leave unanswered.
+_FINAL = "final scores only"
+_FINAL_ITEMS = {
+    "zh": {"agreement": "评分人之间的一致性", "severity": "评分尺度宽严", "measurement_error": "评分误差",
+           "g_study": "各评价来源评分的可靠程度"},
+    "en": {"agreement": "whether raters agree", "severity": "how harsh or lenient they are",
+           "measurement_error": "how large the scoring error is", "g_study": "how reliable each source's scores are"},
+}
+_FINAL_REASONS_ZH = {
+    "agreement": "不同评分人对同一单位同一指标的评分是否一致，无法评估",
+    "severity": "评分人是否偏严或偏宽、各类单位所遇评分人是否同样宽严，无法评估；名单无法按评分人宽严校正",
+    "measurement_error": "评分人之间分歧所反映的评分误差未知：名次区间、上榜把握和漏斗图控制限均未计入这部分误差，不能据此认定名次或名单稳定",
+    "g_study": "需要多名评分人才能估计的方差分量（评分人、单位×评分人）以及达到可靠所需评分人数，无法估计",
+    "visits": "同一单位同一指标的明查与暗访得分无法配对比较：每个最终得分只有一种检查方式，或未注明",
+}
+
+
+def _final_scores(tables, lang, names) -> list[Finding]:
+    """What scores without a recorded rater cannot answer, said once, and what to record to answer it."""
+    zh = lang == "zh"
+    rel = tables["reliability.csv"]
+    rows = rel[rel["scope"] == FINAL_SCORES_SCOPE]
+    if rows.empty:
+        return []
+    share = rows.set_index("key")["value"].astype(float)
+    items = [_FINAL_ITEMS[lang][k] for k in _FINAL_ITEMS[lang] if k in share.index]
+    what = "、".join(items) if zh else " and ".join(filter(None, [", ".join(items[:-1]), *items[-1:]]))
+    this_round = share.drop("visits", errors="ignore")
+    laggards = tables["laggards.csv"]
+    called = bool(len(laggards)) and bool((laggards["rule"] == "persistent").any())
+    record = ("如需回答上述问题，今后测评应按评分人逐项记录得分（每名评分人对每个单位、每项指标、每个评价来源的评分各记一行）。" if zh else
+              " To answer these questions, future rounds should record each rater's score (one row per rater, "
+              "unit, indicator and source).")
+    if this_round.empty:
+        # the report round names its raters; earlier rounds of the year compared for visits do not
+        text = ("本年度部分轮次仅有各单位最终得分，未记录评分人，明查与暗访得分的比较只依据记录了评分人的轮次。" if zh else
+                "Some rounds of this year hold only final scores, with no rater recorded: open and covert visits "
+                "are compared on the rounds that record their raters only.")
+    elif (this_round >= 1.0).all():
+        if zh:
+            text = f"本轮数据仅有各单位最终得分，未记录评分人：{what}无法评估"
+            if share.get("visits", 0.0) >= 1.0:
+                text += "，明查与暗访得分无法比较"
+            elif "visits" in share.index:
+                text += "；明查与暗访得分的比较只依据本年度记录了评分人的轮次"
+            if "measurement_error" in share.index:
+                text += "；各单位名次区间无法给出，名次和上榜结果是否受评分误差影响，无法判断"
+            if called:
+                text += "；持续后进单位的认定只依据得分，不能排除个别单位因所遇评分人偏严而显得落后"
+            text += "。" + record
+        else:
+            text = f"This round's data hold only each unit's final scores, with no rater recorded: {what} cannot be assessed"
+            if share.get("visits", 0.0) >= 1.0:
+                text += ", and open and covert visits cannot be compared"
+            elif "visits" in share.index:
+                text += "; open and covert visits are compared on this year's rounds that record their raters only"
+            if "measurement_error" in share.index:
+                text += "; no rank interval can be given, and whether scoring error moved a place or a listing "\
+                        "cannot be judged"
+            if called:
+                text += "; persistent laggards are called on the scores alone, and a unit that met harsh raters "\
+                        "cannot be told from one that lags"
+            text += "." + record
+    else:
+        part = f"{100 * float(this_round.max()):.3g}%"
+        text = (f"本轮约 {part} 的评分仅有最终得分，未记录评分人：{what}只依据记录了评分人的评分，其余评分无法评估；"
+                f"名次区间和上榜把握未计入这部分评分的误差，不能据此认定名单稳定。{record}" if zh else
+                f"About {part} of this round's scores are final scores with no rater recorded: {what} rest on the "
+                f"scores that record their raters only, and cannot be assessed for the others; rank intervals and "
+                f"list statements leave out the error of those scores, so they cannot show the lists are "
+                f"stable.{record}")
+    if zh:
+        shares = {(float(r.value), int(r.n_units)) for r in rows.itertuples(index=False)}
+        if len(shares) == 1:
+            value, n_units = shares.pop()
+            detail = (f"未记录评分人的评分占 {100 * value:.3g}%（涉及 {n_units} 家单位）。"
+                      + "；".join(_FINAL_REASONS_ZH.get(r.key, r.key) for r in rows.itertuples(index=False)))
+        else:
+            detail = "；".join(f"{_FINAL_REASONS_ZH.get(r.key, r.key)}（未记录评分人的评分占 {100 * float(r.value):.3g}%，"
+                              f"涉及 {r.n_units} 家单位）" for r in rows.itertuples(index=False))
+    else:
+        detail = "; ".join(f"{r.key}: {r.note}" for r in rows.itertuples(index=False))
+    g = rel[(rel["scope"] == "source") & rel["note"].astype(str).str.contains(_FINAL, regex=False)]
+    for source, part in g.groupby("key", sort=False):
+        detail += ("；" if zh else "; ") + _g_detail(source, part.set_index("statistic"), "final_scores", lang)
+    return [Finding("final_scores", "not_estimable", text, detail)]
 
 
 # --------------------------------------------------------------------------- raters
@@ -127,6 +221,8 @@ def fairness_findings(tables: dict[str, pd.DataFrame], lang: str = "zh") -> list
 def _raters(tables, lang, names) -> list[Finding]:
     zh = lang == "zh"
     raters = tables["raters.csv"]
+    # the pseudo-raters of final scores are no raters: `_final_scores` says what they leave unanswered
+    raters = raters[~is_final_score_rater(raters["rater_id"]).to_numpy(dtype=bool)] if len(raters) else raters
     if raters.empty:
         return []
     scale = float(raters["scale"].iloc[0])
@@ -202,6 +298,8 @@ def _reliability(tables, lang, names) -> list[Finding]:
         stat = part.set_index("statistic")
         phi = stat["value"].get("phi", np.nan)
         note = str(stat["note"].iloc[0])
+        if _FINAL in note:
+            continue  # final scores only: said once, by `_final_scores`
         status = next((s for s in ("not_estimable", "approximate", "lower_bound", "estimated")
                        if f"status {s}" in note), "estimated")
         name = SOURCE_LABELS[lang].get(source, source)
@@ -264,7 +362,8 @@ _G_LABELS = {
     "en": {"share_unit": "share of unit variance", "phi": "Φ", "raters_needed": "raters needed for Φ ≥ target"},
 }
 _G_STATUS = {"estimated": "已估计", "lower_bound": "下限（每个单位每项指标一名评分人）",
-             "approximate": "近似（每个单位一名评分人）", "not_estimable": "无法估计（全部出自同一评分人）"}
+             "approximate": "近似（每个单位一名评分人）", "not_estimable": "无法估计（全部出自同一评分人）",
+             "final_scores": "无法估计（仅有最终得分，未记录评分人；单位方差含评分人对该单位的整体印象，残差含评分误差）"}
 
 
 def _g_detail(source: str, stat: pd.DataFrame, status: str, lang: str) -> str:
@@ -451,6 +550,10 @@ def _stability(tables, lang, names) -> list[Finding]:
         return []
     level = _pct(float(st["rank_level"].iloc[0]))
     measured = st[st["se"] > 0]
+    rel = tables["reliability.csv"]
+    final = rel[(rel["scope"] == FINAL_SCORES_SCOPE) & (rel["key"] == "measurement_error")]
+    if measured.empty and len(final) and (final["value"] >= 1.0).all():
+        return []  # final scores only: `_final_scores` says that the lists' stability cannot be judged
     if measured.empty:
         text = (f"各评价来源的评分误差都无法从现有数据估计（只有一名评分人或只有最终得分），名单是否稳定，{_UNKNOWN['zh']}。" if zh
                 else f"No source's scoring error can be estimated from these data (one rater, or final scores only): "

@@ -99,6 +99,10 @@ LABELS = {
         "deductions": "扣分：",
         "deduction_item": "{code} {note}{marks} −{points}分",
         "joint": "连带",
+        "relation_territorial": "属地责任", "relation_industry": "行业责任", "relation_paired": "挂包责任",
+        "deduction_from": "源自{name}",
+        "deduction_shared": "，与{units}共担",
+        "deduction_shared_unit": "{name}（{relation}，{share}）",
         "on_negative_list": "负面清单",
         "comma": "，",
         "summary_intro": "本期共测评{n}家单位，分{groups}组排名。",
@@ -151,6 +155,7 @@ LABELS = {
         "fairness_note": "评分是否公正、名单是否稳健。每条结论注明把握程度：“有把握”指按本次分析设定的标准可以确认；“证据不足，无法判断”指数据不足以得出结论；“现有数据无法回答”指数据的采集方式无法回答该问题。所依据的方法与数值见附录。",
         "adjusted": "若校正评分人宽严偏差，名单将有 {n} 处变化（仅供参考，不改变本期通报）：",
         "adjusted_none": "即使校正评分人宽严偏差，名单也不会变化。",
+        "adjusted_final": "本轮未记录评分人，无法校正评分人宽严偏差，也无法判断校正后名单是否变化。",
         "before": "校正前",
         "after": "校正后",
         "practices": "其他通报方式",
@@ -258,6 +263,11 @@ LABELS = {
         "deductions": "deductions: ",
         "deduction_item": "{code} {note}{marks} −{points}",
         "joint": "joint",
+        "relation_territorial": "territorial responsibility", "relation_industry": "industry responsibility",
+        "relation_paired": "paired-assistance responsibility",
+        "deduction_from": "for {name}",
+        "deduction_shared": ", shared with {units}",
+        "deduction_shared_unit": "{name} ({relation}, {share})",
         "on_negative_list": "negative list",
         "comma": ", ",
         "summary_intro": "{n} units were evaluated this round, ranked in {groups} groups. ",
@@ -310,6 +320,8 @@ LABELS = {
         "fairness_note": "Are the scores fair and the lists robust? Each finding says how sure it is: \"with confidence\" means the finding holds by the standard this analysis sets; \"the evidence is not enough to tell\" means the data allow either answer; \"these data cannot answer\" means the way the data were collected cannot settle the question. The methods and numbers are in the appendix.",
         "adjusted": "Correcting for harsh and lenient raters would change the lists in {n} places (for reference; the notice stands):",
         "adjusted_none": "Correcting for harsh and lenient raters would not change the lists.",
+        "adjusted_final": "No rater was recorded this round: the lists cannot be corrected for harsh or lenient "
+                          "raters, nor can it be told whether a correction would change them.",
         "before": "as scored",
         "after": "rater-adjusted",
         "practices": "Other forms of notice",
@@ -382,6 +394,12 @@ ANNUAL_LABELS = {
         "laggards_note": "区别“偶然一次”与“持续落后”：综合考察近 {n} 期中多次上黑榜或居组内末位 {share:.0%}、"
                          "持续低于组内水平、年内得分下滑和平均差距，对每个单位作一次判断；单独一期失利不足以认定。"
                          "认定方法见附录。",
+        "final_rounds_all": "本年度测评数据仅有各单位最终得分，未记录评分人：持续后进单位的认定只依据得分，"
+                            "评分人之间的一致性、评分尺度宽严和评分误差无法评估，不能排除个别单位因所遇评分人偏严而显得落后。"
+                            "如需评估，今后测评应按评分人逐项记录得分（每名评分人对每个单位、每项指标、每个评价来源的评分各记一行）。",
+        "final_rounds_some": "本年度 {m} 期测评中有 {n} 期仅有各单位最终得分，未记录评分人：这些期次的评分人一致性、"
+                             "评分尺度宽严和评分误差无法评估，不能排除个别单位在这些期次因所遇评分人偏严而显得落后。"
+                             "如需评估，今后测评应按评分人逐项记录得分。",
         "laggards_method": "持续后进单位的认定方法",
         "laggards_method_note": "按本市本年各期的实际得分分布检验（四条规则：多次上榜或垫底、CUSUM 累积落后、"
                                 "Mann-Kendall 下滑、平均差距，以最小 p 值合并，对照组内随机置换的模拟），认定有把握："
@@ -453,6 +471,16 @@ ANNUAL_LABELS = {
                       "equal points are ordered by the mean score.",
         "quota_off": "No elimination quota this year.",
         "laggards_title": "Persistent laggards",
+        "final_rounds_all": "This year's data hold only each unit's final scores, with no rater recorded: "
+                            "persistent laggards are called on the scores alone; whether raters agree, how harsh "
+                            "or lenient they are and how large the scoring error is cannot be assessed, and a unit "
+                            "that met harsh raters cannot be told from one that lags. To assess them, future rounds "
+                            "should record each rater's score (one row per rater, unit, indicator and source).",
+        "final_rounds_some": "{n} of this year's {m} rounds hold only each unit's final scores, with no rater "
+                             "recorded: in those rounds rater agreement, severity and scoring error cannot be "
+                             "assessed, and a unit that met harsh raters there cannot be told from one that lags. "
+                             "To assess them, future rounds "
+                             "should record each rater's score.",
         "laggards_note": "Unlucky once or persistently behind: one decision per unit weighs repeated black "
                          "listings or places in the group's bottom {share:.0%} over the last {n} rounds, a "
                          "lasting shortfall below the group, a decline within the year and the mean gap; one "

@@ -15,11 +15,10 @@ the run id) is in one final section, `appendix`.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
-from ..data.contract import TABLES
+from ..data.contract import TABLES, is_final_score_rater
+from ..data.read import dataset_file
 from ..data.write import input_sha256
 from ..params import params_sha256, params_to_yaml
 from ..rules.ranking import round_half_up
@@ -159,19 +158,34 @@ def _weak_categories(view: RoundView, unit_ids, n: int = 2) -> dict[str, str]:
 
 
 def _deduction_items(view: RoundView, unit_ids) -> dict[str, str]:
-    """Each unit's counted deductions of the round, with their codes; negative-list items marked."""
+    """Each unit's counted deductions of the round, with their codes; negative-list items marked, and
+    who shares each problem and why (RULES.md §1.5.3: 属地, 行业, 挂包 responsibility, at which share)."""
     L = view.labels
-    d = view.result.deductions
-    d = d[d["counted"].astype(bool) & d["unit_id"].isin(list(unit_ids))]
+    every = view.result.deductions
+    d = every[every["counted"].astype(bool) & every["unit_id"].isin(list(unit_ids))]
+    names = every.drop_duplicates("unit_id").set_index("unit_id")["name"]
     out: dict[str, list[str]] = {}
     for r in d.itertuples(index=False):
         marks = [L["joint"]] if r.role == "joint" else []
+        if isinstance(r.relation, str):  # RULES.md §1.5.3: why the unit shares another unit's problem
+            marks.append(L[f"relation_{r.relation}"])
+            marks.append(L["deduction_from"].format(name=names.get(r.source_unit, r.source_unit)))
         if r.negative_list == "listed":
             marks.append(L["on_negative_list"])
         note = "" if pd.isna(r.note) else str(r.note)
-        out.setdefault(r.unit_id, []).append(L["deduction_item"].format(
+        item = L["deduction_item"].format(
             code=r.code, note=note, points=f"{float(r.deducted):g}",
-            marks=f"{L['open']}{L['sep'].join(marks)}{L['close']}" if marks else "").replace("  ", " "))
+            marks=f"{L['open']}{L['sep'].join(marks)}{L['close']}" if marks else "").replace("  ", " ")
+        if r.role == "primary":
+            shared = every[(every["problem"] == r.problem) & (every["unit_id"] != r.unit_id)
+                           & (every["role"] == "joint") & every["counted"].astype(bool)]
+            if len(shared):
+                item += L["deduction_shared"].format(units=L["sep"].join(
+                    L["deduction_shared_unit"].format(
+                        name=s.name, share=f"{s.share * 100:g}%",
+                        relation=L[f"relation_{s.relation}"] if isinstance(s.relation, str) else L["joint"])
+                    for s in shared.itertuples(index=False)))
+        out.setdefault(r.unit_id, []).append(item)
     return {u: L["sep"].join(items) for u, items in out.items()}
 
 
@@ -406,7 +420,11 @@ def evidence(view: RoundView) -> Html:
     if (view.result.units["list"] != "").any():
         figures.append(figure(L["fig_heatmap"], plot_category_heatmap(view)))
         figures.append(figure(L["fig_history"], plot_list_history(view)))
-    figures.append(figure(L["fig_intervals"], plot_score_intervals(view)))
+    # with no unit's measurement error known (final scores only) the bars would have no length: a certainty
+    # the data do not give; the fairness section says why
+    stability = view.tables.get("stability.csv")
+    if stability is None or (stability["se"] > 0).any():
+        figures.append(figure(L["fig_intervals"], plot_score_intervals(view)))
     return render("figures.html.j2", heading=L["evidence"], figures=figures)
 
 
@@ -445,8 +463,15 @@ def fairness(view: RoundView) -> Html:
     L, lang = view.labels, view.params.lang
     adjusted = _adjusted(view)
     note = L["adjusted_none"] if adjusted is None else L["adjusted"].format(n=len(adjusted["rows"]))
-    figures = [figure(L["fig_severity"], plot_rater_severity(view.tables["raters.csv"], lang=lang,
-                                                             margin=view.params.fairness.severity_min))]
+    raters = view.tables["raters.csv"]
+    # the pseudo-raters of final scores are no raters: no severity to correct or to draw
+    raters = raters[~is_final_score_rater(raters["rater_id"]).to_numpy(dtype=bool)] if len(raters) else raters
+    figures = []
+    if len(raters):
+        figures.append(figure(L["fig_severity"], plot_rater_severity(raters, lang=lang,
+                                                                     margin=view.params.fairness.severity_min)))
+    elif len(view.tables["raters.csv"]):
+        note = L["adjusted_final"]
     visits = view.tables["visits.csv"]
     if len(visits):
         figures.append(figure(L["fig_visits"], plot_visit_gap(visits, view.result, lang=lang)))
@@ -482,9 +507,9 @@ def data_overview(view) -> Html:
 def _inputs(view) -> dict:
     """Each input table: file, rows and sha256 (the manifest's input hashes)."""
     L = view.labels
-    root = Path(view.params.dataset)
     rows = [
-        (name, file, len(view.dataset.table(name)), input_sha256(view.dataset, name, root / file))
+        (name, file, len(view.dataset.table(name)),
+         input_sha256(view.dataset, name, dataset_file(view.params.dataset, file)))
         for name, file in ((n, view.dataset.files.get(n)) for n in TABLES) if file
     ]
     frame = pd.DataFrame(rows, columns=[L["table"], L["file"], L["rows"], L["sha256"]])

@@ -232,6 +232,12 @@ def _deduction_sheet(result, title: str) -> Sheet:
         "扣分代码": d["code"].to_numpy(),
         "问题描述": d["note"].fillna("").to_numpy(),
         "责任": d["role"].map({"primary": "主责", "joint": "连带"}).fillna(d["role"]).to_numpy(),
+        # RULES.md §1.5.3: a row recorded in the data, or charged by the responsibility table; whose problem, why
+        "来源": d["origin"].map({"recorded": "登记", "derived": "按责任关系推定"}).fillna("").to_numpy(),
+        "问题所属单位": d["source_unit"].map(d.drop_duplicates("unit_id").set_index("unit_id")["name"])
+                   .fillna(d["source_unit"]).fillna("").to_numpy(),
+        "责任关系": d["relation"].map({"territorial": "属地责任", "industry": "行业责任", "paired": "挂包责任"})
+                .fillna("").to_numpy(),
         "已核实": np.where(d["verified"].astype(bool), "是", "否"),
         "扣分": d["base_points"].to_numpy(dtype="float64"),
         "计入比例": d["share"].to_numpy(dtype="float64"),

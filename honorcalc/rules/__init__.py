@@ -38,6 +38,7 @@ from . import evaluate as _evaluate
 from . import lists as _lists
 from . import practices as _practices
 from . import ranking as _ranking
+from . import responsibility as _responsibility
 from . import scoring as _scoring
 from . import vetoes as _vetoes
 from .annual import *  # noqa: F403
@@ -46,7 +47,8 @@ from .evaluate import *  # noqa: F403
 from .lists import *  # noqa: F403
 from .practices import *  # noqa: F403
 from .ranking import *  # noqa: F403
+from .responsibility import *  # noqa: F403
 from .scoring import *  # noqa: F403
 from .vetoes import *  # noqa: F403
 
-__all__ = [*_scoring.__all__, *_ranking.__all__, *_vetoes.__all__, *_lists.__all__, *_consequences.__all__, *_practices.__all__, *_evaluate.__all__, *_annual.__all__]
+__all__ = [*_scoring.__all__, *_ranking.__all__, *_vetoes.__all__, *_lists.__all__, *_consequences.__all__, *_practices.__all__, *_evaluate.__all__, *_annual.__all__, *_responsibility.__all__]

@@ -21,6 +21,7 @@ from .consequences import award_points, escalate
 from .lists import apply_lists, empty_ties
 from .practices import apply_pass_quota, assign_tiers, award_flags, issue_slips
 from .ranking import rank_units
+from .responsibility import check_responsibility
 from .scoring import (
     SOURCE_SCORE_COLUMNS,
     category_scores,
@@ -36,7 +37,8 @@ from .scoring import (
 )
 from .vetoes import apply_vetoes
 
-#: The tables every evaluation checks (the responsibility table is optional and checked by validation).
+#: The tables every evaluation checks; the responsibility table (optional) is checked on its own
+#: (`honorcalc.rules.responsibility.check_responsibility`).
 _SIX = ("units", "indicators", "rounds", "scores", "deductions", "surveys")
 
 
@@ -68,8 +70,9 @@ class Evaluation:
     sources, categories : DataFrame
         `honorcalc.rules.scoring.source_scores` and `category_scores`.
     deductions : DataFrame
-        `honorcalc.rules.scoring.deduction_points`, with ``evaluated`` (the unit has a
-        score in that round, so the deduction applies) and ``name``.
+        `honorcalc.rules.scoring.deduction_points` (recorded rows, then the joint
+        charges the responsibility table derives), with ``evaluated`` (the unit
+        has a score in that round, so the deduction applies) and ``name``.
     surveys : DataFrame
         `honorcalc.rules.scoring.satisfaction`.
     """
@@ -86,7 +89,7 @@ class Evaluation:
 
 
 def _check_inputs(units, indicators, rounds, scores, deductions, surveys, params: Params, *,
-                  validated: bool = False) -> None:
+                  validated: bool = False, responsibility: pd.DataFrame | None = None) -> None:
     """The tables hold together and the parameters fit them.
 
     Tables of a validated `honorcalc.data.Dataset` (``validated``) are trusted:
@@ -97,6 +100,8 @@ def _check_inputs(units, indicators, rounds, scores, deductions, surveys, params
         raise InputError(f"params: expected honorcalc.params.Params, got {type(params).__name__}")
     if not validated:
         _check_tables(units, indicators, rounds, scores, deductions, surveys)
+        if responsibility is not None:
+            check_responsibility(responsibility, units)
     category = params.veto.prerequisite_category
     if category is not None and not indicators["category"].eq(category).any():
         known = ", ".join(sorted(indicators["category"].dropna().astype(str).unique()))
@@ -134,6 +139,7 @@ def evaluate_rounds(
     deductions: pd.DataFrame,
     surveys: pd.DataFrame,
     params: Params,
+    responsibility: pd.DataFrame | None = None,
 ) -> Evaluation:
     """Score, rank and list every round of a dataset (RULES.md §1, §2).
 
@@ -143,6 +149,10 @@ def evaluate_rounds(
         The tables of the dataset contract, typed as the loader types them;
         ``deductions`` and ``surveys`` may be empty. Extra columns are ignored.
     params : Params
+    responsibility : DataFrame, optional
+        The responsibility table (责任关系, RULES.md §1.5.3): each primary
+        deduction also charges the units it names. None: only the deductions
+        as recorded.
 
     Returns
     -------
@@ -152,7 +162,7 @@ def evaluate_rounds(
     ------
     InputError
         A missing column, a duplicated id, a reference to an unknown unit,
-        round or indicator.
+        round or indicator, or a malformed responsibility table.
     ParamError
         ``veto.prerequisite_category`` names no indicator category.
 
@@ -162,17 +172,19 @@ def evaluate_rounds(
     survey of a unit that was not scored in that round has no score to act on
     and is kept, with ``evaluated`` false, in ``Evaluation.deductions``.
     """
-    _check_inputs(units, indicators, rounds, scores, deductions, surveys, params)
-    return _evaluate(units, indicators, order_rounds(rounds), scores, deductions, surveys, params)
+    _check_inputs(units, indicators, rounds, scores, deductions, surveys, params, responsibility=responsibility)
+    return _evaluate(units, indicators, order_rounds(rounds), scores, deductions, surveys, params,
+                     responsibility=responsibility)
 
 
-def _evaluate(units, indicators, ro, scores, deductions, surveys, params: Params) -> Evaluation:
+def _evaluate(units, indicators, ro, scores, deductions, surveys, params: Params, *,
+              responsibility: pd.DataFrame | None = None) -> Evaluation:
     """`evaluate_rounds` on checked inputs, with the rounds already ordered."""
     points = indicator_points(scores, indicators)
     sources = source_scores(points)
     categories = category_scores(points)
     sat = satisfaction(surveys)
-    detail = deduction_points(deductions, params)
+    detail = deduction_points(deductions, params, responsibility)
     comp = composite_scores(sources, ro, detail, params)
 
     res = comp.copy()
@@ -295,9 +307,9 @@ def evaluate_round(dataset, params: Params, round_id: str | None = None) -> Roun
     Parameters
     ----------
     dataset : object
-        Anything with the six table attributes of
-        `honorcalc.data.Dataset` (``units``, ``indicators``, ``rounds``,
-        ``scores``, ``deductions``, ``surveys``).
+        Anything with the table attributes of `honorcalc.data.Dataset`
+        (``units``, ``indicators``, ``rounds``, ``scores``, ``deductions``,
+        ``surveys``, and optionally ``responsibility``).
     params : Params
     round_id : str, optional
         Defaults to ``params.round``.
@@ -334,11 +346,13 @@ def evaluate_until(frames: dict[str, pd.DataFrame], params: Params, round_id: st
                    validated: bool = False) -> tuple[Evaluation, pd.Series]:
     """Every round dated on or before ``round_id``, evaluated; and that round's row.
 
-    ``frames`` are the six tables by name (`TABLES`). Later rounds never
-    influence a round, so they are left out; the returned row is the round's
-    `honorcalc.rules.scoring.order_rounds` row (``work``, ``seq``, ``year`` …).
+    ``frames`` are the tables by name (`TABLES`; ``responsibility`` may be
+    absent). Later rounds never influence a round, so they are left out; the
+    returned row is the round's `honorcalc.rules.scoring.order_rounds` row
+    (``work``, ``seq``, ``year`` …).
     """
-    _check_inputs(*(frames[t] for t in _SIX), params, validated=validated)
+    responsibility = frames.get("responsibility")
+    _check_inputs(*(frames[t] for t in _SIX), params, validated=validated, responsibility=responsibility)
     ro = order_rounds(frames["rounds"])
     require_round(ro, round_id)
     current = ro[ro["round_id"] == round_id].iloc[0]
@@ -346,7 +360,8 @@ def evaluate_until(frames: dict[str, pd.DataFrame], params: Params, round_id: st
     ro = ro[ro["date"] <= current["date"]]
     keep = ro["round_id"]
     sub = {t: frames[t][frames[t]["round_id"].isin(keep)] for t in ("scores", "deductions", "surveys")}
-    return _evaluate(frames["units"], frames["indicators"], ro, params=params, **sub), current
+    return _evaluate(frames["units"], frames["indicators"], ro, params=params, responsibility=responsibility,
+                     **sub), current
 
 
 def _round_result(ev: Evaluation, frames: dict, params: Params, current: pd.Series) -> RoundResult:

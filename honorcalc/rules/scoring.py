@@ -13,7 +13,9 @@ The steps, each a vectorized group-by over all rounds at once:
 3. `category_scores`: the same per indicator category (for the explanation and
    the prerequisite veto);
 4. `deduction_points`: what each deduction row takes off (verified only,
-   joint role × ``deductions.joint_share``, 负面清单 points when enabled);
+   joint role × ``deductions.joint_share``, 负面清单 points when enabled), and
+   the joint charges of the units the responsibility table names
+   (`honorcalc.rules.responsibility`);
 5. `composite_scores`: weighted sources renormalised over the sources present,
    minus deductions, clamped to 0–100, optionally blended with the trailing
    rounds of the same work; the history is reported whether or not it is blended.
@@ -33,6 +35,7 @@ import pandas as pd
 from ..data.contract import REQUIRED_COLUMNS
 from ..errors import InputError
 from ..params import SOURCES, Params
+from .responsibility import charge_responsible_units, problem_keys
 
 __all__ = [
     "SOURCE_SCORE_COLUMNS",
@@ -306,29 +309,39 @@ def category_scores(points: pd.DataFrame) -> pd.DataFrame:
     return _percent(points, ["round_id", "unit_id", "category"])
 
 
-def deduction_points(deductions: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """What each deduction row takes off its unit's composite.
+def deduction_points(deductions: pd.DataFrame, params: Params,
+                     responsibility: pd.DataFrame | None = None) -> pd.DataFrame:
+    """What each deduction row takes off its unit's composite, and whom else a problem charges.
 
     Parameters
     ----------
     deductions : DataFrame
         ``round_id``, ``unit_id``, ``code``, ``points`` (> 0), ``role``
-        (primary | joint), optional ``verified`` (default true) and ``note``.
+        (primary | joint), optional ``verified`` (default true), ``note`` and
+        ``problem_id``.
     params : Params
-        ``deductions.joint_share``, ``deductions.verified_only``, ``negative_list``.
+        ``deductions.joint_share``, ``deductions.verified_only``,
+        ``deductions.responsibility``, ``negative_list``.
+    responsibility : DataFrame, optional
+        The responsibility table (责任关系): each primary row also charges the
+        units it names for the row's unit
+        (`honorcalc.rules.responsibility.charge_responsible_units`).
 
     Returns
     -------
     DataFrame
-        One row per input row, in input order: ``round_id``, ``unit_id``,
-        ``code``, ``role``, ``verified``, ``note``, ``points`` (as in the data),
-        ``negative_list`` (``"listed"``: points taken from the 负面清单;
-        ``"unknown_code"``: list enabled but the code is not on it, so the data's
-        points are kept; ``"off"``), ``base_points``, ``share`` (1 for primary,
-        ``joint_share`` for joint), ``counted`` (verified, or verification not
-        required), ``deducted`` (base_points × share if counted, else 0) and
-        ``problem`` (rows of one round with the same ``problem`` are one
-        problem shared by several units).
+        One row per input row, in input order, then the derived rows:
+        ``round_id``, ``unit_id``, ``code``, ``role``, ``verified``, ``note``,
+        ``problem_id``, ``points`` (as in the data), ``negative_list``
+        (``"listed"``: points taken from the 负面清单; ``"unknown_code"``: list
+        enabled but the code is not on it, so the data's points are kept;
+        ``"off"``), ``base_points``, ``share`` (1 for primary, ``joint_share``
+        for a recorded joint row, the relation's share for a derived one),
+        ``counted`` (verified, or verification not required), ``deducted``
+        (base_points × share if counted, else 0), ``problem`` (rows of one
+        round with the same ``problem`` are one problem shared by their
+        units: `honorcalc.rules.responsibility.problem_keys`), ``origin``
+        (recorded | derived), ``source_unit`` and ``relation``.
 
     Raises
     ------
@@ -340,14 +353,15 @@ def deduction_points(deductions: pd.DataFrame, params: Params) -> pd.DataFrame:
     RULES.md §1.5.3: "a problem can count against several units: the primary
     one in full, joint ones (连带责任) at a configurable fraction"; §2 负面清单:
     "listed violations carry fixed point deductions". A problem is identified
-    by its round, code and note: give two separate violations with the same
-    code different notes (the loader also refuses exact duplicate deductions
-    for this reason).
+    by its round and ``problem_id`` (问题编号) or, without one, by its code and
+    note: give two separate violations with the same code different notes
+    (the loader also refuses exact duplicate deductions for this reason).
     """
     check_columns(deductions, "deductions")
     d = deductions[["round_id", "unit_id", "code", "role", "points"]].copy()
     d["verified"] = deductions["verified"].astype(bool) if "verified" in deductions.columns else True
     d["note"] = deductions["note"] if "note" in deductions.columns else np.nan
+    d["problem_id"] = deductions["problem_id"] if "problem_id" in deductions.columns else np.nan
     bad_role = d["role"][~d["role"].isin(["primary", "joint"])]
     if len(bad_role):
         raise InputError(
@@ -371,14 +385,14 @@ def deduction_points(deductions: pd.DataFrame, params: Params) -> pd.DataFrame:
     verified = d["verified"].to_numpy(dtype=bool)
     share = np.where(d["role"].to_numpy() == "primary", 1.0, params.deductions.joint_share)
     counted = verified | (not params.deductions.verified_only)
-    note = d["note"].to_numpy(dtype=object)
-    problem = d["code"].astype(str) + "\x1f" + np.where(pd.isna(note), "", note.astype(str))
-    return pd.DataFrame({
+    problem = problem_keys(d["round_id"], d["unit_id"], d["code"], d["role"], d["note"], d["problem_id"])
+    recorded = pd.DataFrame({
         "round_id": d["round_id"], "unit_id": d["unit_id"], "code": d["code"], "role": d["role"],
-        "verified": verified, "note": d["note"], "points": points, "negative_list": negative_list,
-        "base_points": base, "share": share, "counted": counted,
+        "verified": verified, "note": d["note"], "problem_id": d["problem_id"], "points": points,
+        "negative_list": negative_list, "base_points": base, "share": share, "counted": counted,
         "deducted": np.where(counted, base * share, 0.0), "problem": problem,
     }, index=d.index)
+    return charge_responsible_units(recorded, responsibility, params)
 
 
 def satisfaction(surveys: pd.DataFrame) -> pd.DataFrame:
