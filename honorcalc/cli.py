@@ -7,6 +7,8 @@ Exit codes: 0 success; 1 a bug, or a check that found differences (``verify``);
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 import threading
 from pathlib import Path
@@ -15,6 +17,7 @@ import click
 
 from . import __version__
 from .errors import HonorcalcError, InputError
+from .messages import error_prefix, localize_error, localize_message
 
 __all__ = ["main", "cli"]
 
@@ -36,6 +39,42 @@ def note_params_lang(lang: str | None) -> None:
     """Record the ``lang`` of the params file a command reads (a ``--lang`` given still wins)."""
     if lang in ("zh", "en"):
         _LANG["params"] = lang
+
+
+#: A top-level ``lang: en`` line of a params file (quoted or not, a comment after it).
+_LANG_LINE = re.compile(r"^lang[ \t]*:[ \t]*(['\"]?)(zh|en)\1[ \t]*(?:#.*)?$", re.MULTILINE)
+
+#: Larger params files are not looked into for their language (the params reader says what is wrong).
+_LANG_SCAN_BYTES = 1 << 20
+
+
+def params_file_lang(path, overrides=()) -> str | None:
+    """The ``lang`` a params file (and ``--set lang=…``) asks for, read cheaply and safely, or None.
+
+    Only a top-level ``lang:`` line is looked for, without parsing the YAML: a file that
+    is missing, too large, not text or not valid YAML gives None here, and the params
+    reader then reports it as usual, in the default language.
+    """
+    lang = None
+    try:
+        path = Path(path)
+        if path.is_file() and path.stat().st_size <= _LANG_SCAN_BYTES:
+            found = _LANG_LINE.findall(path.read_bytes().decode("utf-8-sig", errors="replace"))
+            lang = found[-1][1] if len(found) == 1 else None
+    except (OSError, ValueError):
+        lang = None
+    for item in overrides:
+        key, sep, value = str(item).partition("=")
+        if sep and key.strip() == "lang" and value.strip().strip("'\"") in ("zh", "en"):
+            lang = value.strip().strip("'\"")
+    return lang
+
+
+def _note_params_files(paths, overrides=()) -> None:
+    """`note_params_lang` for the params files a command reads: their ``lang`` if they agree on one."""
+    langs = {params_file_lang(p, overrides) for p in paths}
+    if len(langs) == 1:
+        note_params_lang(langs.pop())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -70,23 +109,29 @@ def run(params_file, overrides, out):
     """
     from .runs.folder import run_report
 
+    _note_params_files([params_file], overrides)
     result = run_report(params_file, overrides, out=out, progress=sys.stderr.isatty())
     click.echo(str(result.html))
 
 
 @cli.command()
-@click.argument("directory", required=False, default="data/demo",
-                type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", required=False, default="data/demo", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True,
-              help="Overwrite the <table>.csv files of a folder that is not empty.")
+              help="Overwrite the <table>.csv files of a folder that is not empty, or an existing workbook.")
 def demo(directory, force):
-    """Write the bundled demo city (about 150 units, one year of rounds) to DIRECTORY.
+    """Write the bundled demo city (about 150 units, one year of rounds) to DIRECTORY, or as one workbook.
 
-    DIRECTORY defaults to data/demo, where params/demo.yaml looks for it. A folder that
-    is not empty is refused without --force; nothing is ever written through a symbolic link.
+    DIRECTORY defaults to data/demo (CSV files, one per table). A name ending in .xlsx
+    (data/demo.xlsx, which params/demo.yaml runs) gets the city as an office keeps it:
+    one workbook, Chinese sheets and headers, one wide score sheet per round. A folder
+    that is not empty, or a workbook that exists, is refused without --force; nothing is
+    ever written through a symbolic link.
     """
-    from .datasets.demo import write_demo
+    from .datasets.demo import write_demo, write_demo_workbook
 
+    if directory.suffix.lower() == ".xlsx":
+        click.echo(str(write_demo_workbook(directory, force=force)))
+        return
     paths = write_demo(directory, force=force)
     for path in paths:
         click.echo(str(path))
@@ -103,6 +148,8 @@ def check(dataset, show_all):
     """
     from .data.check import check_dataset
 
+    if dataset.suffix.lower() in (".yaml", ".yml"):
+        _note_params_files([dataset])
     outcome = check_dataset(dataset, lang=message_lang(), limit=None if show_all else 200)
     click.echo(outcome.text)
     if not outcome.ok:
@@ -236,11 +283,15 @@ def batch(params_files, overrides, out, jobs, scheduler):
     """
     from .runs.batch import run_batch
 
+    _note_params_files(params_files, overrides)
     outcomes = run_batch(params_files, overrides, out=out, jobs=jobs, scheduler=scheduler,
                          progress=sys.stderr.isatty())
+    zh = message_lang() == "zh"
     for outcome in outcomes:
         if outcome.ok:
-            click.echo(f"OK     {outcome.task.params_file} → {outcome.html}")
+            click.echo(f"{'完成' if zh else 'OK    '} {outcome.task.params_file} → {outcome.html}")
+        elif zh:
+            click.echo(f"失败 {outcome.task.params_file}：{localize_message(outcome.error)}")
         else:
             click.echo(f"FAILED {outcome.task.params_file}: {outcome.error}")
     failed = [o for o in outcomes if not o.ok]
@@ -268,32 +319,71 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _main(argv: list[str] | None) -> None:
+    _LANG.update(explicit=None, params=None)  # in-process callers (tests) run several commands
     try:
         cli.main(args=argv, prog_name="honorcalc", standalone_mode=False)
     except click.exceptions.Abort as abort:
         # click turns Ctrl-C (and SIGTERM, see `_terminated`) into Abort; a run under way has removed its folder
         interrupted = isinstance(abort.__cause__ or abort.__context__, KeyboardInterrupt)
-        click.echo("Interrupted; nothing was written." if interrupted else "Aborted.", err=True)
+        _say("Interrupted; nothing was written." if interrupted else "Aborted.", argv)
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as err:
-        err.show()
+        _show_click_error(err, argv)
         sys.exit(err.exit_code)
     except InputError as err:
-        click.echo(f"Error: {err}", err=True)
+        click.echo(localize_error(err, message_lang()), err=True)
         sys.exit(EXIT_BAD_INPUT)
     except KeyboardInterrupt:
-        click.echo("Interrupted; nothing was written.", err=True)
+        _say("Interrupted; nothing was written.", argv)
         sys.exit(EXIT_INTERRUPTED)
     except HonorcalcError as err:
-        click.echo(f"Error: {err}", err=True)
+        click.echo(localize_error(err, message_lang()), err=True)
         sys.exit(1)
     except MemoryError:
         # the fairness analysis sizes its simulations before it starts; anything else that runs
         # out of memory ends here, with what to do rather than a traceback
-        click.echo("Error: the computation ran out of memory; nothing was written. Lower the fairness "
-                   "simulation sizes (fairness.replicates, fairness.null_cities, fairness.permutations) "
-                   "or run on a machine with more memory.", err=True)
+        lang = _usage_lang(argv)
+        click.echo(error_prefix(lang) + localize_message(
+            "the computation ran out of memory; nothing was written. Lower the fairness "
+            "simulation sizes (fairness.replicates, fairness.null_cities, fairness.permutations) "
+            "or run on a machine with more memory.", lang), err=True)
         sys.exit(EXIT_BAD_INPUT)
     except click.exceptions.Exit as exit_:
         sys.exit(exit_.exit_code)
     sys.exit(0)
+
+
+def _say(line: str, argv: list[str] | None) -> None:
+    click.echo(localize_message(line, _usage_lang(argv)), err=True)
+
+
+def _usage_lang(argv: list[str] | None) -> str:
+    """The language for an error that may come before the group's ``--lang`` was applied (usage, Ctrl-C)."""
+    if _LANG["explicit"] is None:
+        args = list(sys.argv[1:] if argv is None else argv)
+        for k, arg in enumerate(args):
+            value = arg.partition("=")[2] if arg.startswith("--lang=") else (
+                args[k + 1] if arg == "--lang" and k + 1 < len(args) else None)
+            if value in ("zh", "en"):
+                return value
+            if not arg.startswith("-"):
+                break  # the command's name: a --lang after it is the command's own
+        if os.environ.get("HONORCALC_LANG") in ("zh", "en"):
+            return os.environ["HONORCALC_LANG"]
+    return message_lang()
+
+
+def _show_click_error(err: click.ClickException, argv: list[str] | None) -> None:
+    """click's own error (a usage error, a missing file) in the user's language."""
+    lang = _usage_lang(argv)
+    if lang == "en":
+        err.show()
+        return
+    ctx = getattr(err, "ctx", None)
+    if isinstance(err, click.UsageError) and ctx is not None:
+        usage = ctx.get_usage()
+        usage = "用法：" + usage[len("Usage:"):].lstrip() if usage.startswith("Usage:") else usage
+        help_names = ctx.command.get_help_option_names(ctx)
+        hint = f"帮助：{ctx.command_path} {max(help_names, key=len)}\n" if help_names else ""
+        click.echo(f"{usage}\n{hint}", err=True)
+    click.echo(localize_error(err, lang), err=True)

@@ -63,12 +63,26 @@ TINY = {
 }
 
 
-def run_cli(args, capsys):
-    """Run the real command line in process; return (exit code, stdout, stderr)."""
+def run_cli(args, capsys, *, lang="en"):
+    """Run the real command line in process; return (exit code, stdout, stderr).
+
+    Messages are in ``lang`` (``HONORCALC_LANG``): English by default, the words the
+    library writes, which most tests check; tests/test_messages.py checks them in
+    Chinese. ``lang=None`` leaves the environment as it is (the user's default, zh).
+    """
     from honorcalc.cli import main
 
-    with pytest.raises(SystemExit) as info:
-        main([str(a) for a in args])
+    before = os.environ.get("HONORCALC_LANG")
+    if lang is not None:
+        os.environ["HONORCALC_LANG"] = lang
+    try:
+        with pytest.raises(SystemExit) as info:
+            main([str(a) for a in args])
+    finally:
+        if before is None:
+            os.environ.pop("HONORCALC_LANG", None)
+        else:
+            os.environ["HONORCALC_LANG"] = before
     out, err = capsys.readouterr()
     return info.value.code, out, err
 

@@ -62,7 +62,7 @@ def test_a_bad_params_file_stops_the_batch_before_any_run(scenarios, capsys, tmp
     bad = tmp_path / "bad.yaml"
     bad.write_text("dataset: data\nround: C2026Q1\nwieghts: {}\n", encoding="utf-8")
     with pytest.raises(SystemExit) as info:
-        main(["batch", *map(str, files), str(bad), "--out", str(tmp_path / "out")])
+        main(["--lang", "en", "batch", *map(str, files), str(bad), "--out", str(tmp_path / "out")])
     _, err = capsys.readouterr()
     assert info.value.code == 2 and "wieghts" in err
     assert not (tmp_path / "out").exists()
@@ -71,7 +71,7 @@ def test_a_bad_params_file_stops_the_batch_before_any_run(scenarios, capsys, tmp
 def test_unreachable_scheduler_is_a_clear_error(scenarios, capsys, tmp_path):
     _, files = scenarios
     with pytest.raises(SystemExit) as info:
-        main(["batch", str(files[0]), "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "o")])
+        main(["--lang", "en", "batch", str(files[0]), "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "o")])
     _, err = capsys.readouterr()
     assert info.value.code == 2 and "Dask scheduler" in err
 
@@ -82,7 +82,7 @@ def test_without_dask_the_dask_scheduler_says_how_to_install_it(scenarios, capsy
     for module in ("dask", "dask.distributed", "distributed"):
         monkeypatch.setitem(sys.modules, module, None)  # as if not installed: importing it raises ImportError
     with pytest.raises(SystemExit) as info:
-        main(["batch", str(files[0]), "--scheduler", "local", "--out", str(tmp_path / "o")])
+        main(["--lang", "en", "batch", str(files[0]), "--scheduler", "local", "--out", str(tmp_path / "o")])
     _, err = capsys.readouterr()
     assert info.value.code == 2
     assert "pip install 'honorcalc[distributed]'" in err and "Traceback" not in err

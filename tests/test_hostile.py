@@ -585,7 +585,7 @@ def test_billion_laughs_is_refused_quickly(tmp_path):
         import resource
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
         from honorcalc.cli import main
-        main(["run", {str(tmp_path / "p.yaml")!r}, "--out", {str(tmp_path / "reports")!r}])
+        main(["--lang", "zh", "run", {str(tmp_path / "p.yaml")!r}, "--out", {str(tmp_path / "reports")!r}])
     """)
     try:
         done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=10)
@@ -593,7 +593,7 @@ def test_billion_laughs_is_refused_quickly(tmp_path):
         pytest.fail("the alias bomb was not refused within 10 s")
     assert done.returncode == 2, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
-    assert done.stderr.startswith("Error: ") and "aliases" in done.stderr, done.stderr
+    assert done.stderr.startswith("错误：") and "别名" in done.stderr, done.stderr
     assert not (tmp_path / "reports").exists()
 
 

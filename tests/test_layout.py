@@ -1,6 +1,6 @@
 """The package's layout holds: imports point one way, and no module reaches into another's private names.
 
-The layers, from the bottom (README, "Layout"): ``errors``; ``params``; ``data``
+The layers, from the bottom (README, "Layout"): ``errors``; ``messages``; ``params``; ``data``
 and ``stats``; ``rules`` and ``datasets``; ``fairness``; ``explain``; ``report``;
 ``runs``; ``cli``. A module may import from its own package and from
 lower layers only — imports inside functions included, since a lazy import is
@@ -18,6 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "honorcalc"
 
 LAYERS = (
     ("__init__", "errors"),
+    ("messages",),
     ("params",),
     ("data", "stats"),
     ("rules", "datasets"),

@@ -137,7 +137,7 @@ def test_parallel_publications_never_fork_the_ledger(runs, tmp_path, capsys):
     publishers = []
     for i, copy in enumerate(copies):
         jobs = [
-            ["publish", str(copy), "--ledger", str(ledger)]
+            ["--lang", "zh", "publish", str(copy), "--ledger", str(ledger)]
             + (["--supersede", "--reason", f"复核 {i}"] if mode == "supersede" else [])
             for ledger, mode in zip(ledgers, REPETITIONS)
         ]
@@ -155,7 +155,7 @@ def test_parallel_publications_never_fork_the_ledger(runs, tmp_path, capsys):
         codes = sorted(r["code"] for r in done)
         if mode == "first":  # one clerk publishes the round; every other is told it already is
             assert codes == [0] + [2] * (PUBLISHERS - 1), done
-            assert all("already published" in r["err"] for r in done if r["code"] == 2), done
+            assert all("已经发布" in r["err"] for r in done if r["code"] == 2), done
         else:  # each supersedes the one before it, in turn
             assert codes == [0] * PUBLISHERS, done
         published = PUBLISHERS if mode == "supersede" else 1
