@@ -23,8 +23,13 @@ $(STAMP): pyproject.toml
 $(DEMO)/units.csv: honorcalc/datasets/demo.py | $(STAMP)
 	$(VENV)/bin/honorcalc demo --force $(DEMO)
 
-# The demo city's round report, then its annual report; each prints where its HTML is.
-report: $(STAMP) $(DEMO)/units.csv
+# The same city as one workbook, the way a city office keeps it (params/demo.yaml runs it).
+$(DEMO).xlsx: honorcalc/datasets/demo.py honorcalc/data/template.py | $(STAMP)
+	$(VENV)/bin/honorcalc demo --force $(DEMO).xlsx
+
+# The demo city's round report (from the workbook), then its annual report (from the CSV files);
+# each prints where its HTML is.
+report: $(STAMP) $(DEMO)/units.csv $(DEMO).xlsx
 	$(VENV)/bin/honorcalc run params/demo.yaml
 	$(VENV)/bin/honorcalc run params/demo-annual.yaml
 
@@ -45,9 +50,9 @@ $(LAB): pyproject.toml | $(STAMP)
 	touch $(LAB)
 
 # (--allow-root only where make runs as root, as on a container; Jupyter refuses root otherwise)
-lab: $(LAB) $(DEMO)/units.csv
+lab: $(LAB) $(DEMO)/units.csv $(DEMO).xlsx
 	$(VENV)/bin/jupyter lab --notebook-dir=. honorcalc/report/notebooks/round_report.ipynb \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean:
-	rm -rf $(VENV) $(DEMO) reports/*/
+	rm -rf $(VENV) $(DEMO) $(DEMO).xlsx reports/*/

@@ -73,11 +73,12 @@ def technical_words(text: str, extra=()) -> list[str]:
 
 @pytest.fixture(scope="module")
 def demo_city(tmp_path_factory) -> Path:
-    from honorcalc.datasets.demo import write_demo
+    from honorcalc.datasets.demo import write_demo, write_demo_workbook
 
     base = tmp_path_factory.mktemp("demo")
     shutil.copytree(ROOT / "params", base / "params")
     write_demo(base / "data" / "demo")
+    write_demo_workbook(base / "data" / "demo.xlsx")  # params/demo.yaml runs the workbook
     return base
 
 
@@ -172,7 +173,7 @@ def test_the_annual_report_reads_top_down(annual_run):
     headings = [visible_text(h).strip() for h in re.findall(r"<h[12][^>]*>(.*?)</h[12]>", markup)]
     assert headings[0] == "文明示范市2026年度红黑榜考核报告" and headings[-1] == "附录"
     first = visible_text(markup.split(">概况</h2>")[1]).strip()
-    assert first.startswith("本年度计入28期通报，150家单位参评：红榜上榜392次，黑榜上榜243次；19家单位启动核查程序，共90次；")
+    assert first.startswith("本年度计入28期通报，150家单位参评：红榜上榜390次，黑榜上榜243次；19家单位启动核查程序，共90次；")
     assert headings.index("持续后进单位") < headings.index("全部单位年度积分") < headings.index("附录")
     assert "持续后进单位的认定方法" in markup.split(">附录</h2>")[1]
     assert "截至2026年12月31日综合测评" in visible_text(markup)

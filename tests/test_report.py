@@ -140,7 +140,7 @@ def test_run_all_in_jupyterlab_gives_the_same_report(tmp_path, notebook, params)
 
     import papermill
 
-    from honorcalc.datasets.demo import write_demo
+    from honorcalc.datasets.demo import write_demo, write_demo_workbook
     from honorcalc.report.execute import NOTEBOOKS, kernel_name
 
     root = Path(__file__).resolve().parent.parent
@@ -148,6 +148,7 @@ def test_run_all_in_jupyterlab_gives_the_same_report(tmp_path, notebook, params)
     shutil.copy(NOTEBOOKS / notebook, tmp_path / "notebooks" / notebook)
     shutil.copytree(root / "params", tmp_path / "params")
     write_demo(tmp_path / "data" / "demo")
+    write_demo_workbook(tmp_path / "data" / "demo.xlsx")
     executed = tmp_path / "run-all.ipynb"
     papermill.execute_notebook(str(tmp_path / "notebooks" / notebook), str(executed),
                                kernel_name=kernel_name(), cwd=str(tmp_path / "notebooks"), progress_bar=False,

@@ -1,6 +1,6 @@
 """The demo city (文明示范市): one synthetic, reproducible campaign year, 2026.
 
-`make_demo_city` builds the six tables of the dataset contract (DESIGN.md) in
+`make_demo_city` builds the seven tables of the dataset contract (DESIGN.md) in
 memory; `write_demo` writes them as CSV for ``honorcalc demo`` and ``make report``.
 The city is invented but shaped like a real one, so that every part of a report
 has something to show:
@@ -8,8 +8,10 @@ has something to show:
 - 150 units: 36 city departments (市直部门, ranked by industry) and 10 districts,
   counties and parks (县区), 30 streets (街道) and 74 communities (社区), ranked by
   territory. Each community belongs to a street and each street to a district;
-  that hierarchy is not a contract column, but it decides who shares a joint
-  (连带) deduction.
+  the responsibility table (责任关系, RULES.md §1.5.3) records that hierarchy
+  (属地), the departments in charge of a few former enterprise estates and of
+  the station area (行业), and eight communities paired with a city department
+  (挂包), so a community's problem also counts against its street, and so on.
 - 20 comprehensive indicators in 8 categories (100 points), and 3-4 indicators
   for each of the four special topics of RULES.md §1.1 (100 points per topic).
 - 4 quarterly comprehensive rounds and 24 special rounds (the 10th and the 25th
@@ -200,6 +202,16 @@ _OPEN_BONUS = 0.2  # how much better the open-visit unit looks when it is expect
 _DEDUCTION_RATE = 0.035  # per unit and round, for a unit of average quality
 _JOINT_SHARE = 0.2
 _UNVERIFIED_SHARE = 0.06
+
+# RULES.md §1.5.3 responsibility: a street answers for half of its communities' problems;
+# districts at the parameter's joint share (blank); departments in charge (行业) of former
+# enterprise estates and of the station area; city departments paired with communities (挂包)
+_STREET_SHARE = 0.5
+_INDUSTRY = (
+    ("市住建局", ("铁路新村社区", "电厂社区", "纺织社区", "机械厂社区", "粮贸社区", "水电社区"), 0.3),
+    ("市交通运输局", ("站前街道", "站北社区"), None),
+)
+_PAIRED = (("市财政局", "市人社局", "市发改委", "市工信局", "市科技局", "市审计局", "市国资委", "市税务局"), 9, 0.2)
 
 
 def _units(rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -398,9 +410,12 @@ def _deductions(rng: np.random.Generator, units: pd.DataFrame, rounds: pd.DataFr
                 quality: np.ndarray, parent: np.ndarray) -> pd.DataFrame:
     """Negative-list deductions: at most one violation per unit and round.
 
-    A fifth of the violations also count against a jointly responsible unit
-    (连带责任): a community's street, a street's district, one of a district's
-    streets, or, for a city department, the street where it happened.
+    A fifth of the violations are also recorded against a jointly responsible
+    unit (连带责任): a community's street, a street's district, one of a
+    district's streets, or, for a city department, the street where it
+    happened. Both rows carry the problem's id (问题编号, ``<round>-<unit>`` of
+    the primary unit), so they are one problem; the other units the
+    responsibility table names are charged by the rules, not recorded here.
     """
     n_units, n_rounds = quality.shape
     codes = np.array([c[0] for c in _NEGATIVE_LIST])
@@ -443,6 +458,10 @@ def _deductions(rng: np.random.Generator, units: pd.DataFrame, rounds: pd.DataFr
         "note": np.concatenate([what[code[u, t]],
                                 [f"{w}（连带：{n}）" for w, n in zip(what[code[ju, jt]], names[ju])]]),
         "violation": violation,
+        "problem_id": np.concatenate([
+            np.where(joint[u, t], rounds["round_id"].to_numpy()[t] + "-" + units["unit_id"].to_numpy()[u], None),
+            rounds["round_id"].to_numpy()[jt] + "-" + units["unit_id"].to_numpy()[ju],
+        ]),
     }).sort_values(["t", "u", "joint"], kind="stable", ignore_index=True)
     return pd.DataFrame({
         "round_id": rounds["round_id"].to_numpy()[rows["t"]],
@@ -452,7 +471,32 @@ def _deductions(rng: np.random.Generator, units: pd.DataFrame, rounds: pd.DataFr
         "role": np.where(rows["joint"], "joint", "primary"),
         "verified": rows["verified"].to_numpy(),
         "note": rows["note"].to_numpy(),
+        "problem_id": rows["problem_id"].to_numpy(dtype=object),
     }).astype({"round_id": str, "unit_id": str, "code": str, "role": str, "note": str})
+
+
+def _responsibility(units: pd.DataFrame, parent: np.ndarray) -> pd.DataFrame:
+    """Who answers for whose problems (责任关系, RULES.md §1.5.3): unit_id, responsible_id, relation, share.
+
+    Every community's street (share 0.5) and every street's district (blank: the
+    parameter's joint share) are territorial (属地); the departments in charge of
+    a few units are industry (行业); every ninth community is paired with a city
+    department (挂包).
+    """
+    ids = units["unit_id"].to_numpy()
+    by_name = pd.Series(ids, index=units["name"].to_numpy())
+    group = units["group"].to_numpy()
+    rows = []
+    for members, share in ((group == "社区", _STREET_SHARE), (group == "街道", None)):
+        for k in np.flatnonzero(members):
+            rows.append((ids[k], ids[parent[k]], "territorial", share))
+    for department, names, share in _INDUSTRY:
+        rows.extend((by_name[n], by_name[department], "industry", share) for n in names)
+    departments, step, share = _PAIRED
+    communities = ids[group == "社区"][::step]
+    rows.extend((c, by_name[d], "paired", share) for c, d in zip(communities, departments))
+    frame = pd.DataFrame(rows, columns=["unit_id", "responsible_id", "relation", "share"])
+    return frame.astype({"unit_id": str, "responsible_id": str, "relation": str, "share": "float64"})
 
 
 def _surveys(rng: np.random.Generator, units: pd.DataFrame, rounds: pd.DataFrame,
@@ -497,7 +541,7 @@ def make_demo_city(seed: int = 2026) -> dict[str, pd.DataFrame]:
     Returns
     -------
     dict of str to pandas.DataFrame
-        The six tables of the dataset contract, with the contract's columns in
+        The seven tables of the dataset contract, with the contract's columns in
         its order:
 
         - ``units``: unit_id, name, kind, group, size (staff or residents);
@@ -508,8 +552,11 @@ def make_demo_city(seed: int = 2026) -> dict[str, pd.DataFrame]:
         - ``scores``: round_id, unit_id, indicator_id, rater_id, source, points,
           visit (blank except for field scores);
         - ``deductions``: round_id, unit_id, code, points, role, verified (bool),
-          note (the violation, and the primary unit of a joint row);
-        - ``surveys``: round_id, unit_id, respondents, satisfied.
+          note (the violation, and the primary unit of a joint row), problem_id
+          (on the rows of a problem recorded against two units);
+        - ``surveys``: round_id, unit_id, respondents, satisfied;
+        - ``responsibility``: unit_id, responsible_id, relation (territorial,
+          industry, paired), share (blank: the parameter's joint share).
 
         Ids are strings; optional cells left blank are NaN.
 
@@ -518,7 +565,7 @@ def make_demo_city(seed: int = 2026) -> dict[str, pd.DataFrame]:
     >>> tables = make_demo_city()
     >>> {name: len(frame) for name, frame in tables.items()}  # doctest: +NORMALIZE_WHITESPACE
     {'units': 150, 'indicators': 34, 'rounds': 28, 'scores': 75969, 'deductions': 229,
-     'surveys': 600}
+     'surveys': 600, 'responsibility': 120}
     >>> tables["units"].groupby("group").size().to_dict()
     {'县区': 10, '市直部门': 36, '社区': 74, '街道': 30}
     """
@@ -534,6 +581,7 @@ def make_demo_city(seed: int = 2026) -> dict[str, pd.DataFrame]:
         "scores": _scores(rng, units, indicators, rounds, quality),
         "deductions": _deductions(rng, units, rounds, quality, parent),
         "surveys": _surveys(rng, units, rounds, quality),
+        "responsibility": _responsibility(units, parent),
     }
 
 
@@ -551,7 +599,7 @@ def write_demo(directory: str | Path, *, force: bool = False) -> list[Path]:
     Returns
     -------
     list of pathlib.Path
-        The six files written, UTF-8, one per table.
+        The seven files written, UTF-8, one per table.
 
     Raises
     ------
@@ -615,3 +663,46 @@ def _replace_file(path: Path, data: bytes) -> None:
         if os.path.lexists(temporary):
             os.unlink(temporary)
         raise
+
+
+def write_demo_workbook(path: str | Path, *, force: bool = False) -> Path:
+    """Write the demo city as one workbook, the way a city office keeps it.
+
+    Chinese sheet names, headers and values, and one wide score sheet per round
+    (`honorcalc.data.template.write_workbook`); ``params/demo.yaml`` runs it.
+
+    Raises
+    ------
+    InputError
+        ``path`` exists (without ``force``), is a folder, or is a symbolic link
+        (nothing is written through a link, even with ``force``).
+    """
+    import os
+    import tempfile
+
+    from ..data.template import write_workbook
+    from ..data.validate import validate_tables
+    from ..errors import InputError
+
+    path = Path(path)
+    if path.is_symlink():
+        raise InputError("is a symbolic link; the demo city is never written through a link: remove it first",
+                         file=path)
+    if path.is_dir():
+        raise InputError("is a folder; give the workbook's file name (demo.xlsx)", file=path)
+    if path.exists() and not force:
+        raise InputError("exists; writing the demo city would overwrite it. Give a new file name, or --force",
+                         file=path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dataset = validate_tables(make_demo_city())
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".xlsx")
+    os.close(handle)
+    try:
+        write_workbook(dataset, temporary, force=True)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)  # a link made after the checks is replaced, never followed
+    except BaseException:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+        raise
+    return path
