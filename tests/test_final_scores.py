@@ -104,6 +104,10 @@ def test_a_run_of_final_scores_through_the_cli_says_what_it_cannot_answer(tmp_pa
     code, out, err = run_cli(["explain", run, "001"], capsys)
     assert code == 0, err
     assert "东城区" in out
+    # a final score is told as such, never as the score of a rater named "final:field"
+    assert "未记录评分人" in out and "final:" not in out
+    code, out, err = run_cli(["explain", run, "001", "--lang", "en"], capsys)
+    assert "no rater recorded" in out and "final:" not in out
 
 
 # --------------------------------------------------------------------------- the tables

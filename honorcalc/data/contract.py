@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     pass
 
 __all__ = ['TABLES', 'REQUIRED_TABLES', 'TABLE_NAMES_ZH', 'Col', 'CONTRACT', 'REQUIRED_COLUMNS', 'KEYS', 'Dataset',
-           'dataset_frames', 'require_round', 'empty_table', 'FINAL_SCORE_RATER', 'final_score_rater',
+           'dataset_frames', 'require_round', 'empty_table', 'FINAL_SCORE_PREFIX', 'FINAL_SCORE_RATER', 'final_score_rater',
            'is_final_score_rater', 'table_of_name', 'column_of_header', 'is_documented_header', 'choice_value',
            'contract_markdown']
 
@@ -153,8 +153,10 @@ KEYS: dict[str, tuple[str, ...] | None] = {
 #: The tables a dataset may leave out even as an attribute: older callers build datasets of six tables.
 _LATER_TABLES = ("responsibility",)
 
-#: The rater id recorded for final scores given without a 评分人 (rater) column: one per source.
-FINAL_SCORE_RATER = "final:{source}"
+#: How the rater id of a final score begins: one pseudo-rater per source, for scores given without a
+#: 评分人 (rater) column.
+FINAL_SCORE_PREFIX = "final:"
+FINAL_SCORE_RATER = FINAL_SCORE_PREFIX + "{source}"
 
 
 def final_score_rater(source: str) -> str:
@@ -164,7 +166,7 @@ def final_score_rater(source: str) -> str:
 
 def is_final_score_rater(rater_ids: pd.Series) -> pd.Series:
     """Which of ``rater_ids`` are pseudo-raters of final scores (no rater was recorded)."""
-    return rater_ids.astype("str").str.startswith(FINAL_SCORE_RATER.split("{")[0])
+    return rater_ids.astype("str").str.startswith(FINAL_SCORE_PREFIX)
 
 
 def empty_table(name: str) -> pd.DataFrame:

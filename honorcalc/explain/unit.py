@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..data.contract import FINAL_SCORE_PREFIX
 from ..errors import InputError
 from ..params import SOURCE_LABELS, SOURCES
 from ..rules.evaluate import RoundResult
@@ -230,6 +231,7 @@ _T = {
         "category": "  {category}: {score} 分 ({points}/{max})",
         "indicators": "三、指标得分 (评分人均分)",
         "indicator": "  {id} {name} [{category}] {label}: 均分 {points}/{max} ({n} 名评分人: {raters})",
+        "indicator_final": "  {id} {name} [{category}] {label}: 最终得分 {points}/{max} (未记录评分人)",
         "rater": "{rater} {points}", "visit": {"open": "明查", "covert": "暗访"},
         "deductions": "四、扣分",
         "no_deductions": "  无扣分",
@@ -296,6 +298,7 @@ _T = {
         "category": "  {category}: {score} ({points}/{max})",
         "indicators": "3. Indicators (mean over raters)",
         "indicator": "  {id} {name} [{category}] {label}: mean {points}/{max} (raters, n = {n}: {raters})",
+        "indicator_final": "  {id} {name} [{category}] {label}: final score {points}/{max} (no rater recorded)",
         "rater": "{rater} {points}", "visit": {"open": "open", "covert": "covert"},
         "deductions": "4. Deductions",
         "no_deductions": "  none",
@@ -422,6 +425,11 @@ def explain_unit(result: RoundResult, unit_id: str, lang: str = "zh") -> str:
 
     out.append(t["indicators"])
     for i in e["indicators"]:
+        if i["raters"] and all(str(r["rater_id"]).startswith(FINAL_SCORE_PREFIX) for r in i["raters"]):
+            out.append(t["indicator_final"].format(id=i["indicator_id"], name=i["name"], category=i["category"],
+                                                   label=labels[i["source"]], points=g(i["points"]),
+                                                   max=g(i["max_points"])))
+            continue
         raters = "; ".join(
             t["rater"].format(rater=r["rater_id"], points=g(r["points"]))
             + (f" {t['visit'].get(r['visit'], r['visit'])}" if r["visit"] else "")
