@@ -187,9 +187,18 @@ def test_every_listed_unit_says_why(round_run):
     # 城北街道 (U070): a deduction of the negative list (N03), in two consecutive rounds
     assert re.search(r"城北街道 64\.71 .*较弱类别：志愿服务 60\.0（组均 81\.2）、公共秩序 60\.2（组均 81\.0）；"
                      r"扣分：N03 垃圾暴露 −1分", black)
-    listed = view.result.units[view.result.units["list"] != ""]
-    reasons = round_report.unit_reasons(view, listed["unit_id"])
-    assert all(reasons[u].startswith("较弱类别：") and reasons[u].count("组均") == 2 for u in listed["unit_id"])
+    black_ids = view.result.units.loc[view.result.units["list"] == "black", "unit_id"]
+    reasons = round_report.unit_reasons(view, black_ids)
+    assert all(reasons[u].startswith("较弱类别：") and reasons[u].count("组均") == 2 for u in black_ids)
+    # a red-listed unit is told by its strongest categories, each above its group's mean
+    red = view.result.units[view.result.units["list"] == "red"]
+    strong = round_report.unit_reasons(view, red["unit_id"], strongest=True)
+    for u in red["unit_id"]:
+        assert strong[u].startswith("较强类别：") and strong[u].count("组均") == 2
+        pairs = re.findall(r" ([0-9.]+)（组均 ([0-9.]+)）", strong[u])
+        assert all(float(a) >= float(b) for a, b in pairs), strong[u]
+    red_text = visible_text(str(round_report.red_list(view)))
+    assert "较强类别：" in red_text and "较弱类别：" not in red_text
 
 
 def test_page_embeds_its_font_and_prints_folded_sections_open(round_run):

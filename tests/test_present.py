@@ -149,7 +149,7 @@ def test_tiers_are_shown_for_every_unit(tiny_params):
 def test_negative_list_items_are_shown_for_each_listed_unit(tiny_params):
     """东城区 (red) has deduction N01: its row names it, and the negative list marks it as its item."""
     red = _text(present.red_list(_view(tiny_params)))
-    assert "扣分：N01 占道经营 −1分" in red and "较弱类别：" in red
+    assert "扣分：N01 占道经营 −1分" in red and "较强类别：" in red  # a red unit: why it stands out
     with tiny_params.open("a", encoding="utf-8") as f:
         f.write("negative_list:\n  enabled: true\n  codes: {N01: 2}\n")
     view = _view(tiny_params)

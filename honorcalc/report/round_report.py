@@ -139,15 +139,16 @@ def _number(value: float) -> str:
     return f"{value:.1f}"
 
 
-def _weak_categories(view: RoundView, unit_ids, n: int = 2) -> dict[str, str]:
-    """Each unit's ``n`` weakest categories against its ranking group's mean: "环境卫生 61.2（组均 80.5）、…"."""
+def _weak_categories(view: RoundView, unit_ids, n: int = 2, strongest: bool = False) -> dict[str, str]:
+    """Each unit's ``n`` weakest (``strongest``: strongest) categories against its ranking group's mean:
+    "环境卫生 61.2（组均 80.5）、…"."""
     L = view.labels
     units = view.result.units[["unit_id", "ranking_group"]]
     cats = view.result.categories.merge(units, on="unit_id")
     if cats.empty:
         return {}
     cats = cats.assign(mean=cats.groupby(["ranking_group", "category"])["score"].transform("mean"))
-    cats = cats.assign(gap=cats["score"] - cats["mean"])
+    cats = cats.assign(gap=(cats["mean"] - cats["score"]) if strongest else (cats["score"] - cats["mean"]))
     wanted = cats[cats["unit_id"].isin(list(unit_ids))].sort_values(["unit_id", "gap", "category"], kind="stable")
     out = {}
     for unit_id, rows in wanted.groupby("unit_id", sort=False):
@@ -189,8 +190,9 @@ def _deduction_items(view: RoundView, unit_ids) -> dict[str, str]:
     return {u: L["sep"].join(items) for u, items in out.items()}
 
 
-def unit_reasons(view: RoundView, unit_ids) -> dict[str, str]:
-    """Why each unit stands where it does, in words: its weakest categories and its deductions.
+def unit_reasons(view: RoundView, unit_ids, strongest: bool = False) -> dict[str, str]:
+    """Why each unit stands where it does, in words: its weakest categories (a red-listed unit's:
+    its strongest, ``strongest``) and its deductions.
 
     Parameters
     ----------
@@ -207,12 +209,12 @@ def unit_reasons(view: RoundView, unit_ids) -> dict[str, str]:
     """
     L = view.labels
     unit_ids = list(unit_ids)
-    weak, deductions = _weak_categories(view, unit_ids), _deduction_items(view, unit_ids)
+    weak, deductions = _weak_categories(view, unit_ids, strongest=strongest), _deduction_items(view, unit_ids)
     out = {}
     for u in unit_ids:
         parts = []
         if u in weak:
-            parts.append(L["weak"] + weak[u])
+            parts.append(L["strong" if strongest else "weak"] + weak[u])
         if u in deductions:
             parts.append(L["deductions"] + deductions[u])
         out[u] = L["semicolon"].join(parts)
@@ -230,7 +232,7 @@ def _one_list(view: RoundView, which: str) -> Html:
         rule += L["full_stop"] + _caps(view, status)
     frame = None
     if not listed.empty:
-        reasons = unit_reasons(view, listed["unit_id"])
+        reasons = unit_reasons(view, listed["unit_id"], strongest=which == "red")
         frame = table(pd.DataFrame({
             L["group"]: listed["ranking_group"].map(lambda g: _group(view, g)),
             # a unit out of the red ranking by a veto (veto.action exclude) has no rank from the top
