@@ -20,6 +20,7 @@ import pandas as pd
 from ..data.contract import TABLES, is_final_score_rater
 from ..data.read import dataset_file
 from ..data.write import input_sha256
+from ..messages import localize_message, localize_notice
 from ..params import params_sha256, params_to_yaml
 from ..rules.ranking import round_half_up
 from .html import Html, figure, render, table
@@ -567,9 +568,10 @@ def appendix(view, *, methods: list[dict] | None = None) -> Html:
         from .figures import plot_funnel
 
         figures.append(figure(L["fig_funnel"], plot_funnel(view.tables["funnel.csv"], view, lang=view.params.lang)))
-    notes = [str(n) for n in view.result.notes] if isinstance(view, RoundView) else []
+    lang = view.params.lang
+    notes = [localize_message(str(n), lang) for n in view.result.notes] if isinstance(view, RoundView) else []
     return render(
         "appendix.html.j2", L=L, run=_run_section(view), findings=_findings(view), figures=figures,
         methods=methods or [], audit_notes=notes, inputs=_inputs(view), params_sha256=params_sha256(view.params),
-        params_yaml=params_to_yaml(view.params), notices=[str(n) for n in view.dataset.notices],
+        params_yaml=params_to_yaml(view.params), notices=[localize_notice(str(n), lang) for n in view.dataset.notices],
     )
