@@ -44,9 +44,12 @@ import openpyxl
 import pandas as pd
 import pytest
 
+import honorcalc.cli
 from honorcalc.data.contract import CONTRACT
 from honorcalc.data.read import load_dataset
+from honorcalc.messages import localize_error
 
+from .chinese import assert_chinese
 from .conftest import TINY, drop_column, run_cli, set_cell, tiny_tables, write_tables
 
 PARAMS = "dataset: data\nround: C2026Q1\n"
@@ -345,15 +348,28 @@ def test_hostile_input_is_refused_with_one_clear_message(tmp_path, capsys, monke
     if case.params is not None:
         params.write_text(case.params, encoding="utf-8")
     out_dir = tmp_path / "reports"
-    code, out, err = run_cli(["run", params, "--out", out_dir, *case.extra], capsys)
+    shown = []  # the error the command line says, to say it in English too
+
+    def recording(err, lang):
+        shown.append(err)
+        return localize_error(err, lang)
+
+    monkeypatch.setattr(honorcalc.cli, "localize_error", recording)
+    code, out, err = run_cli(["run", params, "--out", out_dir, *case.extra], capsys, lang="zh")
     assert code == 2, err
-    assert "Traceback" not in err
-    assert len([line for line in err.splitlines() if line.startswith("Error: ")]) == 1, err
+    assert "Traceback" not in err and len(shown) == 1
+    errors = [k for k, line in enumerate(err.splitlines()) if line.startswith("错误：")]
+    assert len(errors) == 1, err
     assert out == ""
+    english = localize_error(shown[0], "en")  # what --lang en prints
     for words in case.expect:
-        assert words in err, f"{words!r} not in:\n{err}"
+        assert words in english, f"{words!r} not in:\n{english}"
     assert len(err) < 8000, "one message, not a dump"
     assert not out_dir.exists() or not any(out_dir.rglob("*"))
+    # said in Chinese, by default: every English word translated, every place and value kept
+    message = "\n".join(err.splitlines()[errors[0]:])
+    assert message == localize_error(shown[0], "zh")
+    assert_chinese(english, message)
 
 
 # --------------------------------------------------------------------------- normalised quirks

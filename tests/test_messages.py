@@ -35,43 +35,10 @@ from honorcalc.messages import (
 from honorcalc.params import load_params
 
 from . import test_hostile, test_params, test_validation
+from .chinese import assert_chinese, english_left
 from .conftest import run_cli, tiny_tables, write_tables
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-# --------------------------------------------------------------------------- what "translated" means
-
-_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|“[^”\n]*”")
-_PATH = re.compile(r"\S*[/\\]\S*|[\w.\-]+\.(?:csv|xlsx|xls|parquet|yaml|yml|json|jsonl|lock|zip|txt)\b")
-_ASCII_ASIDE = re.compile(r"（[\x20-\x7e]*）")  # a reason from the system or a library, kept as given
-_WORDS = re.compile(r"\b[A-Za-z][a-z]+(?: [a-z]{2,})+\b")  # "is not", "Input should be": English left
-
-
-def english_left(text: str) -> list[str]:
-    """English words left in a Chinese message, placeholders set aside (empty: fully translated)."""
-    bare = _ASCII_ASIDE.sub("", _PATH.sub("", _QUOTED.sub("", text)))
-    return _WORDS.findall(bare) + ([UNTRANSLATED_ZH] if UNTRANSLATED_ZH in text else [])
-
-
-def assert_kept(en: str, zh: str) -> None:
-    """The places and values of the English message are all in the Chinese one."""
-    body = en.removeprefix("Error: ")
-    for file, row in re.findall(r"(?:^|\n\s*)(\S+?):(\d+)(?=: )", body):
-        assert f"{file} 第 {row} 行" in zh, (file, row, zh)
-    for column in re.findall(r"column '([^'\n]*)'", body):
-        assert f"列「{column}」" in zh, (column, zh)
-    for parameter in re.findall(r"parameter '([^'\n]*)'", body):
-        assert f"参数「{parameter}」" in zh, (parameter, zh)
-    for value in re.findall(r", got ('[^'\n]*'|-?[0-9][0-9.e+-]*|-?inf)$", body, re.MULTILINE):
-        assert f"实际为 {value}" in zh, (value, zh)
-
-
-def assert_chinese(en: str, zh: str) -> None:
-    assert zh.startswith("错误："), zh
-    assert english_left(zh) == [], f"English left in:\n{zh}\n(from:\n{en})"
-    assert len(zh.splitlines()) == len(en.splitlines()), (en, zh)
-    assert_kept(en, zh)
 
 
 def test_the_check_of_translation_sees_english():
@@ -84,34 +51,7 @@ def test_the_check_of_translation_sees_english():
 # --------------------------------------------------------------------------- the hostile catalogue, end to end
 
 
-@pytest.mark.parametrize("name", sorted(test_hostile.REFUSED))
-def test_every_hostile_refusal_is_said_in_chinese(tmp_path, capsys, monkeypatch, name):
-    import honorcalc.cli
-
-    case = test_hostile.REFUSED[name]
-    for key, value in case.env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.chdir(tmp_path)
-    case.make(tmp_path)
-    params = tmp_path / "p.yaml"
-    if case.params is not None:
-        params.write_text(case.params, encoding="utf-8")
-    shown = []  # the error the command line translates, to say it in English too
-
-    def recording(err, lang):
-        shown.append(err)
-        return localize_error(err, lang)
-
-    monkeypatch.setattr(honorcalc.cli, "localize_error", recording)
-    code, out, err = run_cli(["run", params, "--out", tmp_path / "reports"], capsys, lang="zh")
-    assert code == 2 and out == "" and len(shown) == 1
-    assert "Traceback" not in err and "Error:" not in err
-    errors = [k for k, line in enumerate(err.splitlines()) if line.startswith("错误：")]
-    assert len(errors) == 1, err
-    # a usage error says how the command is used first, as click does in English
-    message = "\n".join(err.splitlines()[errors[0]:])
-    assert message == localize_error(shown[0], "zh")
-    assert_chinese(localize_error(shown[0], "en"), message)
+# the refusals of the hostile catalogue are said in Chinese: tests/test_hostile.py checks both languages
 
 
 @pytest.mark.parametrize("name", sorted(n for n, c in test_hostile.NORMALISED.items() if c.notices))
