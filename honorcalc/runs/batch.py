@@ -135,6 +135,10 @@ def _run_task(task: BatchTask) -> BatchOutcome:
         return _unexpected(task, exc)
     finally:
         _running.clear()
+        if _stopping.is_set() and threading.current_thread() is threading.main_thread():
+            # a stopped local worker: its run has unwound (folder and kernel removed); it ends now,
+            # rather than wait out the grace its watcher gives it
+            os._exit(128 + signal.SIGTERM)
     return BatchOutcome(task, str(result.html), None, False)
 
 
