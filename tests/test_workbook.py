@@ -580,3 +580,14 @@ def test_any_city_written_as_an_office_workbook_reads_back_as_its_csv_files(tmp_
             table_bytes(evaluate_round(from_csv, params).units)
 
     check()
+
+
+@pytest.mark.skipif(not __import__("shutil").which("soffice"), reason="needs LibreOffice (soffice)")
+def test_a_workbook_saved_again_by_another_office_suite_reads_the_same(tmp_path, reference):
+    """LibreOffice writes its own flavour of the format (shared strings, styles, dimensions)."""
+    import subprocess
+
+    book = office_workbook(tmp_path / "in.xlsx", tiny_tables())
+    subprocess.run(["soffice", "--headless", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir",
+                    str(tmp_path / "out"), str(book)], check=True, capture_output=True, timeout=300)
+    assert_same_dataset(load_dataset(tmp_path / "out" / "in.xlsx"), reference)
