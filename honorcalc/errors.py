@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["HonorcalcError", "InputError", "ValidationError", "ParamError", "Problem", "problem_of_case"]
+__all__ = ["HonorcalcError", "InputError", "ValidationError", "ParamError", "Problem", "problem_of_case", "shown_value"]
 
 
 class HonorcalcError(Exception):
@@ -117,12 +117,18 @@ def problem_of_case(case) -> Problem:
     )
 
 
-def _got(value) -> str:
+def shown_value(value) -> str:
+    """A bad value as a message shows it: ``""`` for none, ``12.5`` for a number, ``'缺'`` quoted."""
     if value is None or value == "" or (not isinstance(value, str) and pd.isna(value)):
         return ""
     if isinstance(value, float):
-        return f", got {value:g}"
-    return f", got {value!r}"
+        return f"{value:g}"
+    return repr(value)
+
+
+def _got(value) -> str:
+    shown = shown_value(value)
+    return f", got {shown}" if shown else ""
 
 
 class ParamError(InputError):

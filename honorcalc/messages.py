@@ -25,7 +25,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import HonorcalcError, InputError, ParamError, Problem, ValidationError
+from .errors import (
+    HonorcalcError,
+    InputError,
+    ParamError,
+    Problem,
+    ValidationError,
+    shown_value,
+)
 
 __all__ = [
     "LANGS", "MESSAGES", "EXPECTED", "NOTICES", "localize_error", "localize_notice",
@@ -1019,10 +1026,5 @@ def _validation(err: ValidationError) -> str:
 
 
 def _got(value) -> str:
-    import pandas as pd
-
-    if value is None or value == "" or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    if isinstance(value, float):
-        return f"，实际为 {value:g}"
-    return f"，实际为 {value!r}"
+    shown = shown_value(value)
+    return f"，实际为 {shown}" if shown else ""

@@ -33,7 +33,6 @@ import datetime as dt
 import io
 import math
 import re
-import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -48,7 +47,7 @@ from .contract import (
     dataset_frames,
     is_final_score_rater,
 )
-from .write import FORMULA_START
+from .write import FORMULA_START, fit_to_page, stable_zip
 
 __all__ = ["write_template", "write_workbook", "template_bytes", "workbook_bytes", "INSTRUCTIONS_SHEET",
            "SCORE_SHEET_PREFIX", "TEMPLATE_TIME", "sheet_name", "header", "choice_values", "choice_label",
@@ -536,7 +535,6 @@ def _put(cell, value, kind: str) -> None:
 def _write_data_sheet(ws, sheet: _Sheet, lang: str, st: dict) -> None:
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
-    from openpyxl.worksheet.properties import PageSetupProperties
 
     n = len(sheet.headers)
     widths = [_display_width(h) for h in sheet.headers]
@@ -579,11 +577,7 @@ def _write_data_sheet(ws, sheet: _Sheet, lang: str, st: dict) -> None:
     if n:
         ws.auto_filter.ref = f"A1:{get_column_letter(n)}{max(1, len(sheet.rows) + 1)}"
     ws.print_title_rows = "1:1"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape" if sum(widths) > _PORTRAIT_WIDTH else "portrait"
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    fit_to_page(ws, landscape=sum(widths) > _PORTRAIT_WIDTH)
     if sheet.title:
         ws.oddHeader.center.text = sheet.title.replace("&", "&&")
     ws.oddFooter.center.text = "第 &P 页，共 &N 页" if lang == "zh" else "page &P of &N"
@@ -591,7 +585,6 @@ def _write_data_sheet(ws, sheet: _Sheet, lang: str, st: dict) -> None:
 
 def _write_instructions(ws, rows: list[tuple[str, list]], st: dict) -> None:
     from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.properties import PageSetupProperties
 
     widths = (12, 14, 16, 52, 8, 36, 26)
     last = len(widths)
@@ -622,27 +615,7 @@ def _write_instructions(ws, rows: list[tuple[str, list]], st: dict) -> None:
             ws.cell(row=i, column=2).font = st["bold"]
     for k, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(k)].width = width
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape"
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-
-
-def _stable_zip(data: bytes, when: dt.datetime, replace: dict[str, bytes]) -> bytes:
-    """``data`` (a zip archive) rewritten so that its bytes depend only on its members' contents."""
-    stamp = (when.year, when.month, when.day, 0, 0, 0)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, \
-            zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as target:
-        for member in source.infolist():
-            info = zipfile.ZipInfo(member.filename, date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 0
-            info.external_attr = 0
-            content = replace[member.filename] if member.filename in replace else source.read(member)
-            target.writestr(info, content, compresslevel=6)
-    return out.getvalue()
+    fit_to_page(ws, landscape=True)
 
 
 def _book_bytes(sheets: list[_Sheet | None], *, lang: str, when: dt.datetime, title: str) -> bytes:
@@ -667,7 +640,7 @@ def _book_bytes(sheets: list[_Sheet | None], *, lang: str, when: dt.datetime, ti
     wb.save(out)  # stamps "modified" with the time of saving: the core properties are written again below
     props.modified = when
     core = b"<?xml version='1.0' encoding='UTF-8'?>\n" + tostring(props.to_tree())
-    return _stable_zip(out.getvalue(), when, {"docProps/core.xml": core})
+    return stable_zip(out.getvalue(), when, {"docProps/core.xml": core})
 
 
 def _target(path, force: bool) -> Path:

@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ['write_csv', 'FLOAT_FORMAT', 'table_bytes', 'write_tables', 'write_dataset', 'append_line', 'file_sha256',
-           'input_sha256', 'csv_text', 'FORMULA_START', 'escape_cell', 'unescape_cell', 'neutralise_formulas', 'restore_text']
+           'input_sha256', 'csv_text', 'FORMULA_START', 'escape_cell', 'unescape_cell', 'neutralise_formulas', 'restore_text',
+           'stable_zip', 'fit_to_page']
 
 
 # --------------------------------------------------------------------------- spreadsheet formulas
@@ -218,3 +219,44 @@ def input_sha256(dataset, table: str, path: str | Path) -> str:
     since (verify then names the input as edited after the run). Files of a dataset validated
     without that record are hashed now."""
     return dataset.formats.get(table, {}).get("sha256") or file_sha256(path)
+
+
+def stable_zip(data: bytes, when, replace: dict[str, bytes] | None = None) -> bytes:
+    """``data`` (a zip archive: a workbook, a Word document) rewritten so that its bytes depend only
+    on its members' contents.
+
+    Every member keeps its name, order and content (or the content ``replace``
+    gives for its name), and gets the time ``when`` (a datetime, at least
+    1980-01-01, the zip format's first day), the same attributes (MS-DOS, no
+    permissions) and deflate compression at one level.
+    """
+    import datetime as dt
+    import io
+    import zipfile
+
+    replace = replace or {}
+    when = max(when, dt.datetime(1980, 1, 1))
+    stamp = (when.year, when.month, when.day, when.hour, when.minute, when.second // 2 * 2)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, \
+            zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as target:
+        for member in source.infolist():
+            info = zipfile.ZipInfo(member.filename, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 0
+            info.external_attr = 0
+            content = replace[member.filename] if member.filename in replace else source.read(member)
+            target.writestr(info, content, compresslevel=6)
+    return out.getvalue()
+
+
+def fit_to_page(ws, landscape: bool) -> None:
+    """A worksheet printed on A4, as wide as one page and as long as it needs: every workbook honorcalc
+    writes (the results a 创文办 prints, the template it fills in) prints so."""
+    from openpyxl.worksheet.properties import PageSetupProperties
+
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0

@@ -37,7 +37,7 @@ numbers "— 1 —" in the footer. The fonts are named as offices have them
 
 A document's bytes depend only on its inputs: its properties are fixed (created
 and modified = the round's date, author = the issuing office, revision 1) and
-every member of the archive carries that date (`honorcalc.report.office.stable_zip`),
+every member of the archive carries that date (`honorcalc.data.write.stable_zip`),
 so a rerun gives an identical file.
 """
 
@@ -52,6 +52,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..data.write import stable_zip
 from ..errors import ParamError
 from ..params import SOURCE_LABELS, SOURCES, Params
 from .office import (
@@ -62,7 +63,6 @@ from .office import (
     display_width,
     fixed_time,
     share_words,
-    stable_zip,
 )
 
 __all__ = [

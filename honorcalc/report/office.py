@@ -1,7 +1,7 @@
 """What the Word notice and the Excel workbook share: stable archives, Chinese numbers and dates, clean text.
 
 An Office file is a zip archive. python-docx and openpyxl stamp every member
-with the time of saving; `stable_zip` rewrites the archive with one fixed
+with the time of saving; `honorcalc.data.write.stable_zip` rewrites the archive with one fixed
 time, so the same inputs give the same bytes (the run's manifest hashes them,
 and a rerun must give the same hash).
 """
@@ -9,13 +9,11 @@ and a rerun must give the same hash).
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
-import zipfile
 from fractions import Fraction
 
 __all__ = [
-    "stable_zip", "fixed_time", "chinese_number", "count_word", "share_words", "chinese_date",
+    "fixed_time", "chinese_number", "count_word", "share_words", "chinese_date",
     "clean_text", "display_width",
 ]
 
@@ -39,30 +37,6 @@ def fixed_time(date) -> dt.datetime:
     if isinstance(date, dt.datetime):
         date = date.date()
     return dt.datetime(date.year, date.month, date.day)
-
-
-def stable_zip(data: bytes, when: dt.datetime, replace: dict[str, bytes] | None = None) -> bytes:
-    """``data`` (a zip archive) rewritten so that its bytes depend only on its members' contents.
-
-    Every member keeps its name, order and content (or the content ``replace``
-    gives for its name), and gets the time ``when`` (at least 1980-01-01, the
-    zip format's first day), the same attributes (MS-DOS, no permissions) and
-    deflate compression at one level.
-    """
-    replace = replace or {}
-    when = max(when, dt.datetime(1980, 1, 1))
-    stamp = (when.year, when.month, when.day, when.hour, when.minute, when.second // 2 * 2)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, \
-            zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as target:
-        for member in source.infolist():
-            info = zipfile.ZipInfo(member.filename, date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 0
-            info.external_attr = 0
-            content = replace[member.filename] if member.filename in replace else source.read(member)
-            target.writestr(info, content, compresslevel=6)
-    return out.getvalue()
 
 
 def chinese_number(n: int) -> str:

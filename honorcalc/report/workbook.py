@@ -22,7 +22,7 @@ and one that starts like a formula (``=``, ``+``, ``-``, ``@`` …,
 
 The bytes depend only on the inputs: the workbook's created and modified times
 are the round's date and every archive member carries that date
-(`honorcalc.report.office.stable_zip`).
+(`honorcalc.data.write.stable_zip`).
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..data.write import FORMULA_START
+from ..data.write import FORMULA_START, fit_to_page, stable_zip
 from ..params import SOURCE_LABELS, SOURCES
 from .documents import group_label, round_name, work_name
-from .office import clean_text, display_width, fixed_time, stable_zip
+from .office import clean_text, display_width, fixed_time
 
 __all__ = [
     "RESULTS_WORKBOOK", "ANNUAL_WORKBOOK", "Sheet", "sheet_names", "round_sheets", "annual_sheets",
@@ -429,7 +429,6 @@ class _Styles:
 
 def _write_sheet(ws, sheet: Sheet, styles: _Styles) -> None:
     from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.properties import PageSetupProperties
 
     frame = sheet.frame
     headers = [clean_text(c) for c in frame.columns]
@@ -462,11 +461,7 @@ def _write_sheet(ws, sheet: Sheet, styles: _Styles) -> None:
     if len(headers):
         ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(1, len(frame) + 1)}"
     ws.print_title_rows = "1:1"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = "landscape" if sum(widths) > _PORTRAIT_WIDTH else "portrait"
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    fit_to_page(ws, landscape=sum(widths) > _PORTRAIT_WIDTH)
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.75
