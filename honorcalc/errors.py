@@ -36,14 +36,20 @@ class Problem:
     sheet: str | None = None
     cell: str | None = None
 
-    def __str__(self) -> str:
+    def place(self, row: str = "{file}:{row}") -> str:
+        """Where the problem is: file, sheet and cell (``测评数据.xlsx › 评分-C2026Q2 › F17``), or the
+        file and row as ``row`` writes them (``scores.csv:14``; in Chinese ``scores.csv 第 14 行``)."""
         where = self.file or ""
         if self.sheet:
             where = f"{where} › {self.sheet}"
         if self.cell:
             where = f"{where} › {self.cell}"
         elif self.row is not None:
-            where = f"{where}:{self.row}"
+            where = row.format(file=where, row=self.row)
+        return where
+
+    def __str__(self) -> str:
+        where = self.place()
         parts = [p for p in (where, f"column '{self.column}'" if self.column else "") if p]
         return ": ".join(parts + [self.message])
 

@@ -981,14 +981,8 @@ _YAML_LINE = re.compile(r"(.+):(\d+)")
 
 def _where(problem: Problem) -> list[str]:
     """The place of a problem, in Chinese: ``scores.csv 第 14 行``, ``列「points」``."""
-    place = problem.file or ""
-    if problem.sheet:
-        place = f"{place} › {problem.sheet}"
-    if problem.cell:
-        place = f"{place} › {problem.cell}"
-    elif problem.row is not None:
-        place = f"{place} 第 {problem.row} 行"
-    elif problem.file and not problem.sheet:
+    place = problem.place(row="{file} 第 {row} 行")
+    if not problem.cell and problem.row is None and problem.file and not problem.sheet:
         m = _YAML_LINE.fullmatch(problem.file)  # a params file's line: p.yaml:3
         if m and m.group(1).lower().endswith((".yaml", ".yml")):
             place = f"{m.group(1)} 第 {m.group(2)} 行"
