@@ -224,10 +224,11 @@ def verify(run_dir, ledger, head):
             problems += [f"{ledger}: {p}" for p in published_problems(check, entries)]
     if problems:
         for problem in problems:
-            click.echo(f"DIFFERS: {problem}")
+            click.echo(("DIFFERS: " if message_lang() == "en" else "不一致：")
+                       + localize_message(problem, message_lang()))
         sys.exit(1)
     checked = " and ".join(str(x) for x in (run_dir, ledger) if x is not None)
-    click.echo(f"OK: {checked} verified")
+    click.echo(f"OK: {checked} verified" if message_lang() == "en" else f"核验通过：{checked}")
 
 
 @cli.command()

@@ -356,3 +356,17 @@ def test_a_batch_says_its_failed_runs_in_the_language_asked(tmp_path, capsys, mo
     code, out, _ = run_cli(["batch", params, "--jobs", "1", "--out", tmp_path / "r"], capsys, lang=None)
     assert code == 2
     assert out == f"FAILED {params}: scores.csv:6: column 'points': expected a number, got '缺'\n"
+
+
+def test_verify_speaks_the_users_language(tiny_params, tmp_path, capsys):
+    """verify's findings in Chinese by default, and as before with --lang en."""
+    code, out, err = run_cli(["run", tiny_params, "--out", tmp_path / "reports"], capsys)
+    run_dir = Path(out.strip()).parent
+    code, out, _ = run_cli(["verify", run_dir], capsys, lang=None)
+    assert code == 0 and out.startswith("核验通过：")
+    with (run_dir / "report.html").open("a", encoding="utf-8") as handle:
+        handle.write("<!-- edited -->")
+    code, out, _ = run_cli(["verify", run_dir], capsys, lang=None)
+    assert code == 1 and "不一致：输出文件 report.html 在运行之后被改动" in out and english_left(out) == []
+    code, out, _ = run_cli(["verify", run_dir], capsys, lang="en")
+    assert code == 1 and out.startswith("DIFFERS: output report.html was changed after the run")
