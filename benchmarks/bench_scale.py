@@ -37,6 +37,7 @@ import resource
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 TARGET_SECONDS = 30.0
@@ -149,7 +150,7 @@ def run_cities(root: Path, cities: list[dict]) -> dict:
     for city in cities:
         directory = root / city["dir"]
         tables, files, formats = timed("load", read_raw_tables, directory)
-        dataset = timed("validate", lambda: validate_tables(tables, files=files, formats=formats))
+        dataset = timed("validate", partial(validate_tables, files=files, formats=formats), tables)
         del tables
         params = Params(dataset=str(directory), round=str(dataset.rounds["round_id"].iloc[0]))
         evaluation = timed("score+rank", evaluate, dataset, params)

@@ -260,3 +260,20 @@ def test_each_table_records_the_sha256_of_the_file_as_read(tmp_path, fmt):
     ds = load_dataset(directory)
     for table, file in ds.files.items():
         assert ds.formats[table]["sha256"] == file_sha256(directory / file)
+
+
+def test_a_parquet_number_column_of_many_distinct_values_reads_as_text(tmp_path):
+    """Over 4,096 distinct numbers, each distinct value is formatted once (a dictionary) and read as typed."""
+    import numpy as np
+
+    tables = tiny_tables()
+    n = 5000
+    units = pd.DataFrame({"unit_id": [f"U{k:04d}" for k in range(n)], "name": [f"单位{k}" for k in range(n)],
+                          "kind": "industry", "group": "市直部门", "size": np.arange(n) * 1.5})
+    tables["units"] = pd.concat([units.astype({"size": str}), tables["units"]], ignore_index=True)
+    directory = write_tables(tmp_path / "p", tables, fmt="parquet")
+    # size as float64, not text: a table of many rows, so a column of several chunks
+    pd.concat([units, tiny_tables()["units"].assign(size=np.nan)]).to_parquet(directory / "units.parquet",
+                                                                               index=False, row_group_size=1000)
+    ds = load_dataset(directory)
+    assert ds.units["size"].iloc[:n].tolist() == (np.arange(n) * 1.5).tolist()

@@ -585,8 +585,11 @@ def _read_xlsx(path: Path, table: str, limit: int, row_limit: int) -> pd.DataFra
     return text
 
 
-def _arrow_text(column):
-    """One Arrow column as text, vectorized (Arrow compute), blanks as ""."""
+def _arrow_text(column, distinct: bool = False):
+    """One Arrow column as text, vectorized (Arrow compute), blanks as "".
+
+    ``distinct``: the values are distinct already (a dictionary), formatted as they are.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -594,10 +597,12 @@ def _arrow_text(column):
     if pa.types.is_dictionary(kind):
         column = column.cast(kind.value_type)
         kind = column.type
-    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and len(column) > 4096:
+    if not distinct and not (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and len(column) > 4096:
         # format each distinct value once: a column of scores has a few hundred
-        encoded = pc.dictionary_encode(column).combine_chunks()
-        return pc.fill_null(pc.take(_arrow_text(encoded.dictionary), encoded.indices), "")
+        encoded = pc.dictionary_encode(column)
+        if isinstance(encoded, pa.ChunkedArray):  # a table's column; a plain array as it is
+            encoded = encoded.combine_chunks()
+        return pc.fill_null(pc.take(_arrow_text(encoded.dictionary, distinct=True), encoded.indices), "")
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
         text = column
     elif pa.types.is_floating(kind):
