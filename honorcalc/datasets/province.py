@@ -8,7 +8,11 @@ they exist to be loaded, validated, scored and ranked at scale
 whose outcome is checked.
 
 Layout: one dataset directory per city, ``<root>/<city_id>/<table>.parquet``,
-plus ``<root>/province.json`` listing the cities. DESIGN.md's contract is a
+plus ``<root>/province.json`` listing the cities. `write_province_dataset` writes
+the same cities as ONE dataset directory instead (``<root>/<table>.parquet``,
+unit and rater ids prefixed with the city's id), the way a provincial office
+would run them in one report: the scale case of one ``honorcalc run``
+(``benchmarks/bench_province.py``). DESIGN.md's contract is a
 *city's* dataset: unit ids, ranking groups, rounds and lists belong to one city,
 and ``honorcalc batch`` runs cities as independent jobs. A single province
 directory with a ``city`` column would validate too (extra columns are kept),
@@ -45,7 +49,7 @@ import pandas as pd
 
 from ..params import SOURCES
 
-__all__ = ["CITIES", "city_sizes", "make_city", "write_province"]
+__all__ = ["CITIES", "city_sizes", "make_city", "write_province", "write_province_dataset"]
 
 #: City ids and names of the synthetic province (the prefecture-level cities of an invented 文明省).
 CITIES = (
@@ -298,3 +302,65 @@ def write_province(
     (directory / "province.json").write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n",
                                              encoding="utf-8")
     return info
+
+
+def write_province_dataset(
+    directory: str | Path,
+    *,
+    seed: int = 2026,
+    n_cities: int = 16,
+    units: tuple[int, int] = (150, 600),
+) -> dict:
+    """Write the province as one dataset directory: ``<directory>/<table>.parquet``.
+
+    The cities are those of `write_province` (same seeds, same tables), written
+    one after the other into each table's file, so that only one city is in
+    memory at a time. Ids stay unique across cities: unit ids become
+    ``<city_id>-<unit_id>`` (in scores, deductions, surveys and a joint
+    deduction's note too), rater ids ``<city_id>-<rater_id>`` and unit names
+    start with the city's name; indicators and rounds are the same in every
+    city and written once. Ranking groups (县区, 街道 …) then span the province.
+
+    Returns
+    -------
+    dict
+        ``seed``, ``year``, ``units``, ``score_rows`` and ``cities`` (as in `write_province`).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not 1 <= n_cities <= len(CITIES):
+        raise ValueError(f"n_cities must be 1..{len(CITIES)}, got {n_cities}")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    sizes = city_sizes(seed, n_cities, units)
+    writers: dict[str, pq.ParquetWriter] = {}
+    cities = []
+    try:
+        for k, ((city_id, name), n_units) in enumerate(zip(CITIES, sizes)):
+            tables = make_city(int(np.random.SeedSequence([seed, k + 1]).generate_state(1)[0]), int(n_units))
+            prefix = f"{city_id}-"
+            for table in ("units", "scores", "deductions", "surveys"):
+                tables[table]["unit_id"] = prefix + tables[table]["unit_id"]
+            tables["units"]["name"] = name + tables["units"]["name"]
+            # the size as text (the contract reads both alike): a province's thousands of distinct
+            # sizes would make an integer column that the Parquet reader cannot yet turn into text
+            tables["units"]["size"] = tables["units"]["size"].astype(str)
+            tables["scores"]["rater_id"] = prefix + tables["scores"]["rater_id"]
+            note = tables["deductions"]["note"]
+            tables["deductions"]["note"] = note.str.replace("连带：", "连带：" + prefix, regex=False)
+            for table, frame in tables.items():
+                if k > 0 and table in ("indicators", "rounds"):
+                    continue
+                data = pa.Table.from_pandas(frame, preserve_index=False)
+                if table not in writers:
+                    writers[table] = pq.ParquetWriter(directory / f"{table}.parquet", data.schema)
+                writers[table].write_table(data.cast(writers[table].schema))
+            cities.append({"city_id": city_id, "name": name, "units": int(n_units),
+                           "score_rows": len(tables["scores"])})
+            del tables
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return {"seed": seed, "year": _YEAR, "units": sum(c["units"] for c in cities),
+            "score_rows": sum(c["score_rows"] for c in cities), "cities": cities}

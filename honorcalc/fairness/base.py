@@ -66,7 +66,8 @@ def rescaled(scores: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
                          column="indicator_id")
     out = scores.copy()
     out["max_points"] = max_points
-    out["category"] = ids.map(meta["category"]).astype(str).to_numpy()[at]
+    # taken from the distinct indicators' categories, as text of the same type: no text per row is made
+    out["category"] = ids.map(meta["category"]).astype(str).take(at).set_axis(out.index)
     out["pct"] = out["points"].to_numpy(dtype="float64") / out["max_points"].to_numpy() * 100.0
     return out.reset_index(drop=True)
 

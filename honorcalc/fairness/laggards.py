@@ -338,7 +338,7 @@ def _null_sources(group: np.ndarray, blocks: list[tuple[np.ndarray, np.ndarray]]
         key *= 0.5
         key += group[rows]
         order = np.argsort(key, axis=-1)
-        ranked = np.sort(key, axis=-1)
+        ranked = np.take_along_axis(key, order, axis=-1)
         if (ranked[..., 1:] == ranked[..., :-1]).any():
             # equal keys keep their row order
             order = np.argsort(key, axis=-1, kind="stable")

@@ -32,6 +32,8 @@ References
 
 from __future__ import annotations
 
+import concurrent.futures
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,6 +76,10 @@ RANK_UNCERTAINTY_COLUMNS = (
 
 #: Elements of the (draws × units × units) array built at a time (about 16 MB of float64).
 _BLOCK_ELEMENTS = 2_000_000
+#: Values of one row's pass in `_PairwiseDifferences` (2 MB of floats: they stay in the cache).
+_CACHE_ELEMENTS = 262_144
+#: At most this many threads, and only for passes touching more values than `_THREAD_WORK`.
+_MAX_THREADS, _THREAD_WORK = 4, 50_000_000
 
 
 # ---------------------------------------------------------------------------------------
@@ -159,6 +165,26 @@ def _competition_rank(x: np.ndarray) -> np.ndarray:
 # the pairwise-difference engine (one ranking group)
 
 
+def _threads() -> int:
+    """Threads for the passes over the pairs: NumPy's loops release the GIL, so the cores add up."""
+    return max(1, min(_MAX_THREADS, os.cpu_count() or 1))
+
+
+def _in_threads(func, parts, *, work: int) -> None:
+    """``func(part)`` for every part, in threads when the work (values touched) is worth it.
+
+    Each part must write outputs of its own; the results are then the same as in one thread.
+    """
+    parts = list(parts)
+    if work < _THREAD_WORK or _threads() == 1 or len(parts) < 2:
+        for part in parts:
+            func(part)
+        return
+    with concurrent.futures.ThreadPoolExecutor(_threads()) as pool:
+        for done in pool.map(func, parts):
+            del done
+
+
 class _PairwiseDifferences:
     """Max-t critical values for all pairwise differences of one group, from one set of draws.
 
@@ -200,19 +226,27 @@ class _PairwiseDifferences:
         self.z = np.ascontiguousarray(z.T)
         self.g_max = np.full((p, n_draws), -np.inf)
         g_min = np.full((p, n_draws), np.inf)
-        rows = max(1, _BLOCK_ELEMENTS // (n_draws * p))
-        for start in range(0, p, rows):
-            stop = min(p, start + rows)
-            # V is symmetric: the block of rows start:stop against columns start:p feeds
-            # the maxima of both its rows and its columns
-            v = (self.z[start:stop, None, :] - self.z[None, start:, :]) * self.w[start:stop, start:, None]
-            k = np.arange(stop - start)
-            v[k, k] = -np.inf
-            np.maximum(self.g_max[start:stop], v.max(axis=1), out=self.g_max[start:stop])
-            np.maximum(self.g_max[start:], v.max(axis=0), out=self.g_max[start:])
-            v[k, k] = np.inf
-            np.minimum(g_min[start:stop], v.min(axis=1), out=g_min[start:stop])
-            np.minimum(g_min[start:], v.min(axis=0), out=g_min[start:])
+        # V is symmetric: row i against the columns j > i feeds the maxima of both row i and
+        # those columns. The draws are taken a slice at a time, so that a row's values stay in
+        # the cache across the passes over them; a maximum does not depend on the order it is
+        # taken in, so the result is the same.
+        width = max(1, min(n_draws, _CACHE_ELEMENTS // max(p, 1)))
+
+        def draws(first: int) -> None:
+            d = slice(first, min(first + width, n_draws))
+            z, g_hi, g_lo = self.z[:, d], self.g_max[:, d], g_min[:, d]
+            buffer = np.empty(max(p - 1, 0) * z.shape[1])
+            for i in range(p - 1):
+                v = buffer[: (p - i - 1) * z.shape[1]].reshape(p - i - 1, z.shape[1])
+                np.subtract(z[i], z[i + 1:], out=v)
+                np.multiply(v, self.w[i, i + 1:, None], out=v)
+                np.maximum(g_hi[i], v.max(axis=0), out=g_hi[i])
+                np.minimum(g_lo[i], v.min(axis=0), out=g_lo[i])
+                np.maximum(g_hi[i + 1:], v, out=g_hi[i + 1:])
+                np.minimum(g_lo[i + 1:], v, out=g_lo[i + 1:])
+
+        # each slice of draws writes its own columns: the threads share no output
+        _in_threads(draws, range(0, n_draws, width), work=p * p * n_draws)
         self.h = np.maximum(self.g_max, -g_min)
 
     def _minus_v_max(self, a: np.ndarray, b: np.ndarray):
@@ -252,21 +286,21 @@ class _PairwiseDifferences:
     def _masked_max(self, mask: np.ndarray) -> np.ndarray:
         """Per unit i and draw, max of −V_ij over the j with ``mask[i, j]`` (−inf if none).
 
-        A blocked pass over the rows and columns the mask touches only: a maximum does not
-        depend on the order it is taken in, so leaving out the rest changes nothing.
+        One row at a time, over the columns its mask holds only: a maximum does not depend
+        on the order it is taken in, so leaving out the rest changes nothing.
         """
         p, n_draws = self.z.shape
         out = np.full((p, n_draws), -np.inf)
-        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        if not rows.size:
-            return out
-        z_cols = self.z[cols]
-        step = max(1, _BLOCK_ELEMENTS // (n_draws * cols.size))
-        for start in range(0, rows.size, step):
-            block = rows[start:start + step]
-            m = mask[np.ix_(block, cols)]
-            v = (z_cols[None, :, :] - self.z[block, None, :]) * self.w[np.ix_(block, cols)][:, :, None]
-            out[block] = v.max(axis=1, initial=-np.inf, where=m[:, :, None])
+        rows = np.flatnonzero(mask.any(axis=1))
+
+        def part(block: np.ndarray) -> None:
+            for i in block:
+                cols = np.flatnonzero(mask[i])
+                out[i] = ((self.z[cols] - self.z[i]) * self.w[i, cols][:, None]).max(axis=0)
+
+        # each row is written by one thread only; interleaved, as a triangular mask's rows shorten
+        n = _threads()
+        _in_threads(part, [rows[k::n] for k in range(n)], work=int(mask.sum()) * n_draws)
         return out
 
     def marginal(self, units: np.ndarray, coverage: float, stepdown: bool) -> np.ndarray:

@@ -15,7 +15,8 @@ from ..data.contract import dataset_frames
 from ..errors import InputError
 from ..params import Params
 from ..rules.evaluate import Evaluation, evaluate_until
-from ..stats.agreement import icc, kendall_w, krippendorff_alpha
+from ..rules.scoring import order_rounds
+from ..stats.agreement import icc, kendall_w
 from .base import (
     CELL,
     FINAL_SCORES_NOTE,
@@ -159,18 +160,34 @@ def _consistency_rows(round_id, part: pd.DataFrame, scopes, k: int, level: float
         scoped[cell[mask]] = True
         in_scope.append(np.flatnonzero(scoped[cells]))
     usable = [len(idx) >= 2 for idx in in_scope]
-    width = max((len(idx) for idx in in_scope), default=0)
-    stack = np.full((len(scopes), max(width, 2), k), np.nan)
-    for g, ((_, _, _, column), idx) in enumerate(zip(scopes, in_scope)):
-        stack[g, :len(idx)] = matrices[column][idx]
-    with warnings.catch_warnings():
-        # scopes with fewer than two complete cells are NaN, and reported as such
-        warnings.simplefilter("ignore", RuntimeWarning)
-        res = icc(stack, confidence_level=level)
-        w = kendall_w(stack)
-    ci = res.confidence_interval()
-    table = res.table
-    pval = {t: table.loc[table["Type"] == t, "pval"].to_numpy() for t in ("ICC(1,1)", "ICC(1,k)")}
+    # one stack of matrices per kind of scope, each as tall as its largest: the overall scope
+    # holds every cell, and padding the 40-odd indicators' matrices to its height would take
+    # gigabytes on a province (the padding rows are incomplete, and left out either way)
+    stats = {name: np.full(len(scopes), np.nan) for name in ("ICC1", "ICC1k", "W", "p_W")}
+    stats.update({f"{name}_{bound}": np.full(len(scopes), np.nan) for name in ("ICC1", "ICC1k")
+                  for bound in ("low", "high", "p")})
+    kinds = [scope for scope, _, _, _ in scopes]
+    for kind in dict.fromkeys(kinds):
+        members = [g for g, scope in enumerate(kinds) if scope == kind]
+        width = max((len(in_scope[g]) for g in members), default=0)
+        stack = np.full((len(members), max(width, 2), k), np.nan)
+        for j, g in enumerate(members):
+            stack[j, :len(in_scope[g])] = matrices[scopes[g][3]][in_scope[g]]
+        with warnings.catch_warnings():
+            # scopes with fewer than two complete cells are NaN, and reported as such
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = icc(stack, confidence_level=level)
+            w = kendall_w(stack)
+        del stack
+        ci = res.confidence_interval()
+        table = res.table
+        for name, row_ci, kind_name in (("ICC1", 0, "ICC(1,1)"), ("ICC1k", 3, "ICC(1,k)")):
+            stats[name][members] = np.atleast_1d(getattr(res, name))
+            stats[f"{name}_low"][members] = ci.low[row_ci]
+            stats[f"{name}_high"][members] = ci.high[row_ci]
+            stats[f"{name}_p"][members] = table.loc[table["Type"] == kind_name, "pval"].to_numpy()
+        stats["W"][members] = np.atleast_1d(w.statistic)
+        stats["p_W"][members] = np.atleast_1d(w.pvalue)
     note = f"one-way model on {k} rater slots per unit × indicator"
 
     slot_rater = rater[taken]
@@ -181,31 +198,26 @@ def _consistency_rows(round_id, part: pd.DataFrame, scopes, k: int, level: float
         raters = slot_rater[scoped[cell_row]]
         base = {"round_id": round_id, "scope": scope, "key": key, "n_units": len(in_scope[g]),
                 "n_raters": len(np.unique(raters[raters >= 0])), "seed": seed}
-        for name, row_ci in (("ICC(1,1)", 0), ("ICC(1,k)", 3)):
-            value = float(getattr(res, "ICC1" if row_ci == 0 else "ICC1k")[g]) if usable[g] else np.nan
+        for name, stat in (("ICC(1,1)", "ICC1"), ("ICC(1,k)", "ICC1k")):
+            value = float(stats[stat][g]) if usable[g] else np.nan
             rows.append({**base, "statistic": name, "value": value,
-                         "ci_low": float(ci.low[row_ci, g]) if usable[g] else np.nan,
-                         "ci_high": float(ci.high[row_ci, g]) if usable[g] else np.nan,
-                         "ci_level": level, "p_value": float(pval[name][g]) if usable[g] else np.nan,
+                         "ci_low": float(stats[f"{stat}_low"][g]) if usable[g] else np.nan,
+                         "ci_high": float(stats[f"{stat}_high"][g]) if usable[g] else np.nan,
+                         "ci_level": level, "p_value": float(stats[f"{stat}_p"][g]) if usable[g] else np.nan,
                          "note": note if usable[g] else "fewer than 2 cells with enough raters"})
-        matrix = _rater_matrix(rater[mask], cell[mask], values[column][mask])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            alpha = krippendorff_alpha(matrix) if matrix.shape[0] >= 2 else None
-        rows.append({**base, "statistic": "krippendorff_alpha",
-                     "value": np.nan if alpha is None else alpha.alpha, "ci_low": np.nan, "ci_high": np.nan,
-                     "ci_level": np.nan, "p_value": np.nan,
-                     "n_units": 0 if alpha is None else alpha.n_pairable_units,
-                     "n_raters": int(matrix.shape[0]), "note": "interval metric, all raters of each cell"})
-        w_value = float(w.statistic[g]) if usable[g] else np.nan
+        alpha, n_pairable, n_alpha_raters = _interval_alpha(rater[mask], cell[mask], values[column][mask])
+        rows.append({**base, "statistic": "krippendorff_alpha", "value": alpha, "ci_low": np.nan,
+                     "ci_high": np.nan, "ci_level": np.nan, "p_value": np.nan, "n_units": n_pairable,
+                     "n_raters": n_alpha_raters, "note": "interval metric, all raters of each cell"})
+        w_value = float(stats["W"][g]) if usable[g] else np.nan
         rows.append({**base, "statistic": "kendall_w", "value": w_value, "ci_low": np.nan,
                      "ci_high": np.nan, "ci_level": np.nan,
-                     "p_value": float(w.pvalue[g]) if usable[g] else np.nan,
+                     "p_value": float(stats["p_W"][g]) if usable[g] else np.nan,
                      "note": f"{k} rater slots as judges, chi-square test of no concordance; "
                              f"no agreement gives W = 1/{k}, not 0"})
         rows.append({**base, "statistic": "kendall_w_rescaled", "value": (k * w_value - 1) / (k - 1),
                      "ci_low": np.nan, "ci_high": np.nan, "ci_level": np.nan,
-                     "p_value": float(w.pvalue[g]) if usable[g] else np.nan,
+                     "p_value": float(stats["p_W"][g]) if usable[g] else np.nan,
                      "note": f"(kW - 1)/(k - 1) with k = {k}: the mean Spearman correlation between the "
                              "slots; 0 = no agreement, 1 = the same order"})
     return rows
@@ -226,6 +238,65 @@ def _rater_matrix(rater: np.ndarray, cell: np.ndarray, values: np.ndarray) -> np
     matrix = np.full((len(raters), len(cells)), np.nan)
     matrix.flat[pairs] = values[keep][first]
     return matrix
+
+
+#: Entries of one block of `_interval_alpha`'s raters × cells columns (32 MB of floats).
+_ALPHA_BLOCK = 4_000_000
+
+
+def _interval_alpha(rater: np.ndarray, cell: np.ndarray, values: np.ndarray) -> tuple[float, int, int]:
+    """Krippendorff's alpha (interval) of `_rater_matrix` (rater, cell, values), from the score rows.
+
+    Returns alpha (NaN where fewer than two raters, or where it is undefined), the
+    number of pairable cells and the number of raters (the matrix's rows).
+
+    The very sums of `honorcalc.stats.krippendorff_alpha` on that raters × cells
+    matrix, so the result is the same to the last bit: the pooled values in the
+    matrix's row-major order (rater, then cell), and each pairable cell's sums over
+    a column of all the raters laid out as the matrix's are, built a block of
+    columns at a time. A city's raters × cells matrix is mostly empty (each cell has
+    its own few inspectors): a province's takes gigabytes, a block 32 MB.
+    """
+    keep = (rater >= 0) & ~np.isnan(values)
+    raters, row = np.unique(rater[keep], return_inverse=True)
+    cells, col = np.unique(cell[keep], return_inverse=True)
+    # one value per (rater, cell), the first; sorted rater-major like the matrix's entries
+    pairs, first = np.unique(row.astype(np.int64) * len(cells) + col, return_index=True)
+    if len(raters) < 2:
+        return np.nan, 0, len(raters)
+    value = values[keep][first]
+    at = pairs % len(cells)
+    m_u = np.bincount(at, minlength=len(cells))
+    pairable = m_u >= 2
+    inside = pairable[at]
+    n = int(inside.sum())
+    if n == 0:
+        return np.nan, 0, len(raters)
+    pooled = value[inside]
+    m = m_u[pairable].astype(float)
+    # the pairable cells' columns, a block at a time: laid out as the matrix's are (column-major),
+    # so that NumPy sums each column over all its raters in the same (pairwise) order
+    column = np.cumsum(pairable) - 1
+    rows, cols = (pairs // len(cells))[inside], column[at[inside]]
+    ss_u = np.empty(len(m))
+    step = max(1, _ALPHA_BLOCK // len(raters))
+    order = np.argsort(cols, kind="stable")
+    rows, cols, block_values = rows[order], cols[order], pooled[order]
+    edges = np.searchsorted(cols, np.arange(0, len(m), step))
+    edges = np.append(edges, len(cols))
+    for b, first_col in enumerate(range(0, len(m), step)):
+        last_col = min(first_col + step, len(m))
+        a, z = edges[b], edges[b + 1]
+        x = np.zeros((len(raters), last_col - first_col), order="F")
+        inside_block = np.zeros(x.shape, dtype=bool, order="F")
+        x[rows[a:z], cols[a:z] - first_col] = block_values[a:z]
+        inside_block[rows[a:z], cols[a:z] - first_col] = True
+        unit_mean = x.sum(axis=0) / m[first_col:last_col]
+        ss_u[first_col:last_col] = (np.where(inside_block, x - unit_mean, 0.0) ** 2).sum(axis=0)
+    d_o = np.sum(2 * m * ss_u / (m - 1)) / n
+    d_e = 2 * np.sum((pooled - pooled.mean()) ** 2) / (n - 1)
+    alpha = 1 - d_o / d_e if d_e > 0 else np.nan
+    return float(alpha), int(pairable.sum()), len(raters)
 
 
 @dataclass(frozen=True, eq=False)
@@ -902,7 +973,7 @@ def severity_adjusted_lists(
     if old.dtype == new.dtype and np.array_equal(old.to_numpy().view(np.int64), new.to_numpy().view(np.int64)):
         after = before  # nothing adjusted (no rater flagged): the very same scores, the same lists
     else:
-        after = _round_results(evaluate_until({**frames, "scores": new_scores}, params, round_id)[0], round_id)
+        after = _results_after(frames, new_scores, params, round_id, before)
     keep = ["unit_id", "name", "group", "score", "rank", "list"]
     out = before[keep].merge(after[["unit_id", "score", "rank", "list"]], on="unit_id",
                              suffixes=("_before", "_after"), how="outer")
@@ -912,6 +983,35 @@ def severity_adjusted_lists(
             "rank_after", "list_before", "list_after", "changed"]
     out = out[cols].sort_values(["group", "rank_before", "unit_id"], kind="stable", na_position="last")
     return out.reset_index(drop=True)
+
+
+def _results_after(frames: dict, new_scores: pd.DataFrame, params: Params, round_id: str,
+                   before: pd.DataFrame) -> pd.DataFrame:
+    """The round's results on the adjusted scores (`evaluate_until`), evaluating only the rounds they need.
+
+    A round's score, rank and list depend on its own rows and, when history is blended
+    in (``history.weight`` > 0), on the earlier rounds of the same work; points year to
+    date and escalation, which look further back, are not compared. So those rounds
+    alone are evaluated, once on the scores as they are (which must give ``before``'s
+    score, rank and list exactly) and once on the adjusted scores. Should the check
+    fail, or the rounds needed hold most of the scores, every round up to the round's
+    date is evaluated instead, as `evaluate_round` does.
+    """
+    ro = order_rounds(frames["rounds"])
+    current = ro[ro["round_id"] == round_id].iloc[0]
+    if params.history.weight > 0 and params.history.rounds > 0:
+        needed = ro.loc[(ro["work"] == current["work"]) & (ro["date"] <= current["date"]), "round_id"]
+    else:
+        needed = pd.Series([round_id])
+    rows = new_scores["round_id"].isin(needed).to_numpy(dtype=bool)
+    if 2 * int(rows.sum()) < len(rows):
+        sub = {t: f[f["round_id"].isin(needed)] if "round_id" in f.columns else f for t, f in frames.items()}
+        check = _round_results(evaluate_until(sub, params, round_id)[0], round_id)
+        compared = ["unit_id", "score", "rank", "list"]
+        if check[compared].reset_index(drop=True).equals(before[compared].reset_index(drop=True)):
+            sub["scores"] = new_scores[rows]
+            return _round_results(evaluate_until(sub, params, round_id)[0], round_id)
+    return _round_results(evaluate_until({**frames, "scores": new_scores}, params, round_id)[0], round_id)
 
 
 def _round_results(evaluation: Evaluation, round_id: str) -> pd.DataFrame:

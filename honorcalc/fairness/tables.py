@@ -140,7 +140,9 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
     raters = rater_severity(this, indicators, params)
     g = variance_components(this, indicators, params)
     window = year_window(results, round_id)
-    in_window = scores[scores["round_id"].isin(window["round_id"].unique())]
+    in_window = scores["round_id"].isin(window["round_id"].unique()).to_numpy(dtype=bool)
+    # the whole year up to the report round is most often every round: then no copy of the scores
+    in_window = scores if in_window.all() else scores[in_window]
     # final scores (no 评分人 recorded): what they leave unanswered is stated, not estimated
     final = final_score_rows(this, round_id, in_window)
     parts = [_g_study_rows(g, _final_sources(this)), rater_consistency(this, indicators, params),

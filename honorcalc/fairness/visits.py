@@ -94,9 +94,12 @@ def visit_gap(scores: pd.DataFrame, indicators: pd.DataFrame, params: Params) ->
             "city_ci_low", "city_ci_high", "excess", "p_value", "q_value", "status"]
     if "visit" not in scores.columns:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    # a final score has one visit type or none: it pairs with nothing (`honorcalc.fairness.final_scores`)
-    s = rescaled(scores[with_rater(scores)], indicators)[[*CELL, "rater_id", "visit", "pct"]]
-    s = s[(s["source"] == "field") & s["visit"].isin(["open", "covert"])].reset_index(drop=True)
+    # a final score has one visit type or none: it pairs with nothing (`honorcalc.fairness.final_scores`);
+    # only the field rows of a visit are taken, and only the columns used
+    paired = (with_rater(scores) & (scores["source"] == "field").to_numpy(dtype=bool)
+              & scores["visit"].isin(["open", "covert"]).to_numpy(dtype=bool))
+    s = rescaled(scores.loc[paired, [*CELL, "rater_id", "visit", "points"]], indicators)
+    s = s[[*CELL, "rater_id", "visit", "pct"]]
     if s.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     unit, units = pd.factorize(s["unit_id"], sort=True)

@@ -1,0 +1,76 @@
+"""What the province-scale paths of the fairness analysis keep: the very numbers of the plain ones.
+
+Each test is quick (well under a second or two): the scale itself is measured by
+``benchmarks/bench_province.py``, not here.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import honorcalc.fairness.ranks as ranks
+import honorcalc.fairness.raters as raters
+from honorcalc.data import load_dataset
+from honorcalc.datasets.province import write_province_dataset
+from honorcalc.fairness import rank_uncertainty
+from honorcalc.fairness.raters import _interval_alpha, _rater_matrix
+from honorcalc.stats.agreement import krippendorff_alpha
+
+
+@pytest.mark.parametrize("block", [97, 4_000_000])
+def test_alpha_from_score_rows_is_the_dense_matrix_alpha_to_the_last_bit(monkeypatch, block):
+    monkeypatch.setattr(raters, "_ALPHA_BLOCK", block)  # several blocks of columns, and one
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        n = int(rng.integers(0, 400))
+        rater = rng.integers(-1, int(rng.integers(1, 40)), n)
+        cell = rng.integers(0, int(rng.integers(1, 120)), n)
+        values = np.round(rng.normal(50, 20, n), int(rng.integers(0, 3)))
+        values[rng.random(n) < 0.05] = np.nan
+        if trial % 5 == 0:
+            values[rng.random(n) < 0.3] = 0.0
+        if trial % 7 == 0:
+            values[:] = 5.0  # no variation: alpha undefined
+        matrix = _rater_matrix(rater, cell, values)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            dense = krippendorff_alpha(matrix) if matrix.shape[0] >= 2 else None
+        alpha, n_units, n_raters = _interval_alpha(rater, cell, values)
+        assert n_raters == matrix.shape[0]
+        assert n_units == (0 if dense is None else dense.n_pairable_units)
+        expected = np.nan if dense is None else dense.alpha
+        assert (np.isnan(alpha) and np.isnan(expected)) or alpha == expected  # equal, not close
+
+
+def test_rank_sets_are_the_same_in_threads_and_in_one():
+    rng = np.random.default_rng(3)
+    p = 260
+    x = rng.normal(80, 3, p)
+    a = rng.normal(0, 0.3, (p, p // 4))
+    cov = a @ a.T + np.diag(rng.uniform(0.5, 2.0, p))
+    kwargs = dict(coverage=0.95, n_draws=1000, stepdown=True)
+    threaded = rank_uncertainty(x, cov, 10, rng=np.random.default_rng(1), **kwargs)
+    old = ranks._MAX_THREADS
+    try:
+        ranks._MAX_THREADS = 1
+        single = rank_uncertainty(x, cov, 10, rng=np.random.default_rng(1), **kwargs)
+    finally:
+        ranks._MAX_THREADS = old
+    pd.testing.assert_frame_equal(threaded, single)
+    assert (threaded["rank_low"] < threaded["rank_high"]).any()
+
+
+def test_the_province_as_one_dataset_loads_with_ids_unique_across_cities(tmp_path):
+    info = write_province_dataset(tmp_path, n_cities=2, units=(12, 14))
+    dataset = load_dataset(tmp_path)
+    units = dataset.units
+    assert len(units) == info["units"] and units["unit_id"].is_unique
+    assert {u.split("-")[0] for u in units["unit_id"]} == {"C01", "C02"}
+    assert len(dataset.scores) == info["score_rows"]
+    raters_of = dataset.scores.groupby("rater_id")["unit_id"].agg(lambda u: {x.split("-")[0] for x in u})
+    assert raters_of.map(len).eq(1).all()  # no rater crosses a city
+    assert len(dataset.rounds) == 28 and dataset.indicators["indicator_id"].is_unique
