@@ -33,8 +33,9 @@ report: $(STAMP) $(DEMO)/units.csv $(DEMO).xlsx
 	$(VENV)/bin/honorcalc run params/demo.yaml
 	$(VENV)/bin/honorcalc run params/demo-annual.yaml
 
+# The test files spread over the machine's cores; a file's tests stay on one (its fixtures are made once).
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 # Benchmarks against the peers and the toolchain; each prints one line per measurement.
 bench: $(STAMP)
