@@ -35,7 +35,6 @@ import argparse
 import hashlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -43,19 +42,13 @@ import threading
 import time
 from pathlib import Path
 
+from timing import cached_province, gib, peak_rss
+
 TARGET_RATIO = 8.0
 TARGET_BYTES = int(2.5 * (1 << 30))
 STAGES = ("floor", "load", "evaluate", "tables")
 
 
-def peak_rss() -> int:
-    """Peak resident set size of this process, in bytes (Linux reports KiB, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
-
-
-def gib(n: int) -> str:
-    return f"{n / (1 << 30):.2f} GiB"
 
 
 class RssSampler:
@@ -94,20 +87,10 @@ class RssSampler:
 
 
 def province(cache: Path, seed: int) -> tuple[Path, dict]:
-    """The cached one-dataset province for this seed and generator version, made if absent."""
-    import honorcalc.datasets.province
+    """The cached province for this seed and this version of the generator, made if absent."""
     from honorcalc.datasets.province import write_province_dataset
 
-    version = hashlib.sha256(Path(honorcalc.datasets.province.__file__).read_bytes()).hexdigest()[:8]
-    root = cache / f"province-one-{seed}-{version}"
-    info_path = root / "province.json"  # written last: its presence means a complete dataset
-    if info_path.exists():
-        return root, json.loads(info_path.read_text(encoding="utf-8"))
-    start = time.perf_counter()
-    info = write_province_dataset(root, seed=seed)
-    info_path.write_text(json.dumps(info, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"{'generate':<24} {time.perf_counter() - start:8.2f} s (cached for the next runs)", flush=True)
-    return root, info
+    return cached_province(cache, seed, write_province_dataset, "province-one")
 
 
 def floor(root: Path) -> dict:

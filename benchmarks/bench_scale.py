@@ -30,44 +30,26 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import gc
-import hashlib
-import json
 import os
-import resource
 import sys
 import tempfile
 import time
 from functools import partial
 from pathlib import Path
 
+from timing import cached_province, gib, peak_rss
+
 TARGET_SECONDS = 30.0
 TARGET_BYTES = 4 << 30
 
 
-def peak_rss() -> int:
-    """Peak resident set size of this process, in bytes (Linux reports KiB, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
-
-
-def gib(n: int) -> str:
-    return f"{n / (1 << 30):.2f} GiB"
 
 
 def province(cache: Path, seed: int) -> tuple[Path, dict]:
     """The cached province for this seed and this version of the generator, made if absent."""
-    import honorcalc.datasets.province
     from honorcalc.datasets.province import write_province
 
-    version = hashlib.sha256(Path(honorcalc.datasets.province.__file__).read_bytes()).hexdigest()[:8]
-    root = cache / f"province-{seed}-{version}"
-    info_path = root / "province.json"  # written last: its presence means a complete province
-    if info_path.exists():
-        return root, json.loads(info_path.read_text(encoding="utf-8"))
-    start = time.perf_counter()
-    info = write_province(root, seed=seed)
-    print(f"{'generate':<12} {time.perf_counter() - start:8.2f} s wall (cached for the next runs)")
-    return root, info
+    return cached_province(cache, seed, write_province, "province")
 
 
 def main(argv=None) -> int:
