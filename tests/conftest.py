@@ -166,3 +166,18 @@ def demo_data(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("demo-city")
     write_demo(directory, force=True)
     return directory
+
+
+@pytest.fixture(scope="session")
+def demo_city(tmp_path_factory, demo_data) -> Path:
+    """The demo city beside copies of the repository's params files, as in the repository:
+    ``data/demo`` (its CSV files) and ``data/demo.xlsx`` (its workbook, which params/demo.yaml runs)."""
+    import shutil
+
+    from honorcalc.datasets.demo import write_demo_workbook
+
+    base = tmp_path_factory.mktemp("demo")
+    shutil.copytree(Path(__file__).resolve().parent.parent / "params", base / "params")
+    shutil.copytree(demo_data, base / "data" / "demo")
+    write_demo_workbook(base / "data" / "demo.xlsx")
+    return base

@@ -102,16 +102,6 @@ def test_the_demo_report_is_the_same_from_the_run_folder(params_file, demo_city,
         assert str(getattr(present, cell)(from_folder)) == str(getattr(present, cell)(computed)), cell
 
 
-@pytest.fixture(scope="module")
-def demo_city(tmp_path_factory) -> Path:
-    """The demo city beside copies of the repository's params files, as in the repository."""
-    from honorcalc.datasets.demo import write_demo, write_demo_workbook
-
-    base = tmp_path_factory.mktemp("demo")
-    shutil.copytree(ROOT / "params", base / "params")
-    write_demo(base / "data" / "demo")
-    write_demo_workbook(base / "data" / "demo.xlsx")  # params/demo.yaml runs the workbook
-    return base
 
 
 def test_an_altered_table_is_refused_by_name(tiny_params, tmp_path):

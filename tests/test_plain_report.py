@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -71,15 +70,6 @@ def technical_words(text: str, extra=()) -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def demo_city(tmp_path_factory) -> Path:
-    from honorcalc.datasets.demo import write_demo, write_demo_workbook
-
-    base = tmp_path_factory.mktemp("demo")
-    shutil.copytree(ROOT / "params", base / "params")
-    write_demo(base / "data" / "demo")
-    write_demo_workbook(base / "data" / "demo.xlsx")  # params/demo.yaml runs the workbook
-    return base
 
 
 def _view(params_file: Path, overrides=(), run_dir=None):
