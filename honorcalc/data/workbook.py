@@ -120,7 +120,7 @@ class _Structure:
         """The values row by row from row 1 (None: an empty cell), as wide as the widest row."""
         if not self.cells:
             return []
-        width = max(max(r) for r in self.cells.values() if r) if any(self.cells.values()) else 0
+        width = max(max(row) for row in self.cells.values())  # a row is stored once it has a value
         out = []
         for number in range(1, max(self.cells) + 1):
             row = self.cells.get(number, {})
@@ -128,7 +128,7 @@ class _Structure:
         return out
 
     def has_values(self) -> bool:
-        return any(v not in (None, "") for row in self.cells.values() for v in row.values())
+        return bool(self.cells)  # only values are stored, never an empty cell
 
     def column_hidden(self, column: int) -> bool:
         return any(first <= column <= last for first, last in self.hidden_columns)
@@ -417,7 +417,7 @@ def _assemble(path: Path, raw_sheets, roles, structures, epoch, notices, problem
     named = {table for table, _ in roles.values() if table is not None}
     for name, rows in raw_sheets.items():
         table, round_id = roles[name]
-        sheet = _parse_sheet(name, rows, structures.get(name, _Structure(name)), table, file, epoch,
+        sheet = _parse_sheet(name, rows, structures[name], table, file, epoch,
                              notices, problems)
         if sheet is not None:
             parsed[table].append((sheet, round_id))
@@ -510,7 +510,7 @@ class _Sheet:
 
 def _parse_sheet(name, rows, s: _Structure, table, file, epoch, notices, problems) -> _Sheet | None:
     """One sheet's values as text under contract column names, or None when it holds nothing."""
-    texts = [[_text(v) for v in row] for row in rows]
+    texts = [[cell_text(v) for v in row] for row in rows]
     while texts and not any(t.strip() for t in texts[-1]):
         texts.pop()
     if not texts:
@@ -563,16 +563,12 @@ def _parse_sheet(name, rows, s: _Structure, table, file, epoch, notices, problem
         if column in {c.name for c in CONTRACT[table]}:
             headers[column] = (k + 1, text)
     _check_cells(name, s, file, header_row, excel_rows, data, [p + 1 for p in columns.values()], problems, notices)
-    data = _fill_merged(name, s, file, header_row, excel_rows, data, raw_rows, list(columns.values()),
-                        problems, notices)
+    data = _fill_merged(name, s, file, header_row, excel_rows, data, list(columns.values()), problems, notices)
     frame = pd.DataFrame({c: [r[k] for r in data] for c, k in columns.items()}, dtype=object)
     frame = _dates(name, file, table, frame, raw_rows, columns, epoch, notices)
     return _Sheet(name=name, frame=frame.astype(str), excel_rows=excel_rows, headers=headers,
-                  header_row=header_row, wide={c: v for c, v in wide.items()})
+                  header_row=header_row, wide=wide)
 
-
-def _text(value) -> str:
-    return cell_text(value)
 
 
 def _find_header(texts, table) -> int:
@@ -616,7 +612,7 @@ def _check_cells(name, s: _Structure, file, header_row, excel_rows, data, number
         notices.append(f"{file} › {name}: {saved} cell(s) hold formulas; the results saved with the workbook were read")
 
 
-def _fill_merged(name, s: _Structure, file, header_row, excel_rows, data, raw_rows, positions, problems, notices):
+def _fill_merged(name, s: _Structure, file, header_row, excel_rows, data, positions, problems, notices):
     """Merged cells down one column read as the value they show; merged across columns refused."""
     if not excel_rows or not s.merges:
         return data
