@@ -88,9 +88,12 @@ class ValidationError(InputError):
         A workbook's problems also have ``sheet`` and ``cell`` (the Excel cell).
     """
 
+    #: How many problems the message lists by default; the rest are counted.
     max_shown = 50
 
-    def __init__(self, failure_cases: pd.DataFrame):
+    def __init__(self, failure_cases: pd.DataFrame, *, max_shown: int | None = None):
+        if max_shown is not None:
+            self.max_shown = max(int(max_shown), 1)
         cases = failure_cases.reset_index(drop=True)
         self.failure_cases = cases
         problems = [problem_of_case(case) for case in cases.head(self.max_shown).itertuples(index=False)]

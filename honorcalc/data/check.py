@@ -86,7 +86,7 @@ def check_dataset(path: str | Path, *, lang: str = "zh", limit: int | None = 200
             dataset.require_round(params.round)
     except ValidationError as err:
         shown = len(err.failure_cases) if limit is None else limit
-        every = type("ValidationError", (ValidationError,), {"max_shown": max(shown, 1)})(err.failure_cases)
+        every = ValidationError(err.failure_cases, max_shown=shown)
         return CheckOutcome(False, "\n".join([*lines, localize_error(every, lang), words["not_ok"]]))
     except InputError as err:
         return CheckOutcome(False, "\n".join([*lines, localize_error(err, lang), words["not_ok"]]))
