@@ -26,6 +26,7 @@ from .contract import (
     is_documented_header,
     is_final_score_rater,
 )
+from .write import DIRECTION_CONTROLS
 
 __all__ = ['empty_table', 'validate_tables', 'name_columns']
 
@@ -281,10 +282,6 @@ def _normalise(t: _Table, notices: list[str]) -> None:
             t.changed.add(col.name)
 
 
-#: Characters that change the direction of the text after them (U+202A–U+202E, U+2066–U+2069, marks).
-_DIRECTION = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
-
-
 def _direction_controls(t: _Table, notices: list[str]) -> None:
     """Tell of text cells (names, notes) holding direction controls: a report shows them without
     (`honorcalc.report.html.without_direction_controls`), ``explain`` shows them spelled out."""
@@ -292,11 +289,11 @@ def _direction_controls(t: _Table, notices: list[str]) -> None:
         if col.kind != "text":
             continue
         values = t.factors[col.name].values
-        held = values.map(lambda v: any(c in _DIRECTION for c in v)).to_numpy(dtype=bool)
+        held = values.map(lambda v: any(c in DIRECTION_CONTROLS for c in v)).to_numpy(dtype=bool)
         if not held.any():
             continue
         first = values[held].iloc[0]
-        codes = " ".join(sorted({f"U+{ord(c):04X}" for v in values[held] for c in v if c in _DIRECTION}))
+        codes = " ".join(sorted({f"U+{ord(c):04X}" for v in values[held] for c in v if c in DIRECTION_CONTROLS}))
         notices.append(f"{t.file}: column '{col.name}': {int(t.factors[col.name].counts()[held].sum())} value(s) "
                        f"such as {first!r} hold characters that change the direction of text ({codes}); "
                        "reports show them without these characters")

@@ -29,7 +29,7 @@ import pandas as pd
 
 __all__ = ['write_csv', 'FLOAT_FORMAT', 'table_bytes', 'write_tables', 'write_dataset', 'append_line', 'file_sha256',
            'input_sha256', 'csv_text', 'FORMULA_START', 'escape_cell', 'unescape_cell', 'neutralise_formulas', 'restore_text',
-           'stable_zip', 'fit_to_page']
+           'stable_zip', 'fit_to_page', 'DIRECTION_CONTROLS']
 
 
 # --------------------------------------------------------------------------- spreadsheet formulas
@@ -47,6 +47,12 @@ _LEADING = sorted(FORMULA_START | {"'"})
 #: A cell that got one.
 _UNESCAPED = re.compile("'+[" + "".join(re.escape(c) for c in sorted(FORMULA_START)) + "]")
 
+
+#: Characters that change the direction of the text after them: embeddings, overrides, isolates and
+#: marks (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C). A name holding U+202E would show the
+#: rest of a sentence reversed ("Trojan Source"): validation tells of them, reports show names without
+#: them, and ``explain`` spells them out.
+DIRECTION_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 
 def escape_cell(text: str) -> str:
     """``text`` as written into a CSV: with one ``'`` in front when it would start a formula.

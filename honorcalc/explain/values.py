@@ -7,14 +7,15 @@ import re
 
 import pandas as pd
 
+from ..data.write import DIRECTION_CONTROLS
+
 __all__ = ["as_float", "as_int", "as_text", "inert_json", "inert_text"]
 
 #: Characters a terminal acts on rather than shows: C0 controls but the line feed, DEL, C1
 #: controls (CSI U+009B starts an escape sequence like ESC [), the line and paragraph
 #: separators, and the bidirectional marks, embeddings, overrides and isolates that reorder
 #: what follows them (U+202E would show "U01 ‮gnaw" as "U01 gnaw" reversed).
-_ACTIVE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029"
-                     "\u202a-\u202e\u2066-\u2069]")
+_ACTIVE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029" + DIRECTION_CONTROLS + "]")
 
 
 def as_float(x) -> float | None:

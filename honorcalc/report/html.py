@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..data.write import DIRECTION_CONTROLS
+
 __all__ = ["TEMPLATES", "FONT_FAMILY", "Html", "environment", "render", "page", "font_face", "subset_font",
            "font_flavor", "table", "figure"]
 
@@ -75,12 +77,9 @@ def _new_environment():
         finalize=without_direction_controls,
     )
     env.filters["amount"] = "{:,.2f}".format
+    env.globals["DIRECTION_CONTROLS"] = DIRECTION_CONTROLS  # for the isolation of table cells (_macros)
     return env
 
-
-#: Characters that change the direction of the text after them (embeddings, overrides, isolates,
-#: marks): a name holding U+202E would show the rest of a sentence reversed ("Trojan Source").
-DIRECTION_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 
 _NO_DIRECTION = str.maketrans(dict.fromkeys(DIRECTION_CONTROLS))
 
