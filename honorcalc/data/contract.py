@@ -7,15 +7,11 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..errors import InputError, ParamError
 from ..params import SOURCE_LABELS, SOURCES
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ['TABLES', 'REQUIRED_TABLES', 'TABLE_NAMES_ZH', 'Col', 'CONTRACT', 'REQUIRED_COLUMNS', 'KEYS', 'Dataset',
            'dataset_frames', 'require_round', 'empty_table', 'FINAL_SCORE_PREFIX', 'FINAL_SCORE_RATER', 'final_score_rater',
