@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import honorcalc.fairness.pairs as pairs
 import honorcalc.fairness.ranks as ranks
 import honorcalc.fairness.raters as raters
 from honorcalc.data import load_dataset
@@ -44,6 +45,37 @@ def test_alpha_from_score_rows_is_the_dense_matrix_alpha_to_the_last_bit(monkeyp
         assert n_units == (0 if dense is None else dense.n_pairable_units)
         expected = np.nan if dense is None else dense.alpha
         assert (np.isnan(alpha) and np.isnan(expected)) or alpha == expected  # equal, not close
+
+
+@pytest.mark.parametrize("p, first, last", [(1, 0, 7), (2, 0, 7), (pairs.TILE + 3, 2, 5), (2 * pairs.TILE + 1, 0, 7)])
+def test_the_compiled_passes_over_the_pairs_are_numpys_to_the_last_bit(p, first, last):
+    """The same floating-point operations as the NumPy expressions, so the same maxima and minima."""
+    rng = np.random.default_rng(p)
+    z = rng.normal(0, 2, (p, 7))
+    w = rng.normal(0, 1, (p, p))
+    w = np.triu(w, 1) - np.triu(w, 1).T  # −sign(t)/σ is antisymmetric
+    hi, lo = np.full((p, 7), -np.inf), np.full((p, 7), np.inf)
+    pairs.pair_extremes(z, w, hi, lo, first, last)
+    want_hi, want_lo = np.full((p, 7), -np.inf), np.full((p, 7), np.inf)
+    for i in range(p):
+        for j in range(i + 1, p):
+            v = (z[i, first:last] - z[j, first:last]) * w[i, j]
+            for k in (i, j):
+                want_hi[k, first:last] = np.maximum(want_hi[k, first:last], v)
+                want_lo[k, first:last] = np.minimum(want_lo[k, first:last], v)
+    assert np.array_equal(hi, want_hi) and np.array_equal(lo, want_lo)
+
+    rows = rng.permutation(p)[: max(1, p // 2)]
+    mask = rng.random((rows.size, p)) < 0.4
+    out = rng.normal(0, 1, (rows.size, 7))
+    want = out.copy()
+    pairs.masked_maxima(z, w, rows, mask, out, first, last)
+    for k, i in enumerate(rows):
+        cols = np.flatnonzero(mask[k])
+        if cols.size:
+            best = ((z[cols, first:last] - z[i, first:last]) * w[i, cols][:, None]).max(axis=0)
+            want[k, first:last] = np.maximum(want[k, first:last], best)
+    assert np.array_equal(out, want)
 
 
 def test_rank_sets_are_the_same_in_threads_and_in_one():

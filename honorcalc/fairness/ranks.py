@@ -42,6 +42,7 @@ from scipy import stats as sps
 
 from ..errors import InputError
 from ..rules.ranking import competition_ranks
+from . import pairs
 from .base import dersimonian_laird_tau2
 
 __all__ = [
@@ -74,12 +75,10 @@ RANK_UNCERTAINTY_COLUMNS = (
     "bottom_may", "bottom_certain", "bottom_status", "coverage", "note",
 )
 
-#: Elements of the (draws × units × units) array built at a time (about 16 MB of float64).
-_BLOCK_ELEMENTS = 2_000_000
-#: Values of one row's pass in `_PairwiseDifferences` (2 MB of floats: they stay in the cache).
-_CACHE_ELEMENTS = 262_144
+#: Draws in a slice of the passes over the pairs (a tile's rows of them stay in the cache).
+_SLICE_DRAWS = 128
 #: At most this many threads, and only for passes touching more values than `_THREAD_WORK`.
-_MAX_THREADS, _THREAD_WORK = 4, 50_000_000
+_MAX_THREADS, _THREAD_WORK = 4, 20_000_000
 
 
 # ---------------------------------------------------------------------------------------
@@ -185,6 +184,12 @@ def _in_threads(func, parts, *, work: int) -> None:
             del done
 
 
+def _over_draws(kernel, n_draws: int, work: int) -> None:
+    """``kernel(first, last)`` for slices of the draws, in threads when the work is worth it."""
+    width = max(1, min(_SLICE_DRAWS, -(-n_draws // _threads())))
+    _in_threads(lambda first: kernel(first, min(first + width, n_draws)), range(0, n_draws, width), work=work)
+
+
 class _PairwiseDifferences:
     """Max-t critical values for all pairwise differences of one group, from one set of draws.
 
@@ -194,6 +199,7 @@ class _PairwiseDifferences:
     direction of a pair that stays under test once the pair is decided (V is symmetric
     in i and j). A step-down family is then "every pair in direction V, plus the
     undecided pairs in direction −V", and only the undecided pairs need new work.
+    The passes over the pairs are compiled loops (`honorcalc.fairness.pairs`).
     """
 
     def __init__(self, x: np.ndarray, cov: np.ndarray, n_draws: int, rng: np.random.Generator):
@@ -207,14 +213,16 @@ class _PairwiseDifferences:
                 f"cov: the difference of estimates {i} and {j} has zero variance; "
                 "their order is then known and cannot be tested"
             )
-        sigma = np.sqrt(sd2)
+        sigma = np.sqrt(sd2, out=sd2)
         self.p = p
         self.t = (x[:, None] - x[None, :]) / sigma
         np.fill_diagonal(self.t, 0.0)
         self.abs_t = np.abs(self.t)
         upper = np.triu(np.ones((p, p), dtype=bool), 1)
         sign = np.where(self.t != 0, np.sign(self.t), np.where(upper, 1.0, -1.0))
-        self.w = -sign / sigma
+        del upper
+        self.w = np.divide(np.negative(sign, out=sign), sigma, out=sign)
+        del sigma
         np.fill_diagonal(self.w, 0.0)
         eps = rng.standard_normal((n_draws, p))
         if np.count_nonzero(cov - np.diag(var)):
@@ -222,85 +230,20 @@ class _PairwiseDifferences:
             z = eps @ (vecs * np.sqrt(np.clip(vals, 0.0, None))).T
         else:
             z = eps * np.sqrt(var)
-        # units × draws: every gather below takes whole rows
+        # units × draws: each unit's draws are one row
         self.z = np.ascontiguousarray(z.T)
         self.g_max = np.full((p, n_draws), -np.inf)
         g_min = np.full((p, n_draws), np.inf)
-        # V is symmetric: row i against the columns j > i feeds the maxima of both row i and
-        # those columns. The draws are taken a slice at a time, so that a row's values stay in
-        # the cache across the passes over them; a maximum does not depend on the order it is
-        # taken in, so the result is the same.
-        width = max(1, min(n_draws, _CACHE_ELEMENTS // max(p, 1)))
-
-        def draws(first: int) -> None:
-            d = slice(first, min(first + width, n_draws))
-            z, g_hi, g_lo = self.z[:, d], self.g_max[:, d], g_min[:, d]
-            buffer = np.empty(max(p - 1, 0) * z.shape[1])
-            for i in range(p - 1):
-                v = buffer[: (p - i - 1) * z.shape[1]].reshape(p - i - 1, z.shape[1])
-                np.subtract(z[i], z[i + 1:], out=v)
-                np.multiply(v, self.w[i, i + 1:, None], out=v)
-                np.maximum(g_hi[i], v.max(axis=0), out=g_hi[i])
-                np.minimum(g_lo[i], v.min(axis=0), out=g_lo[i])
-                np.maximum(g_hi[i + 1:], v, out=g_hi[i + 1:])
-                np.minimum(g_lo[i + 1:], v, out=g_lo[i + 1:])
-
-        # each slice of draws writes its own columns: the threads share no output
-        _in_threads(draws, range(0, n_draws, width), work=p * p * n_draws)
+        _over_draws(lambda first, last: pairs.pair_extremes(self.z, self.w, self.g_max, g_min, first, last),
+                    n_draws, work=p * p * n_draws // 2)
         self.h = np.maximum(self.g_max, -g_min)
 
-    def _minus_v_max(self, a: np.ndarray, b: np.ndarray):
-        """Max over draws-wise −V of the pairs (a, b), per run of equal ``a`` (``a`` sorted).
-
-        The pairs are taken `_BLOCK_ELEMENTS` values at a time: a band can hold most of a
-        group's pairs, and all of them times the draws would not fit. A maximum does not
-        depend on how its values are grouped, so the result is the same.
-        """
-        first = np.r_[True, a[1:] != a[:-1]]
-        starts = np.flatnonzero(first)
-        run = np.cumsum(first) - 1
-        out = np.empty((starts.size, self.z.shape[1]))
-        step = max(1, _BLOCK_ELEMENTS // self.z.shape[1])
-        for start in range(0, a.size, step):
-            aa, bb, rr = a[start:start + step], b[start:start + step], run[start:start + step]
-            values = (self.z[bb] - self.z[aa]) * self.w[aa, bb][:, None]
-            local = np.flatnonzero(np.r_[True, rr[1:] != rr[:-1]])
-            best = np.maximum.reduceat(values, local, axis=0)
-            runs = rr[local]
-            # a run cut by the block's start continues the previous block's maximum
-            if start and runs[0] == run[start - 1]:
-                best[0] = np.maximum(out[runs[0]], best[0])
-            out[runs] = best
-        return a[starts], out
-
     def _with_pairs(self, base: np.ndarray, who: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """``base`` (one row per unit of ``who``) raised by −V over the pairs in ``mask``."""
+        """``base`` (one row per unit of ``who``) raised by −V over the pairs in ``mask``
+        (one row per unit of ``who``, one column per unit of the group)."""
         out = base.copy()
-        rows, cols = np.nonzero(mask)
-        if rows.size:
-            hit, best = self._minus_v_max(who[rows], cols)
-            at = np.searchsorted(who, hit)
-            out[at] = np.maximum(out[at], best)
-        return out
-
-    def _masked_max(self, mask: np.ndarray) -> np.ndarray:
-        """Per unit i and draw, max of −V_ij over the j with ``mask[i, j]`` (−inf if none).
-
-        One row at a time, over the columns its mask holds only: a maximum does not depend
-        on the order it is taken in, so leaving out the rest changes nothing.
-        """
-        p, n_draws = self.z.shape
-        out = np.full((p, n_draws), -np.inf)
-        rows = np.flatnonzero(mask.any(axis=1))
-
-        def part(block: np.ndarray) -> None:
-            for i in block:
-                cols = np.flatnonzero(mask[i])
-                out[i] = ((self.z[cols] - self.z[i]) * self.w[i, cols][:, None]).max(axis=0)
-
-        # each row is written by one thread only; interleaved, as a triangular mask's rows shorten
-        n = _threads()
-        _in_threads(part, [rows[k::n] for k in range(n)], work=int(mask.sum()) * n_draws)
+        _over_draws(lambda first, last: pairs.masked_maxima(self.z, self.w, who, mask, out, first, last),
+                    self.z.shape[1], work=int(np.count_nonzero(mask)) * self.z.shape[1])
         return out
 
     def marginal(self, units: np.ndarray, coverage: float, stepdown: bool) -> np.ndarray:
@@ -320,9 +263,7 @@ class _PairwiseDifferences:
         off = np.ones((active.size, self.p), dtype=bool)
         off[np.arange(active.size), who] = False
         low_band = off & (absolute[active] <= floor[:, None])
-        full = np.zeros((self.p, self.p), dtype=bool)
-        full[who] = low_band
-        base = np.maximum(self.g_max[who], self._masked_max(full)[who])
+        base = self._with_pairs(self.g_max[who], who, low_band)
         while active.size:
             band = off & ~low_band & (absolute[active] <= c[active, None])
             c[active] = np.quantile(self._with_pairs(base, who, band), coverage, axis=1)
@@ -348,15 +289,12 @@ class _PairwiseDifferences:
         low_band = family & (self.abs_t <= floor)
 
         def raised(base, mask):
-            rows, cols = np.nonzero(mask)
-            out = base
-            step = max(1, _BLOCK_ELEMENTS // self.z.shape[1])
-            for start in range(0, rows.size, step):
-                r, c = rows[start:start + step], cols[start:start + step]
-                out = np.maximum(out, ((self.z[c] - self.z[r]) * self.w[r, c][:, None]).max(axis=0))
-            return out
+            """``base`` raised by −V over the pairs in ``mask`` (units × units)."""
+            rows = np.flatnonzero(mask.any(axis=1))
+            out = self._with_pairs(np.full((rows.size, self.z.shape[1]), -np.inf), rows, mask[rows])
+            return np.maximum(base, out.max(axis=0, initial=-np.inf))
 
-        base = np.maximum(g, self._masked_max(low_band).max(axis=0))
+        base = raised(g, low_band)
         while True:
             c = float(np.quantile(raised(base, family & ~low_band & (self.abs_t <= c)), coverage))
             now = int((family & (self.abs_t > c)).sum())
