@@ -16,6 +16,7 @@ import honorcalc.fairness.pairs as pairs
 import honorcalc.fairness.ranks as ranks
 import honorcalc.fairness.raters as raters
 from honorcalc.data import load_dataset
+from honorcalc.data.contract import coded_ids, text_ids
 from honorcalc.datasets.province import write_province_dataset
 from honorcalc.fairness import rank_uncertainty
 from honorcalc.fairness.raters import _interval_alpha, _rater_matrix
@@ -106,3 +107,36 @@ def test_the_province_as_one_dataset_loads_with_ids_unique_across_cities(tmp_pat
     raters_of = dataset.scores.groupby("rater_id")["unit_id"].agg(lambda u: {x.split("-")[0] for x in u})
     assert raters_of.map(len).eq(1).all()  # no rater crosses a city
     assert len(dataset.rounds) == 28 and dataset.indicators["indicator_id"].is_unique
+
+
+def test_score_ids_are_held_as_sorted_codes_and_read_as_their_text(demo_data):
+    scores = load_dataset(demo_data).scores
+    for column in ("round_id", "unit_id", "indicator_id", "rater_id", "source"):
+        categories = scores[column].cat.categories
+        assert list(categories) == sorted(categories) and not scores[column].cat.ordered
+        text = scores[column].astype(str)
+        codes, uniques = pd.factorize(text_ids(scores[column]), sort=True)
+        want_codes, want_uniques = pd.factorize(text, sort=True)
+        assert np.array_equal(codes, want_codes) and list(uniques) == list(want_uniques)
+    # categories not in text order, or not text, are put in order first
+    odd = pd.Series([3, 1, 2, 1]).astype(pd.CategoricalDtype([3, 2, 1]))
+    assert list(pd.factorize(text_ids(odd), sort=True)[1]) == ["1", "2", "3"]
+    assert coded_ids(pd.Series(["b", "a", "b"])).cat.codes.tolist() == [1, 0, 1]
+
+
+def test_every_table_is_the_same_from_score_ids_as_text_and_as_codes(demo_data):
+    """The library takes score rows built by hand (ids as text) as well as `load_dataset`'s (ids as codes)."""
+    import dataclasses
+
+    from honorcalc.data.write import table_bytes
+    from honorcalc.params import Params
+    from honorcalc.runs.pipeline import run_tables
+
+    coded = load_dataset(demo_data)
+    as_text = dataclasses.replace(coded, scores=coded.scores.astype(
+        {c: "str" for c in coded.scores.columns if isinstance(coded.scores[c].dtype, pd.CategoricalDtype)}))
+    params = Params(dataset=str(demo_data), round="C2026Q2")
+    first, second = run_tables(params, coded), run_tables(params, as_text)
+    assert first.keys() == second.keys()
+    for name in first:
+        assert table_bytes(first[name]) == table_bytes(second[name]), name

@@ -162,7 +162,35 @@ def final_score_rater(source: str) -> str:
 
 def is_final_score_rater(rater_ids: pd.Series) -> pd.Series:
     """Which of ``rater_ids`` are pseudo-raters of final scores (no rater was recorded)."""
-    return rater_ids.astype("str").str.startswith(FINAL_SCORE_PREFIX)
+    return text_ids(rater_ids).str.startswith(FINAL_SCORE_PREFIX).astype(bool)
+
+
+def coded_ids(values: pd.Series) -> pd.Series:
+    """A text column as a categorical of sorted text categories (`Dataset` keeps the score rows' ids so).
+
+    Ten million score rows hold a few thousand distinct ids: as codes they take a
+    tenth of the memory, and numbering, grouping and looking them up is work on
+    small integers instead of on text.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return text_ids(values)
+    codes, uniques = pd.factorize(values, sort=True)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(uniques)), index=values.index,
+                     name=values.name)
+
+
+def text_ids(values: pd.Series) -> pd.Series:
+    """``values.astype(str)``, except that a categorical stays one: its categories become text, sorted.
+
+    Whatever works on text (comparison, ``isin``, ``.str``, `pandas.factorize` with
+    ``sort=True``) then gives the same answer, without writing out every row's text.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype) and not values.isna().any():
+        text = values.cat.categories.astype(str)
+        if text.is_unique:
+            values = values.cat.rename_categories(text).cat.as_unordered()
+            return values if text.is_monotonic_increasing else values.cat.reorder_categories(sorted(text))
+    return values.astype(str)
 
 
 def empty_table(name: str) -> pd.DataFrame:
@@ -186,7 +214,9 @@ class Dataset:
 
     Ids and text are ``str``; numbers ``float64``; ``rounds.date`` is
     ``datetime64``; ``deductions.verified`` is ``bool``; blank optional cells are
-    NaN. Optional tables that were not given are empty frames with the contract's
+    NaN. The text columns of ``scores`` (ids, source, visit) are categoricals of
+    sorted text categories (`coded_ids`): a province's millions of score rows hold
+    a few thousand distinct values. Optional tables that were not given are empty frames with the contract's
     columns. Each frame keeps its original row labels (spreadsheet row − 2).
     """
 

@@ -790,7 +790,18 @@ def load_dataset(path: str | Path, *, max_bytes: int | None = None, max_rows: in
     problem = workbook_error(raw, None)
     if problem is not None:
         raise problem
-    return dataclasses.replace(dataset, files=dict(raw.files), notices=tuple(raw.notices) + dataset.notices)
+    dataset = dataclasses.replace(dataset, files=dict(raw.files), notices=tuple(raw.notices) + dataset.notices)
+    del raw
+    _release_text_memory()
+    return dataset
+
+
+def _release_text_memory() -> None:
+    """Give the memory of the text read back to the system: Arrow's allocator keeps what was freed
+    for its next use, and a province's text (a gigabyte) is not read again."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def dataset_file(dataset: str | Path, file: str) -> Path:

@@ -20,6 +20,7 @@ from .contract import (
     KEYS,
     Col,
     Dataset,
+    coded_ids,
     column_of_header,
     empty_table,
     final_score_rater,
@@ -930,6 +931,9 @@ def validate_tables(
             typed[table], checked[table] = frame, t
     for table in CONTRACT:
         typed.setdefault(table, empty_table(table))
+    for col in CONTRACT["scores"]:
+        if col.kind != "number" and col.name in typed["scores"]:
+            typed["scores"][col.name] = coded_ids(typed["scores"][col.name])
     all_files = {**{t: f"{t}.csv" for t in CONTRACT}, **files}
     cases += _references(checked, typed, all_files)
     if {"scores", "indicators", "rounds"} <= set(checked):

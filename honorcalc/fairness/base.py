@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from ..data.contract import is_final_score_rater
+from ..data.contract import is_final_score_rater, text_ids
 from ..errors import InputError
 from ..params import Params
 from ..rules.scoring import check_scores_and_indicators, require_columns, row_key
@@ -81,7 +81,7 @@ def cell_codes(frame: pd.DataFrame, columns) -> tuple[np.ndarray, int]:
     """
     key = np.zeros(len(frame), dtype=np.int64)
     for column in columns:
-        part, uniques = pd.factorize(frame[column].astype(str), sort=True)
+        part, uniques = pd.factorize(text_ids(frame[column]), sort=True)
         if (part < 0).any() or any(min(u, default="\x7f") <= "\x1f" for u in uniques):
             key = pd.factorize(row_key(frame, list(columns)), sort=True)[0]
             break
@@ -94,7 +94,7 @@ def cell_codes(frame: pd.DataFrame, columns) -> tuple[np.ndarray, int]:
 
 def sorted_ids(ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(ids.astype(str), return_inverse=True)``, sorted by pandas (far faster on strings)."""
-    text = ids.astype(str)
+    text = text_ids(ids)
     codes, uniques = pd.factorize(text, sort=True)
     if (codes < 0).any():
         # a missing id: np.unique raises on it, as it always did

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from ..data.contract import text_ids
 from ..errors import InputError
 from ..params import SOURCES, Params
 from ..rules.scoring import row_key
@@ -72,7 +73,7 @@ class Layout:
         round_code = round_code[self.cell]
         self.rounds = np.asarray(rounds, dtype=object)
         self.round_source = round_code.astype(np.int64) * len(SOURCES) + self.src
-        rater, raters = pd.factorize(self.s["rater_id"].astype(str))
+        rater, raters = pd.factorize(text_ids(self.s["rater_id"]))
         self.rater, self.n_raters = rater.astype(np.int64), max(len(raters), 1)
         self.col = ur * len(SOURCES) + self.src
         cell_max = self.s["max_points"].to_numpy()[self.first]

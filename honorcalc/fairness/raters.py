@@ -11,7 +11,7 @@ from scipy import sparse
 from scipy import stats as sps
 from scipy.sparse.csgraph import connected_components
 
-from ..data.contract import dataset_frames
+from ..data.contract import dataset_frames, text_ids
 from ..errors import InputError
 from ..params import Params
 from ..rules.evaluate import Evaluation, evaluate_until
@@ -380,7 +380,7 @@ def fit_severity_coded(s: pd.DataFrame, cell, n_cells, raters, rater, unit, *, m
     shared = m[cell] >= 2
     covert = np.zeros(len(y))
     if "visit" in s.columns:
-        covert = (s["visit"].astype(str) == "covert").to_numpy(dtype="float64")
+        covert = (text_ids(s["visit"]) == "covert").to_numpy(dtype="float64")
     xdev = centred(covert)
     has_visit = bool(xdev @ xdev > _RANK_TOL)
     n_p = n_r + has_visit  # parameters: −δ of every rater, then the visit effect
@@ -726,7 +726,7 @@ def rater_severity(scores: pd.DataFrame, indicators: pd.DataFrame, params: Param
             why.append("too few estimable raters in the component to shrink")
         notes.append("; ".join(why))
     out = pd.DataFrame({
-        "round_id": ";".join(sorted(s["round_id"].astype(str).unique())),
+        "round_id": ";".join(sorted(text_ids(s["round_id"]).unique())),
         "rater_id": fit.raters,
         "source": source.reindex(fit.raters).to_numpy(),
         "n_scores": fit.n_scores.astype("int64"),
@@ -755,7 +755,7 @@ def _final_score_raters(s: pd.DataFrame, fp) -> pd.DataFrame:
     g = s.groupby("rater_id", sort=True)
     nan = np.nan
     out = pd.DataFrame({
-        "round_id": ";".join(sorted(s["round_id"].astype(str).unique())),
+        "round_id": ";".join(sorted(text_ids(s["round_id"]).unique())),
         "rater_id": g.size().index.to_numpy(),
         "source": g["source"].agg(lambda v: ";".join(sorted(set(map(str, v))))).to_numpy(),
         "n_scores": g.size().to_numpy(dtype="int64"), "n_compared": 0, "n_units": 0,
@@ -830,6 +830,7 @@ def rater_separation(raters: pd.DataFrame, scores: pd.DataFrame, params: Params)
     require(raters, "raters", ["round_id", "rater_id", "severity", "se", "component", "status", "tau"])
     rows = []
     usable = raters[(raters["status"] != "not_estimable") & (raters["component"] > 0)]
+    rater_of_score = text_ids(scores["rater_id"])
     for c, part in usable.groupby("component", sort=True):
         if len(part) < 2:
             continue
@@ -838,7 +839,7 @@ def rater_separation(raters: pd.DataFrame, scores: pd.DataFrame, params: Params)
         true = max(sd2 - mse, 0.0)
         reliability = true / sd2 if sd2 > 0 else np.nan
         index = np.sqrt(true / mse) if mse > 0 else np.nan
-        n_units = scores.loc[scores["rater_id"].astype(str).isin(part["rater_id"].astype(str)), "unit_id"].nunique()
+        n_units = scores.loc[rater_of_score.isin(part["rater_id"].astype(str)).to_numpy(), "unit_id"].nunique()
         base = {"round_id": str(part["round_id"].iloc[0]), "scope": "raters", "key": f"component {c}",
                 "ci_low": np.nan, "ci_high": np.nan, "ci_level": np.nan, "p_value": np.nan,
                 "n_units": int(n_units), "n_raters": len(part), "seed": ""}

@@ -424,7 +424,7 @@ def variance_components(scores: pd.DataFrame, indicators: pd.DataFrame, params: 
     seed = f"[{int(params.seed)}, {_SEED_STREAM}]"
     s = rescaled(scores, indicators)
     source_rank = {src: k for k, src in enumerate(SOURCES)}
-    keys = s[["round_id", "source"]].drop_duplicates()
+    keys = s[["round_id", "source"]].drop_duplicates().astype(str)
     keys = keys.assign(_order=keys["source"].map(source_rank).fillna(len(SOURCES)))
     keys = keys.sort_values(["round_id", "_order", "source"], kind="stable")
     # the ids numbered once for all groups, units and raters in sorted order
