@@ -48,7 +48,8 @@ def seeded_rng(params: Params, stream: str) -> tuple[np.random.Generator, str]:
 
 
 def rescaled(scores: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
-    """The score rows with ``max_points``, ``category`` and ``pct`` = points / max_points × 100."""
+    """The score rows with ``max_points``, ``category`` (a categorical of sorted text) and
+    ``pct`` = points / max_points × 100."""
     check_scores_and_indicators(scores, indicators)
     if not pd.api.types.is_numeric_dtype(scores["points"]):
         raise InputError(
@@ -64,12 +65,14 @@ def rescaled(scores: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
     if len(unknown):
         raise InputError(f"unknown indicator_id {scores['indicator_id'].iloc[unknown[0]]!r}", file="scores",
                          column="indicator_id")
-    out = scores.copy()
+    # a new frame over the same columns (copy-on-write: no column is copied), three columns added
+    out = scores.reset_index(drop=True)
     out["max_points"] = max_points
-    # taken from the distinct indicators' categories, as text of the same type: no text per row is made
-    out["category"] = ids.map(meta["category"]).astype(str).take(at).set_axis(out.index)
-    out["pct"] = out["points"].to_numpy(dtype="float64") / out["max_points"].to_numpy() * 100.0
-    return out.reset_index(drop=True)
+    # codes of the distinct indicators' categories, as sorted text: no text per row is made
+    category, categories = pd.factorize(ids.map(meta["category"]).astype(str), sort=True)
+    out["category"] = pd.Categorical.from_codes(category[at], dtype=pd.CategoricalDtype(categories))
+    out["pct"] = out["points"].to_numpy(dtype="float64") / max_points * 100.0
+    return out
 
 
 def cell_codes(frame: pd.DataFrame, columns) -> tuple[np.ndarray, int]:

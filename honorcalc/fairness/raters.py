@@ -414,6 +414,7 @@ def fit_severity_coded(s: pd.DataFrame, cell, n_cells, raters, rater, unit, *, m
     severity = np.where(estimable, -beta[:n_r], np.nan)
     fitted = beta[:n_r][rater] + (beta[n_r] * covert if has_visit else 0.0)
     resid = np.where(shared, dev - centred(fitted), 0.0)
+    del dev, fitted  # a province's field rows: each array of them is tens of megabytes
 
     # the rater × unit pairs of the shared scores: pair_of[i] numbers the pair of the i-th of them
     sh = np.flatnonzero(shared)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from ..data.contract import text_ids
 from ..params import Params
 from .base import (
     CELL,
@@ -16,7 +17,7 @@ from .base import (
     t_interval,
     with_rater,
 )
-from .raters import SeverityFit, fit_severity, fit_severity_coded
+from .raters import fit_severity, fit_severity_coded
 
 __all__ = ["visit_gap"]
 
@@ -102,25 +103,33 @@ def visit_gap(scores: pd.DataFrame, indicators: pd.DataFrame, params: Params) ->
     s = s[[*CELL, "rater_id", "visit", "pct"]]
     if s.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    unit, units = pd.factorize(s["unit_id"], sort=True)
-    rnd, round_ids = pd.factorize(s["round_id"], sort=True)
-    ind, indicator_ids = pd.factorize(s["indicator_id"], sort=True)
+    unit, units = pd.factorize(text_ids(s["unit_id"]), sort=True)
+    rnd, round_ids = pd.factorize(text_ids(s["round_id"]), sort=True)
+    ind, indicator_ids = pd.factorize(text_ids(s["indicator_id"]), sort=True)
     # fit.raters are the sorted ids of s["rater_id"], so these codes index the fit's arrays
     raters, rater = sorted_ids(s["rater_id"])
-    fit = _severity_fit(s, [(rnd, round_ids), (unit, units), (ind, indicator_ids)], raters, rater,
-                        fp.severity_min_units)
+    fit_cells = _fit_cells(s, [(rnd, round_ids), (unit, units), (ind, indicator_ids)])
+    # the cells of the gap (unit, round, indicator) and their visit, made before the fit so that the
+    # round and indicator codes are let go while it runs: the keys sort as the ids do; 2 × cell + 1 is
+    # the covert visit, 2 × cell the open one
+    keep = (unit >= 0) & (rnd >= 0) & (ind >= 0)
+    n_rounds, n_ind = len(round_ids), int(ind.max(initial=-1)) + 1
+    cell = (unit.astype(np.int64) * n_rounds + rnd) * n_ind + ind
+    visit_key = cell[keep] * 2 + (s["visit"] == "covert").to_numpy()[keep]
+    del cell, rnd, ind
+    if fit_cells is None:
+        fit = fit_severity(s, min_units=fp.severity_min_units)
+    else:
+        fit = fit_severity_coded(s, *fit_cells, raters, rater, np.asarray(unit, dtype=np.int64),
+                                 min_units=fp.severity_min_units)
     city_low, city_high = t_interval(fit.visit_effect, fit.visit_se, fit.visit_df, fp.confidence_level)
     adjusted = s["pct"].to_numpy() + np.nan_to_num(fit.severity)[rater]
     # ids typed from their values, as the pivot table's index was
     units, round_ids = pd.Index(units.to_numpy(), name="unit_id"), pd.Index(round_ids.to_numpy())
-    keep = (unit >= 0) & (rnd >= 0) & (ind >= 0)
-    n_rounds, n_ind = len(round_ids), int(ind.max(initial=-1)) + 1
-    cell = (unit.astype(np.int64) * n_rounds + rnd) * n_ind + ind
     # The mean of each (unit, round, indicator) and visit over its non-missing points, as the
-    # pivot table this replaces, on integer keys. The keys sort as the ids do; 2 × cell + 1 is
-    # the covert visit, 2 × cell the open one.
-    key, group = dense_codes(cell[keep] * 2 + (s["visit"] == "covert").to_numpy()[keep],
-                               2 * len(units) * n_rounds * n_ind)
+    # pivot table this replaces, on integer keys.
+    key, group = dense_codes(visit_key, 2 * len(units) * n_rounds * n_ind)
+    del visit_key
     value = adjusted[keep]
     known = ~np.isnan(value)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -171,27 +180,27 @@ def visit_gap(scores: pd.DataFrame, indicators: pd.DataFrame, params: Params) ->
     return out[cols]
 
 
-def _severity_fit(s: pd.DataFrame, ids, raters, rater, min_units: int) -> SeverityFit:
-    """`fit_severity` of the field rows ``s`` (one source), on the codes of their ids already made.
+def _fit_cells(s: pd.DataFrame, ids) -> tuple[np.ndarray, int] | None:
+    """The cells (round, unit, indicator) of `fit_severity` for the field rows ``s`` (one source),
+    from the codes of their ids already made; None when `fit_severity` must make its own.
 
     ``ids`` holds ``pd.factorize(..., sort=True)`` of round_id, unit_id and indicator_id.
-    With one source, string ids, none missing and none holding a character at or below
-    U+001F, `cell_codes` numbers the cells (round, unit, indicator) in this very order,
-    so the codes give the same fit without factorizing the ids again; otherwise
-    `fit_severity` makes its own.
+    With one source, string ids (or categoricals of them, as `text_ids` gives), none missing
+    and none holding a character at or below U+001F, `cell_codes` numbers the cells in this
+    very order, so the codes give the same fit without factorizing the ids again.
     """
-    plain = all(pd.api.types.is_string_dtype(s[column]) for column in CELL)
+    plain = all(pd.api.types.is_string_dtype(s[column]) or isinstance(s[column].dtype, pd.CategoricalDtype)
+                for column in CELL)
     plain = plain and all((code >= 0).all() and all(min(u, default="\x7f") > "\x1f" for u in uniques)
                           for code, uniques in ids)
     if not plain:
-        return fit_severity(s, min_units=min_units)
+        return None
     key = np.zeros(len(s), dtype=np.int64)
     for code, uniques in ids:
         key = key * len(uniques) + code
     size = int(np.prod([len(uniques) for _, uniques in ids], dtype=np.int64))
     cell = dense_codes(key, size)[1]
-    return fit_severity_coded(s, cell, int(cell.max(initial=-1)) + 1, raters, rater, ids[1][0].astype(np.int64),
-                         min_units=min_units)
+    return cell, int(cell.max(initial=-1)) + 1
 
 
 def joined(values: np.ndarray, group: np.ndarray) -> list[str]:
