@@ -140,3 +140,55 @@ def test_every_table_is_the_same_from_score_ids_as_text_and_as_codes(demo_data):
     assert first.keys() == second.keys()
     for name in first:
         assert table_bytes(first[name]) == table_bytes(second[name]), name
+
+
+def test_the_fairness_tables_are_the_same_in_two_lanes_and_in_one(monkeypatch, demo_data):
+    from honorcalc.data.write import table_bytes
+    from honorcalc.fairness import fairness_tables
+    from honorcalc.fairness import tables as module
+    from honorcalc.params import Params
+
+    dataset, params = load_dataset(demo_data), Params(dataset=str(demo_data), round="C2026Q4")
+    lanes = []
+    real = module.in_two_lanes
+
+    def spy(steps, side, *, concurrent):
+        lanes.append(concurrent)
+        return real(steps, side, concurrent=concurrent)
+
+    monkeypatch.setattr(module, "in_two_lanes", spy)
+    monkeypatch.setattr(module.os, "cpu_count", lambda: 2)
+    two = fairness_tables(dataset, params)
+    monkeypatch.setattr(module.os, "cpu_count", lambda: 1)
+    one = fairness_tables(dataset, params)
+    assert lanes == [True, False]
+    assert {k: table_bytes(v) for k, v in two.items()} == {k: table_bytes(v) for k, v in one.items()}
+
+
+def test_two_analyses_share_the_machine_only_when_their_memory_fits_together():
+    from honorcalc.fairness.memory import MemoryNeed, fit_together
+
+    needs = [MemoryNeed("laggards", "fairness.null_cities", "null", 10, lambda v: 600.0),
+             MemoryNeed("ranks", "fairness.rank_draws", "draws", 10, lambda v: 600.0)]
+    assert fit_together(needs, (2000.0, "test")) and not fit_together(needs, (1000.0, "test"))
+
+
+@pytest.mark.parametrize("concurrent", [True, False])
+def test_two_lanes_give_each_step_the_results_of_its_lane_and_raise_the_first_error_in_order(concurrent):
+    from honorcalc.fairness.base import in_two_lanes
+
+    steps = [("a", lambda d: 1), ("b", lambda d: 2), ("c", lambda d: d["a"] + 10), ("d", lambda d: d["b"] + 20)]
+    assert in_two_lanes(steps, {"b", "d"}, concurrent=concurrent) == {"a": 1, "b": 2, "c": 11, "d": 22}
+
+    def fail(message):
+        def step(d):
+            raise ValueError(message)
+        return step
+
+    # the side lane's error comes first in the steps' order, though the main lane fails too
+    steps = [("a", lambda d: 1), ("b", fail("side")), ("c", fail("main")), ("d", lambda d: 4)]
+    with pytest.raises(ValueError, match="side"):
+        in_two_lanes(steps, {"b", "d"}, concurrent=concurrent)
+    steps = [("a", fail("main")), ("b", fail("side"))]
+    with pytest.raises(ValueError, match="main"):
+        in_two_lanes(steps, {"b"}, concurrent=concurrent)

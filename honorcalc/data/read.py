@@ -792,16 +792,29 @@ def load_dataset(path: str | Path, *, max_bytes: int | None = None, max_rows: in
         raise problem
     dataset = dataclasses.replace(dataset, files=dict(raw.files), notices=tuple(raw.notices) + dataset.notices)
     del raw
-    _release_text_memory()
+    release_freed_memory()
     return dataset
 
 
-def _release_text_memory() -> None:
-    """Give the memory of the text read back to the system: Arrow's allocator keeps what was freed
-    for its next use, and a province's text (a gigabyte) is not read again."""
+def release_freed_memory() -> None:
+    """Give memory freed after a large step back to the system.
+
+    Arrow's allocator keeps what was freed for its next use (a province's text read: a
+    gigabyte), and so does the C library's, for blocks of up to 32 MB, in one heap per
+    thread; the next step needs neither. Where the C library is not glibc, only Arrow's
+    memory is returned.
+    """
+    import ctypes
+    import ctypes.util
+
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
+    libc = ctypes.util.find_library("c")
+    if libc:
+        trim = getattr(ctypes.CDLL(libc), "malloc_trim", None)
+        if trim is not None:
+            trim(0)
 
 
 def dataset_file(dataset: str | Path, file: str) -> Path:

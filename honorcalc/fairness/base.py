@@ -12,7 +12,7 @@ from ..params import Params
 from ..rules.scoring import check_scores_and_indicators, require_columns, row_key
 
 __all__ = ["SEED_STREAMS", "CELL", "check_params", "require", "seeded_rng", "rescaled", "cell_codes", "sorted_ids", "round_order", "t_interval", "dense_codes",
-           "dersimonian_laird_tau2", "FINAL_SCORES_NOTE", "with_rater"]
+           "dersimonian_laird_tau2", "FINAL_SCORES_NOTE", "with_rater", "in_two_lanes"]
 
 SEED_STREAMS = {"rater_slots": 1, "laggards": 2, "stability": 3, "groups": 4, "gstudy": 5, "ranks": 6}
 
@@ -140,4 +140,43 @@ def dersimonian_laird_tau2(q: float, w: np.ndarray) -> float:
     ``w`` (DerSimonian & Laird, 1986, Controlled Clinical Trials 7(3), 177-188).
     """
     return max(0.0, float((q - (w.size - 1)) / (w.sum() - (w**2).sum() / w.sum())))
+
+
+def in_two_lanes(steps, side, *, concurrent: bool) -> dict:
+    """Run ``steps`` — ``(name, step)`` pairs, each ``step(done)`` given the results so far by
+    name — in their order, those named in ``side`` in a second thread when ``concurrent``.
+
+    A side step must not need a result of the main lane: each lane runs its own steps in
+    order, so a step may use the results of the steps before it in its own lane. Every
+    step is a pure function of its inputs, seeded from the parameters, so the results are
+    those of one thread. When steps fail, the error raised is that of the first failing
+    step in ``steps``' order, as in one thread. An interrupt of the main thread is not
+    held up by the side lane (a daemon thread, whose result is then dropped).
+    """
+    import threading
+
+    done, failed = {}, {}
+
+    def lane(in_side: bool, catch) -> None:
+        for name, step in steps:
+            if (name in side) == in_side:
+                try:
+                    done[name] = step(done)
+                except catch as error:
+                    failed[name] = error
+                    return
+
+    thread = None
+    if concurrent and side:
+        thread = threading.Thread(target=lane, args=(True, BaseException), name="honorcalc-side", daemon=True)
+        thread.start()
+    lane(False, Exception)
+    if thread is None:
+        lane(True, Exception)
+    else:
+        thread.join()
+    for name, _ in steps:
+        if name in failed:
+            raise failed[name]
+    return done
 

@@ -42,6 +42,7 @@ __all__ = [
     "SimulationSizes",
     "available_memory",
     "check_memory",
+    "fit_together",
     "fairness_sizes",
     "memory_needs",
 ]
@@ -338,6 +339,12 @@ def _round_down(value: int) -> int:
 def _megabytes(size: float) -> str:
     megabytes = size / (1 << 20)
     return f"{megabytes:.2g} MB" if megabytes < 10 else f"{megabytes:,.0f} MB"
+
+
+def fit_together(needs: list[MemoryNeed], available: tuple[float, str] | None = None) -> bool:
+    """Whether every simulation's memory fits at the same time, with the room `check_memory` leaves."""
+    size = (available_memory() if available is None else available)[0]
+    return sum(need.bytes for need in needs) <= _HEADROOM * size
 
 
 def check_memory(needs: list[MemoryNeed], available: tuple[float, str] | None = None) -> None:

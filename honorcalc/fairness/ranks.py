@@ -215,23 +215,28 @@ class _PairwiseDifferences:
             )
         sigma = np.sqrt(sd2, out=sd2)
         self.p = p
-        self.t = (x[:, None] - x[None, :]) / sigma
-        np.fill_diagonal(self.t, 0.0)
-        self.abs_t = np.abs(self.t)
-        upper = np.triu(np.ones((p, p), dtype=bool), 1)
-        sign = np.where(self.t != 0, np.sign(self.t), np.where(upper, 1.0, -1.0))
-        del upper
-        self.w = np.divide(np.negative(sign, out=sign), sigma, out=sign)
-        del sigma
-        np.fill_diagonal(self.w, 0.0)
+        # the draws first, so that the eigen-decomposition's arrays are let go before t and w are made
         eps = rng.standard_normal((n_draws, p))
         if np.count_nonzero(cov - np.diag(var)):
             vals, vecs = np.linalg.eigh(cov)
             z = eps @ (vecs * np.sqrt(np.clip(vals, 0.0, None))).T
+            del vals, vecs
         else:
             z = eps * np.sqrt(var)
+        del eps
         # units × draws: each unit's draws are one row
         self.z = np.ascontiguousarray(z.T)
+        del z
+        self.t = (x[:, None] - x[None, :]) / sigma
+        np.fill_diagonal(self.t, 0.0)
+        self.abs_t = np.abs(self.t)
+        # −sign(t)/σ; a tie (t = 0) counts as positive above the diagonal and negative below it
+        sign = np.sign(self.t)
+        ties = np.flatnonzero(sign == 0)
+        sign.flat[ties] = np.where(ties % p > ties // p, 1.0, -1.0)
+        self.w = np.divide(np.negative(sign, out=sign), sigma, out=sign)
+        del sigma
+        np.fill_diagonal(self.w, 0.0)
         self.g_max = np.full((p, n_draws), -np.inf)
         g_min = np.full((p, n_draws), np.inf)
         _over_draws(lambda first, last: pairs.pair_extremes(self.z, self.w, self.g_max, g_min, first, last),

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 
 from ..data.contract import dataset_frames, require_round
+from ..data.read import release_freed_memory
 from ..errors import InputError
 from ..params import Params
 from ..rules.evaluate import Evaluation, evaluate_rounds
 from ..rules.scoring import order_rounds
-from .base import FINAL_SCORES_NOTE, check_params, with_rater
+from .base import FINAL_SCORES_NOTE, check_params, in_two_lanes, with_rater
 from .final_scores import final_score_rows
 from .groups import group_fairness
 from .laggards import (
@@ -21,7 +24,7 @@ from .laggards import (
     sort_rules,
     year_window,
 )
-from .memory import check_memory, fairness_sizes, memory_needs
+from .memory import check_memory, fairness_sizes, fit_together, memory_needs
 from .ranks import funnel_limits
 from .raters import (
     RATER_COLUMNS,
@@ -135,25 +138,44 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
     this = scores[scores["round_id"] == round_id]
     # every simulation sized from the data before any runs: what would not fit is refused, naming its parameter
     sizes = fairness_sizes(results, params, round_id, scores=this, indicators=indicators, units=frames["units"])
-    check_memory(memory_needs(sizes, params))
-
-    raters = rater_severity(this, indicators, params)
-    g = variance_components(this, indicators, params)
+    needs = memory_needs(sizes, params)
+    check_memory(needs)
     window = year_window(results, round_id)
     in_window = scores["round_id"].isin(window["round_id"].unique()).to_numpy(dtype=bool)
     # the whole year up to the report round is most often every round: then no copy of the scores
     in_window = scores if in_window.all() else scores[in_window]
-    # final scores (no 评分人 recorded): what they leave unanswered is stated, not estimated
-    final = final_score_rows(this, round_id, in_window)
-    parts = [_g_study_rows(g, _final_sources(this)), rater_consistency(this, indicators, params),
-             rater_separation(raters, this, params)]
+    blended = params.history.weight > 0 and params.history.rounds > 0
+    # two analyses at once only where every simulation's memory fits at the same time
+    concurrent = (os.cpu_count() or 1) > 1 and fit_together(needs)
+
+    # Two lanes, each needing no result of the other: about a third of a province's time. The
+    # open/covert gap (the year's field rows: the most memory) meets the laggards (the results
+    # only), not the stability analysis, which follows it in its lane.
+    d = in_two_lanes([
+        ("gap", lambda d: _releasing(visit_gap(in_window, indicators, params))),
+        ("lag", lambda d: flag_laggards(results, params, round_id)),
+        ("raters", lambda d: rater_severity(this, indicators, params)),
+        ("g", lambda d: variance_components(this, indicators, params)),
+        ("final", lambda d: final_score_rows(this, round_id, in_window)),
+        ("consistency", lambda d: rater_consistency(this, indicators, params)),
+        ("separation", lambda d: rater_separation(d["raters"], this, params)),
+        # the G-study of the round serves the stability analysis too, unless history blends in
+        # earlier rounds, whose own G-studies it then needs
+        ("stability", lambda d: list_stability(scores, indicators, results, params, round_id,
+                                               components=None if blended else d["g"])),
+        ("weights", lambda d: weight_sensitivity(scores, indicators, results, params, round_id)),
+        ("groups", lambda d: group_fairness(frames["units"], results[results["round_id"] == round_id], this,
+                                            d["raters"], params)),
+    ], side={"lag", "raters", "final", "consistency", "separation", "groups"}, concurrent=concurrent)
+    raters, stability, weights, groups = d["raters"], d["stability"], d["weights"], d["groups"]
+    parts = [_g_study_rows(d["g"], _final_sources(this)), d["consistency"], d["separation"]]
     reliability = pd.concat(parts, ignore_index=True)
+    final = d["final"]
     if len(final):
         reliability = pd.concat([reliability, final], ignore_index=True) if len(reliability) else final
 
-    lag = flag_laggards(results, params, round_id)
+    lag, gap = d["lag"], d["gap"]
     laggards = lag.table
-    gap = visit_gap(in_window, indicators, params)
     flagged = gap[gap["flagged"].astype(bool)]
     if len(flagged):
         names = window.drop_duplicates("unit_id").set_index("unit_id")["name"]
@@ -168,14 +190,7 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
             "fdr": 1 - params.fairness.confidence_level, "rules": "open_visit",
         })
         laggards = sort_rules(pd.concat([laggards, visits], ignore_index=True))
-
-    # the G-study of the round serves the stability analysis too, unless history blends in
-    # earlier rounds, whose own G-studies it then needs
-    blended = params.history.weight > 0 and params.history.rounds > 0
-    stability = list_stability(scores, indicators, results, params, round_id, components=None if blended else g)
-    weights = weight_sensitivity(scores, indicators, results, params, round_id)
     funnel = _funnel(stability, results[results["round_id"] == round_id], params)
-    groups = group_fairness(frames["units"], results[results["round_id"] == round_id], this, raters, params)
     return {
         "raters.csv": raters[list(RATER_COLUMNS)],
         "reliability.csv": reliability[list(RELIABILITY_COLUMNS)],
@@ -188,6 +203,12 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
         "groups.csv": groups,
         "visits.csv": gap.sort_values("unit_id", kind="stable").reset_index(drop=True),
     }
+
+
+def _releasing(result):
+    """``result``, once the memory freed making it is given back (`release_freed_memory`)."""
+    release_freed_memory()
+    return result
 
 
 def _final_sources(scores: pd.DataFrame) -> set:
