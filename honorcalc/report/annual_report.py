@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..data.contract import is_final_score_rater
+from ..data.contract import is_final_score_rater, text_ids
 from . import round_report as present
 from .html import Html, figure, render, table
 from .i18n import group_label, round_name, tier_label
@@ -221,10 +221,10 @@ def _final_rounds_note(view: AnnualView) -> str | None:
     """What the year's rounds of final scores only (no 评分人 recorded) leave unanswered, or None."""
     scores = view.dataset.scores
     rounds = view.result.rounds["round_id"].astype(str)
-    mine = scores[scores["round_id"].astype(str).isin(set(rounds))]
+    mine = scores[text_ids(scores["round_id"]).isin(set(rounds)).to_numpy()]
     if mine.empty:
         return None
-    final = is_final_score_rater(mine["rater_id"]).groupby(mine["round_id"].astype(str).to_numpy()).all()
+    final = is_final_score_rater(mine["rater_id"]).groupby(text_ids(mine["round_id"]), observed=True).all()
     n = int(final.sum())
     if not n:
         return None

@@ -97,7 +97,7 @@ def summary(view: RoundView) -> Html:
     """概况: a paragraph first (units, lists, escalations, vetoes), then key figures and the units per group."""
     L = view.labels
     s = view.scores
-    units = view.dataset.units[view.dataset.units["unit_id"].isin(s["unit_id"])]
+    units = view.dataset.units[view.dataset.units["unit_id"].isin(s["unit_id"].unique())]
     u = view.result.units
     key_figures = [
         (L["units"], units["unit_id"].nunique()),

@@ -55,24 +55,26 @@ _MAX_NAME_BYTES = 100
 
 
 class _Background:
-    """Run ``fn(*args)`` in a thread; `join` re-raises its exception here."""
+    """Run ``fn(*args)`` in a thread; `join` returns its result, or re-raises its exception here."""
 
     def __init__(self, fn, *args):
         self._error: BaseException | None = None
+        self._result = None
 
         def target():
             try:
-                fn(*args)
+                self._result = fn(*args)
             except BaseException as exc:  # handed to join
                 self._error = exc
 
         self._thread = threading.Thread(target=target, daemon=True)
         self._thread.start()
 
-    def join(self, raise_error: bool = True) -> None:
+    def join(self, raise_error: bool = True):
         self._thread.join()
         if raise_error and self._error is not None:
             raise self._error
+        return self._result
 
 
 @dataclass(frozen=True)
@@ -216,20 +218,22 @@ def _run(params: Params, out: Path, notebook, progress: bool, km) -> RunResult:
         # checked against their hashes, from the run folder it is executed in
         result = evaluate(params, dataset)
         handed = hand_over(run_tables(params, dataset, result), dataset, tmp)
-        # the notice and the workbook, after the tables and before the manifest, which hashes them
-        for name, content in office_documents(params, result).items():
-            (tmp / name).write_bytes(content)
         if params.audit.keep_inputs:
             # compressing the inputs waits on zlib, which leaves the interpreter free
             archiver = _Background(archive_inputs, {t: dataset_file(params.dataset, f) for t, f in dataset.files.items()},
                                    tmp / INPUTS_ARCHIVE)
         import_tooling()  # here, before another thread imports: parallel imports can deadlock
         warm = _Background(warm_exporter, exporter())
+        # the notice and the workbook are made while the kernel draws (a province's workbook takes
+        # seconds), and written before the manifest, which hashes them
+        documents = _Background(office_documents, params, result)
         nb_parameters = {"parameters": params_dict, **handed}
         default = ANNUAL_NOTEBOOK if annual else ROUND_NOTEBOOK
         execute_notebook(Path(notebook or default), tmp / "report.ipynb", nb_parameters, cwd=tmp, progress=progress,
                          km=km)
         warm.join()
+        for name, content in documents.join().items():
+            (tmp / name).write_bytes(content)
         if archiver is not None:
             archiver.join()
         title = _page_title(params, info)
