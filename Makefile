@@ -43,7 +43,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_fairness.py
 	$(PY) benchmarks/bench_report.py
 	$(PY) benchmarks/bench_scale.py
-	$(PY) benchmarks/bench_province.py
+	$(PY) benchmarks/bench_province.py --run
 
 # JupyterLab (the [lab] extra) on the report notebooks, package data in honorcalc/report/notebooks/:
 # served from the repository root, so data/ and params/ are in its file browser; opens the round report.

@@ -188,17 +188,24 @@ def stage_process(root: Path, stage: str, extra: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def whole_run(root: Path, round_id: str) -> float:
-    """Seconds of ``honorcalc run`` (tables, notebook, HTML) on the province, in a subprocess."""
+def whole_run(root: Path, round_id: str) -> tuple[float, int]:
+    """Seconds of ``honorcalc run`` (tables, notebook, HTML) on the province, and the peak RSS of the
+    largest of its processes (the command, or the notebook's kernel), from a process of its own."""
     import shutil
 
     with tempfile.TemporaryDirectory() as tmp:
         params = Path(tmp) / "province.yaml"
         params.write_text(f"dataset: {root}\nround: {round_id}\n", encoding="utf-8")
         exe = shutil.which("honorcalc", path=str(Path(sys.executable).parent)) or "honorcalc"
-        start = time.perf_counter()
-        subprocess.run([exe, "run", str(params), "--out", f"{tmp}/reports"], check=True, stdout=subprocess.DEVNULL)
-        return time.perf_counter() - start
+        # a fresh parent, so that the largest child it waited for is the run's command or its kernel
+        code = ("import json, resource, subprocess, sys, time; start = time.perf_counter(); "
+                "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+                "print(json.dumps([time.perf_counter() - start, "
+                "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))")
+        out = subprocess.run([sys.executable, "-c", code, exe, "run", str(params), "--out", f"{tmp}/reports"],
+                             check=True, stdout=subprocess.PIPE, text=True)
+        seconds, peak = json.loads(out.stdout.strip().splitlines()[-1])
+        return seconds, peak if sys.platform == "darwin" else peak * 1024
 
 
 def main(argv=None) -> int:
@@ -243,8 +250,9 @@ def main(argv=None) -> int:
         import pandas as pd
 
         rounds = pd.read_parquet(root / "rounds.parquet").sort_values("date", kind="stable")
-        seconds = whole_run(root, str(rounds["round_id"].iloc[-1]))
-        print(f"{'honorcalc run':<24} {seconds:8.2f} s {seconds / base['wall']:5.1f}×   (notebook and HTML too)")
+        seconds, run_peak = whole_run(root, str(rounds["round_id"].iloc[-1]))
+        print(f"{'honorcalc run':<24} {seconds:8.2f} s {seconds / base['wall']:5.1f}×   peak RSS {gib(run_peak)} "
+              "(its largest process; notebook and HTML too)")
     return 0 if ok else 1
 
 
