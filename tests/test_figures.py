@@ -279,6 +279,19 @@ def test_score_intervals_use_the_one_measurement_model(result):
     np.testing.assert_allclose(figures.score_intervals(view)["se"], np.linspace(0.5, 2.0, len(result.units)))
 
 
+def test_the_caterpillar_of_a_view_draws_its_runs_errors_without_modelling_them_again(result, monkeypatch):
+    import honorcalc.fairness
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the run's stability.csv has the standard errors")
+
+    monkeypatch.setattr(honorcalc.fairness, "measurement_model", refuse)
+    view = SimpleNamespace(result=result, tables={"stability.csv": pd.DataFrame(
+        {"unit_id": result.units["unit_id"], "se": np.linspace(0.5, 2.0, len(result.units))})})
+    bars = [line for ax in figures.plot_score_intervals(view).axes for line in ax.collections]
+    assert bars
+
+
 def test_caterpillar_has_one_panel_per_group(result):
     fig = figures.plot_score_intervals(result)
     panels = [ax for ax in fig.axes if ax.get_visible()]

@@ -499,7 +499,7 @@ def plot_score_intervals(result, *, lang: str | None = None, level: float | None
     score = _score_label(T, r)
     if ncols < 1:
         raise ParamError(f"ncols ({ncols}) must be at least 1", parameter="ncols")
-    iv = score_intervals(r, level=level)
+    iv = score_intervals(result, level=level)  # a view: the run's own standard errors (stability.csv)
     iv["vetoed"] = r.units["vetoed"].to_numpy(dtype=bool)
     iv = iv[iv["score_rounded"].notna()]
     groups = sorted(iv["ranking_group"].unique()) or [""]
