@@ -27,6 +27,7 @@ are the round's date and every archive member carries that date
 
 from __future__ import annotations
 
+import copy
 import io
 import re
 from collections.abc import Sequence
@@ -445,11 +446,19 @@ def _write_sheet(ws, sheet: Sheet, styles: _Styles) -> None:
         widths.append(max([display_width(header), *shown, 4]))
     align = ["center" if kinds[k] == "text" and widths[k] <= 8 else "left" if kinds[k] == "text" else "right"
              for k in range(len(headers))]
+    # a named style is looked up by name on every assignment: each is assigned once, and its
+    # cell's style copied to the next cells that have it
+    made: dict[str, object] = {}
     for i in range(len(frame)):
         fill = fills[i] if fills[i] in _FILLS else ""
         for k in range(frame.shape[1]):
             cell = ws.cell(row=i + 2, column=k + 1)
-            cell.style = styles.name(kinds[k], align[k], fill)
+            name = styles.name(kinds[k], align[k], fill)
+            if name in made:
+                cell._style = copy.copy(made[name])
+            else:
+                cell.style = name
+                made[name] = cell._style
             _put(cell, columns[k][i], kinds[k])
     # a CJK character is about two digits wide in Excel's default font, and a little more
     widths = [min(48, round(w * 1.15) + 2) for w in widths]
