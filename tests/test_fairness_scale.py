@@ -192,3 +192,30 @@ def test_two_lanes_give_each_step_the_results_of_its_lane_and_raise_the_first_er
     steps = [("a", fail("main")), ("b", fail("side"))]
     with pytest.raises(ValueError, match="main"):
         in_two_lanes(steps, {"b"}, concurrent=concurrent)
+
+
+@pytest.mark.parametrize("concurrent", [True, False])
+def test_the_side_lane_takes_no_step_after_the_main_lanes_failure(concurrent):
+    import threading
+    import time
+
+    from honorcalc.fairness.base import in_two_lanes
+
+    main_failed, ran = threading.Event(), []
+
+    def fail(d):
+        main_failed.set()
+        raise ValueError("main")
+
+    def side(name):
+        def step(d):
+            # the main lane's step has raised by now; its lane records the failure within microseconds
+            main_failed.wait(5)
+            time.sleep(0.2)
+            ran.append(name)
+        return step
+
+    steps = [("s1", side("s1")), ("m", fail), ("s2", side("s2"))]
+    with pytest.raises(ValueError, match="main"):
+        in_two_lanes(steps, {"s1", "s2"}, concurrent=concurrent)
+    assert ran == ["s1"]  # a step before the failing one still runs: its error would have come first

@@ -151,26 +151,38 @@ def in_two_lanes(steps, side, *, concurrent: bool) -> dict:
     step is a pure function of its inputs, seeded from the parameters, so the results are
     those of one thread. When steps fail, the error raised is that of the first failing
     step in ``steps``' order, as in one thread. An interrupt of the main thread is not
-    held up by the side lane (a daemon thread, whose result is then dropped).
+    held up by the side lane (a daemon thread, whose result is then dropped), and once the
+    main lane has failed or been interrupted the side lane starts no further step.
     """
     import threading
 
     done, failed = {}, {}
+    # the side lane takes no step after the main lane's failing one: its errors could not come
+    # first (an interrupt: no step at all)
+    last = [len(steps)]
 
     def lane(in_side: bool, catch) -> None:
-        for name, step in steps:
+        for index, (name, step) in enumerate(steps):
             if (name in side) == in_side:
+                if in_side and index > last[0]:
+                    return
                 try:
                     done[name] = step(done)
                 except catch as error:
                     failed[name] = error
+                    if not in_side:
+                        last[0] = index
                     return
 
     thread = None
     if concurrent and side:
         thread = threading.Thread(target=lane, args=(True, BaseException), name="honorcalc-side", daemon=True)
         thread.start()
-    lane(False, Exception)
+    try:
+        lane(False, Exception)
+    except BaseException:
+        last[0] = -1
+        raise
     if thread is None:
         lane(True, Exception)
     else:
