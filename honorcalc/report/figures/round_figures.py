@@ -545,7 +545,10 @@ def plot_score_intervals(result, *, lang: str | None = None, level: float | None
                            lw=0, zorder=zo + 1)
             vetoed = part["vetoed"].to_numpy()
             ax.scatter(x[vetoed], y[vetoed], s=30, facecolor="white", edgecolor=RED, lw=1.2, zorder=5)
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=5, min_n_ticks=2))
+            # a narrow panel (a small group beside a large one) gets fewer ticks: one per half inch at most
+            inches = ax.get_position().width * fig.get_figwidth()
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=int(np.clip(inches / 0.5, 1, 5)),
+                                                   min_n_ticks=2))
             _threshold_lines(ax, params, T, label=(k % ncols == ncols - 1 or k == len(groups) - 1))
             ax.set_xlim(0, len(part) + 1)
             _label_panel(ax, k, ncols, nrows, titles[k], score, T["rank_axis"])
