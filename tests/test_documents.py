@@ -4,6 +4,7 @@ read back with python-docx and openpyxl."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import io
 import json
 import re
@@ -293,6 +294,12 @@ def test_group_and_unit_names_from_the_data_are_safe(hostile):
     assert book.sheetnames[:2] == ["A_B_C_", "a_b_c_(2)"]
     cell = next(c for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value == HOSTILE_UNIT)
     assert cell.data_type == "s" and cell.quotePrefix
+
+    # a formula-like first cell of a style: only it is marked, not the cells that share its style
+    sheet = workbook.Sheet(name="s", title="t", frame=pd.DataFrame({"单位": ["=A1+1", "市民政局", "市总工会"]}),
+                           kinds={}, fills=["", "", ""])
+    book = _workbook(workbook.workbook_bytes([sheet], date=dt.date(2026, 1, 1), title="t", author=""))
+    assert [c.quotePrefix for (c,) in book["s"].iter_rows(min_row=2)] == [True, False, False]
     archive = zipfile.ZipFile(io.BytesIO(content))
     sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/")]
     assert not any(b"<f>" in archive.read(n) or b"<f " in archive.read(n) for n in sheets)  # no formula anywhere

@@ -124,22 +124,55 @@ def test_score_ids_are_held_as_sorted_codes_and_read_as_their_text(demo_data):
     assert coded_ids(pd.Series(["b", "a", "b"])).cat.codes.tolist() == [1, 0, 1]
 
 
-def test_every_table_is_the_same_from_score_ids_as_text_and_as_codes(demo_data):
-    """The library takes score rows built by hand (ids as text) as well as `load_dataset`'s (ids as codes)."""
+@pytest.fixture(scope="module")
+def one_category_each(tmp_path_factory, demo_data):
+    """The demo city with every indicator in a category of its own, named in the reverse order of
+    the ids: a mapping from ids that is one-to-one, where codes and text part ways if they can."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("one-category-each")
+    shutil.copytree(demo_data, folder, dirs_exist_ok=True)
+    indicators = pd.read_csv(folder / "indicators.csv", dtype=str, keep_default_na=False)
+    indicators["category"] = [f"c{99 - k}" for k in range(len(indicators))]
+    indicators.to_csv(folder / "indicators.csv", index=False)
+    return folder
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.astype({c: "str" for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)})
+
+
+@pytest.mark.parametrize("which", ["demo", "one category each"])
+def test_every_output_is_the_same_from_score_ids_as_text_and_as_codes(which, demo_data, one_category_each):
+    """The library takes score rows built by hand (ids as text) as well as `load_dataset`'s (ids as
+    codes): every table, every frame of the evaluation in its row order, `explain`, the notice and the workbook."""
     import dataclasses
 
     from honorcalc.data.write import table_bytes
+    from honorcalc.explain import explain_unit
     from honorcalc.params import Params
-    from honorcalc.runs.pipeline import run_tables
+    from honorcalc.report.documents import round_notice
+    from honorcalc.report.workbook import round_workbook
+    from honorcalc.runs.pipeline import evaluate, run_tables
 
-    coded = load_dataset(demo_data)
-    as_text = dataclasses.replace(coded, scores=coded.scores.astype(
-        {c: "str" for c in coded.scores.columns if isinstance(coded.scores[c].dtype, pd.CategoricalDtype)}))
-    params = Params(dataset=str(demo_data), round="C2026Q2")
-    first, second = run_tables(params, coded), run_tables(params, as_text)
-    assert first.keys() == second.keys()
-    for name in first:
-        assert table_bytes(first[name]) == table_bytes(second[name]), name
+    folder = demo_data if which == "demo" else one_category_each
+    coded = load_dataset(folder)
+    as_text = dataclasses.replace(coded, scores=_as_text(coded.scores))
+    for round_id in ("C2026Q4", "S2026-12a"):
+        params = Params(dataset=str(folder), round=round_id)
+        results = [evaluate(params, dataset) for dataset in (coded, as_text)]
+        for field in dataclasses.fields(results[0]):
+            first, second = getattr(results[0], field.name), getattr(results[1], field.name)
+            if isinstance(first, pd.DataFrame):
+                pd.testing.assert_frame_equal(_as_text(first), _as_text(second), obj=field.name)
+        for unit in results[0].units["unit_id"].iloc[:5]:
+            assert explain_unit(results[0], unit) == explain_unit(results[1], unit)
+        assert round_notice(results[0]) == round_notice(results[1])
+        assert round_workbook(results[0]) == round_workbook(results[1])
+        tables = [run_tables(params, dataset, result) for dataset, result in zip((coded, as_text), results)]
+        assert tables[0].keys() == tables[1].keys()
+        for name in tables[0]:
+            assert table_bytes(tables[0][name]) == table_bytes(tables[1][name]), name
 
 
 def test_the_fairness_tables_are_the_same_in_two_lanes_and_in_one(monkeypatch, demo_data):
@@ -219,3 +252,29 @@ def test_the_side_lane_takes_no_step_after_the_main_lanes_failure(concurrent):
     with pytest.raises(ValueError, match="main"):
         in_two_lanes(steps, {"s1", "s2"}, concurrent=concurrent)
     assert ran == ["s1"]  # a step before the failing one still runs: its error would have come first
+
+
+def test_an_interrupt_while_the_main_lane_waits_stops_the_side_lane():
+    import os
+    import signal
+    import threading
+    import time
+
+    from honorcalc.fairness.base import in_two_lanes
+
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        pytest.skip("Ctrl-C reaches the main thread as KeyboardInterrupt only")
+    ran = []
+
+    def first(d):
+        time.sleep(0.3)  # the main lane is waiting for this one by now
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C
+        time.sleep(0.3)  # and has seen it
+        ran.append("first")
+
+    steps = [("main", lambda d: 1), ("first", first), ("second", lambda d: ran.append("second"))]
+    with pytest.raises(KeyboardInterrupt):
+        in_two_lanes(steps, {"first", "second"}, concurrent=True)
+    time.sleep(0.6)
+    assert ran == ["first"]

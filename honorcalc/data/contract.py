@@ -179,6 +179,25 @@ def coded_ids(values: pd.Series) -> pd.Series:
                      name=values.name)
 
 
+def mapped(values: pd.Series, mapping) -> pd.Series:
+    """``values.map(mapping)``, as it is on text, also for a categorical of ids.
+
+    A categorical maps its categories, and where the mapping is one-to-one the result is
+    again a categorical, whose categories keep the old order: sorting or numbering it
+    would follow the ids, not the new values, and a ``fillna`` with a new value fails.
+    Here each distinct id is mapped once and the result taken per row, as a plain column.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        text = text_ids(values)
+        if isinstance(text.dtype, pd.CategoricalDtype):
+            per = pd.Series(list(text.cat.categories), dtype="str").map(mapping)
+            out = per.reindex(text.cat.codes.to_numpy())
+            out.index, out.name = values.index, values.name
+            return out
+        values = text
+    return values.map(mapping)
+
+
 def text_ids(values: pd.Series) -> pd.Series:
     """``values.astype(str)``, except that a categorical stays one: its categories become text, sorted.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..data.contract import FINAL_SCORE_PREFIX
+from ..data.contract import FINAL_SCORE_PREFIX, mapped
 from ..errors import InputError
 from ..params import SOURCE_LABELS, SOURCES
 from ..rules.evaluate import RoundResult
@@ -102,7 +102,7 @@ def explain_unit_dict(result: RoundResult, unit_id: str) -> dict:
         )
     ind = result.points[result.points["unit_id"] == unit_id]
     # the same order as the sources section: by source, then indicator
-    ind = ind.assign(_s=ind["source"].map({s: i for i, s in enumerate(SOURCES)}))
+    ind = ind.assign(_s=mapped(ind["source"], {s: i for i, s in enumerate(SOURCES)}))
     ind = ind.sort_values(["_s", "indicator_id"], kind="stable")
     indicators = [
         {"indicator_id": str(i.indicator_id), "name": as_text(i.name), "category": as_text(i.category),

@@ -180,13 +180,13 @@ def in_two_lanes(steps, side, *, concurrent: bool) -> dict:
         thread.start()
     try:
         lane(False, Exception)
+        if thread is None:
+            lane(True, Exception)
+        else:
+            thread.join()
     except BaseException:
-        last[0] = -1
+        last[0] = -1  # an interrupt, in either lane's time: the side lane starts no further step
         raise
-    if thread is None:
-        lane(True, Exception)
-    else:
-        thread.join()
     for name, _ in steps:
         if name in failed:
             raise failed[name]

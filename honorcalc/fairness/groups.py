@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from ..data.contract import mapped
 from ..params import Params
 from .base import FINAL_SCORES_NOTE, check_params, require, seeded_rng, with_rater
 
@@ -262,8 +263,8 @@ def group_fairness(
     u = results[["round_id", "unit_id", "score", "list"]].merge(
         units[["unit_id", "kind", *(["size"] if "size" in units.columns else [])]], on="unit_id", how="left")
     u = u.sort_values("unit_id", kind="stable").reset_index(drop=True)
-    u["severity"] = u["unit_id"].map(exposure).astype("float64")
-    u["component"] = u["unit_id"].map(main["component"]).fillna(0).astype("int64")
+    u["severity"] = mapped(u["unit_id"], exposure).astype("float64")
+    u["component"] = mapped(u["unit_id"], main["component"]).fillna(0).astype("int64")
     u["red"] = (u["list"] == "red").astype(float)
     u["black"] = (u["list"] == "black").astype(float)
     u["score"] = u["score"].astype("float64")

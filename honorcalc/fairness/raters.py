@@ -11,7 +11,7 @@ from scipy import sparse
 from scipy import stats as sps
 from scipy.sparse.csgraph import connected_components
 
-from ..data.contract import dataset_frames, text_ids
+from ..data.contract import dataset_frames, mapped, text_ids
 from ..errors import InputError
 from ..params import Params
 from ..rules.evaluate import Evaluation, evaluate_until
@@ -900,7 +900,7 @@ def adjust_rater_severity(
     table = severity.drop_duplicates("rater_id").set_index("rater_id")
     estimate = table["severity_eb" if "severity_eb" in table.columns else "severity"].astype("float64")
     per_rater = estimate.where(table["flagged"].astype(bool) | (not flagged_only))
-    shift = s["rater_id"].map(per_rater).astype("float64").fillna(0.0).to_numpy()
+    shift = mapped(s["rater_id"], per_rater).astype("float64").fillna(0.0).to_numpy()
     max_points = s["max_points"].to_numpy()
     points = s["points"].to_numpy(dtype="float64")
     adjusted = np.clip(points + shift * max_points / params.fairness.severity_scale, 0.0, max_points)

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from ..data.contract import dataset_frames, require_round
+from ..data.contract import dataset_frames, mapped, require_round
 from ..data.read import release_freed_memory
 from ..errors import InputError
 from ..params import Params
@@ -181,7 +181,7 @@ def fairness_tables(dataset, params: Params, evaluation: Evaluation | None = Non
         names = window.drop_duplicates("unit_id").set_index("unit_id")["name"]
         visits = pd.DataFrame({
             "round_id": round_id, "unit_id": flagged["unit_id"].to_numpy(),
-            "name": flagged["unit_id"].map(names).to_numpy(), "rule": "open_visit",
+            "name": mapped(flagged["unit_id"], names).to_numpy(), "rule": "open_visit",
             "measure": "covert minus open beyond the city's (points of 100)", "evidence": flagged["excess"].to_numpy(),
             "threshold": -params.fairness.visit_gap_min, "p_value": flagged["p_value"].to_numpy(),
             "ci_low": flagged["ci_low"].to_numpy(), "ci_high": flagged["ci_high"].to_numpy(),
@@ -255,7 +255,7 @@ def _funnel(stability: pd.DataFrame, results: pd.DataFrame, params: Params) -> p
     # a source whose error is unknown leaves the se short; the overdispersion τ² of the limits
     # takes up variation the se does not explain, which is why the funnel keeps those units
     s = stability[stability["rank"].notna() & (stability["se"] > 0)]
-    s = s.assign(ranking_group=s["unit_id"].map(groups)).sort_values(["ranking_group", "unit_id"], kind="stable")
+    s = s.assign(ranking_group=mapped(s["unit_id"], groups)).sort_values(["ranking_group", "unit_id"], kind="stable")
     if s.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in FUNNEL_COLUMNS})
     levels = sorted(fp.funnel_levels)

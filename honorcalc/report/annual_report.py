@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..data.contract import is_final_score_rater, text_ids
+from ..data.contract import is_final_score_rater, mapped, text_ids
 from . import round_report as present
 from .html import Html, figure, render, table
 from .i18n import group_label, round_name, tier_label
@@ -207,7 +207,7 @@ def laggards(view: AnnualView) -> Html:
         rules=lambda f: f["rules"].map(lambda r: L["sep"].join(names.get(x, x) for x in str(r).split(";") if x)))
     group = view.result.standing.set_index("unit_id")["ranking_group"]
     points = view.result.standing.set_index("unit_id")["points"]
-    by_unit = by_unit.assign(group=by_unit["unit_id"].map(group), points=by_unit["unit_id"].map(points))
+    by_unit = by_unit.assign(group=mapped(by_unit["unit_id"], group), points=mapped(by_unit["unit_id"], points))
     by_unit = by_unit.sort_values(["q_value", "points", "unit_id"], kind="stable")
     frame = pd.DataFrame({
         L["unit"]: by_unit["name"], L["group"]: by_unit["group"].map(lambda g: _group(view, g)),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..data.contract import is_final_score_rater
+from ..data.contract import is_final_score_rater, mapped
 from ..errors import InputError
 from ..fairness.final_scores import FINAL_SCORES_SCOPE
 from ..params import SOURCE_LABELS
@@ -469,7 +469,7 @@ def _laggards(tables, lang, names) -> list[Finding]:
                            f"stated per-unit false-alarm rate {_pct(rate)}, false-discovery rate {_pct(fdr)}"))
     below = units[units["status"] == "below_average"]
     if len(below):
-        who = _names(below["unit_id"].map(names).fillna(below["unit_id"]), zh)
+        who = _names(mapped(below["unit_id"], names).fillna(below["unit_id"]), zh)
         text = (f"另有 {len(below)} 家单位本年度得分持续略低于同组平均（{who}），差距不大，不认定为后进。" if zh else
                 f"{len(below)} more units stayed somewhat below their group's average ({who}), not far enough "
                 "behind to be called laggards.")
@@ -478,7 +478,7 @@ def _laggards(tables, lang, names) -> list[Finding]:
             f"{r.unit_id} shortfall {r.shortfall:.2f} sd, q = {r.q_value:.3g}" for r in below.itertuples(index=False))))
     thin = units[units["status"] == "cannot_tell"]
     if len(thin):
-        who = _names(thin["unit_id"].map(names).fillna(thin["unit_id"]), zh)
+        who = _names(mapped(thin["unit_id"], names).fillna(thin["unit_id"]), zh)
         text = (f"{who}本年度参评期数不足，是否持续后进，{_UNKNOWN['zh']}。" if zh else
                 f"{who}: too few rounds this year; whether persistently behind, {_UNKNOWN['en']}.")
         out.append(Finding("laggards", "not_estimable", text, "窗口内排名期数少于 fairness.laggard_min_history" if zh

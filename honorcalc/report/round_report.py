@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..data.contract import TABLES, is_final_score_rater
+from ..data.contract import TABLES, is_final_score_rater, mapped
 from ..data.read import dataset_file
 from ..data.write import input_sha256
 from ..messages import localize_message, localize_notice
@@ -243,7 +243,7 @@ def _one_list(view: RoundView, which: str) -> Html:
             L["round_points"]: listed["points"].map(_signed),
             L["ytd"]: listed["points_ytd"].map(_signed),
             L["escalated"]: listed["escalated"].map(lambda e: L["escalated_yes"] if e else ""),
-            L["reason"]: listed["unit_id"].map(reasons),
+            L["reason"]: mapped(listed["unit_id"], reasons),
         }), [which] * len(listed), css_class="notes")
     empty = status[status["n_listed"] == 0]["ranking_group"]
     return render(
@@ -366,7 +366,7 @@ def _slips(view: RoundView, names: pd.Series) -> dict:
     slips = view.result.slips.sort_values(["slip", "unit_id"], key=lambda c: c.map(
         {"red": 0, "yellow": 1, "white": 2}) if c.name == "slip" else c)
     frame = pd.DataFrame({
-        L["unit"]: slips["unit_id"].map(lambda u: names.get(u, u)),
+        L["unit"]: mapped(slips["unit_id"], lambda u: names.get(u, u)),
         L["code"]: slips["code"],
         L["colour"]: slips["slip"].map(lambda c: L[f"slip_{c}"]),
         L["streak"]: slips["streak"].astype(int),
@@ -379,7 +379,7 @@ def _quota(view: RoundView, names: pd.Series) -> dict:
     failed = q[~q["passed"]]
     frame = pd.DataFrame({
         L["group"]: failed["ranking_group"].map(lambda g: _group(view, g)),
-        L["unit"]: failed["unit_id"].map(lambda u: names.get(u, u)),
+        L["unit"]: mapped(failed["unit_id"], lambda u: names.get(u, u)),
         L["ytd"]: failed["points_ytd"].map(_signed),
         L["rank"]: failed["quota_rank"].astype(int),
     })

@@ -458,7 +458,7 @@ def _write_sheet(ws, sheet: Sheet, styles: _Styles) -> None:
                 cell._style = copy.copy(made[name])
             else:
                 cell.style = name
-                made[name] = cell._style
+                made[name] = copy.copy(cell._style)  # before `_put`, which may mark this cell's text
             _put(cell, columns[k][i], kinds[k])
     # a CJK character is about two digits wide in Excel's default font, and a little more
     widths = [min(48, round(w * 1.15) + 2) for w in widths]

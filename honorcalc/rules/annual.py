@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..data.contract import Dataset, dataset_frames
+from ..data.contract import Dataset, dataset_frames, mapped
 from ..params import Params
 from .evaluate import evaluate_until
 from .lists import empty_ties
@@ -191,7 +191,7 @@ def _standing(in_year: pd.DataFrame, params: Params) -> pd.DataFrame:
     out["mean_comprehensive"] = round_half_up(out["mean_comprehensive"].to_numpy(dtype="float64"),
                                               params.lists.precision)
     esc = in_year[in_year["escalated"].astype(bool)].groupby("unit_id").size()
-    out["escalations"] = out["unit_id"].map(esc).fillna(0).astype("int64")
+    out["escalations"] = mapped(out["unit_id"], esc).fillna(0).astype("int64")
     for col in ("comprehensive_red", "comprehensive_black", "special_red", "special_black", "rounds"):
         out[col] = out[col].astype("int64")
     return out.sort_values(
@@ -208,7 +208,7 @@ def _three_years(standing: pd.DataFrame, results: pd.DataFrame, year: int) -> tu
     for offset, col in ((2, "points_prev2"), (1, "points_prev1")):
         y = year - offset
         earlier = results[results["year"] == y].groupby("unit_id")["points"].sum()
-        out[col] = out["unit_id"].map(earlier).astype("float64")  # NaN: not evaluated that year
+        out[col] = mapped(out["unit_id"], earlier).astype("float64")  # NaN: not evaluated that year
         total = total + out[col].fillna(0.0)
     out["points_3y"] = total
     out["years_3y"] = "-".join(str(y) for y in (years[0], years[-1])) if len(years) > 1 else str(year)

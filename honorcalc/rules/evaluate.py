@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..data.contract import Dataset, dataset_frames, require_round
+from ..data.contract import Dataset, dataset_frames, mapped, require_round
 from ..errors import InputError, ParamError
 from ..params import Params
 from .consequences import award_points, escalate
@@ -212,8 +212,8 @@ def _evaluate(units, indicators, ro, scores, deductions, surveys, params: Params
         res[col] = res[col].astype("Int64")
 
     detail["evaluated"] = row_key(detail).isin(row_key(comp)).to_numpy(dtype=bool)
-    detail["name"] = detail["unit_id"].map(units.set_index("unit_id")["name"])
-    named = points.assign(name=points["indicator_id"].map(indicators.set_index("indicator_id")["name"]))
+    detail["name"] = mapped(detail["unit_id"], units.set_index("unit_id")["name"])
+    named = points.assign(name=mapped(points["indicator_id"], indicators.set_index("indicator_id")["name"]))
     return Evaluation(ro, res, outcome.ties, outcome.status, named, sources, categories, detail, sat)
 
 
@@ -378,7 +378,7 @@ def _round_result(ev: Evaluation, frames: dict, params: Params, current: pd.Seri
     if params.flags.enabled:
         flags, flag_ties = award_flags(res[(res["work"] == work) & (res["seq"] <= seq)], params)
         now = flags[flags["round_id"] == round_id].set_index("unit_id")["flag"]
-        units["flag"] = units["unit_id"].map(now).fillna("").astype(str)
+        units["flag"] = mapped(units["unit_id"], now).fillna("").astype(str)
         ties.append(flag_ties[flag_ties["round_id"] == round_id])
 
     deductions = ev.deductions[ev.deductions["round_id"] == round_id].reset_index(drop=True)
@@ -391,7 +391,7 @@ def _round_result(ev: Evaluation, frames: dict, params: Params, current: pd.Seri
         units["slips"] = [held.get(u, ()) for u in units["unit_id"]]
 
     quota, quota_ties = apply_pass_quota(res, params, round_id=round_id)
-    units["passed"] = units["unit_id"].map(quota.set_index("unit_id")["passed"]) if len(quota) else np.nan
+    units["passed"] = mapped(units["unit_id"], quota.set_index("unit_id")["passed"]) if len(quota) else np.nan
     ties.append(quota_ties)
 
     in_year = (res["year"] == current["year"]) & (res["date"] <= current["date"])

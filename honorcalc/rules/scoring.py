@@ -32,7 +32,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from ..data.contract import REQUIRED_COLUMNS
+from ..data.contract import REQUIRED_COLUMNS, mapped
 from ..errors import InputError
 from ..params import SOURCES, Params
 from .responsibility import charge_responsible_units, problem_keys
@@ -257,8 +257,8 @@ def indicator_points(scores: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataF
     out["points"] = _sums(points, order, starts) / np.maximum(n_raters, 1)
     out["n_raters"] = n_raters
     meta = indicators.set_index("indicator_id")
-    out["category"] = out["indicator_id"].map(meta["category"])
-    out["max_points"] = out["indicator_id"].map(meta["max_points"]).astype("float64")
+    out["category"] = mapped(out["indicator_id"], meta["category"])
+    out["max_points"] = mapped(out["indicator_id"], meta["max_points"]).astype("float64")
     return out
 
 

@@ -85,6 +85,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
+from ...data.contract import mapped
 from ...errors import ParamError
 from ...rules.evaluate import RoundResult
 from ..i18n import FIGURE_LABELS, group_label, round_name
@@ -326,7 +327,7 @@ def score_intervals(result, *, level: float | None = None) -> pd.DataFrame:
         model = measurement_model(r.ratings, indicators, units, params, round_ids=[r.round_id])
         known = model.units.set_index("unit_id")["se"]
     shrink = np.where(units["blended"].to_numpy(dtype=bool), 1.0 - r.params.history.weight, 1.0)
-    se = units["unit_id"].map(known).to_numpy(dtype=float)
+    se = mapped(units["unit_id"], known).to_numpy(dtype=float)
     if "stability.csv" not in tables:
         se = se * shrink  # the history blend scales this round's error
     z = NormalDist().inv_cdf(0.5 + level / 2)
@@ -779,7 +780,7 @@ def plot_list_history(result, *, lang: str | None = None, max_units: int | None 
                     ax.text(x_rounds[i], y0 - TICK, round_labels[i], ha="center", va="top", fontsize=7.5,
                             rotation=rotation, gid="round_label")
             mine = by_unit.get(unit.unit_id, h.iloc[:0])
-            x = x0 + (mine["round_id"].map(position).to_numpy(dtype=float) - xlo) * per_round
+            x = x0 + (mapped(mine["round_id"], position).to_numpy(dtype=float) - xlo) * per_round
             y = y0 + (mine["score_rounded"].to_numpy(dtype=float) - ylo) * per_point
             lines.append(np.column_stack([x, y]))
             dots_x.append(x)
