@@ -246,11 +246,16 @@ def test_the_catalogue_is_data_one_entry_per_shape():
 # --------------------------------------------------------------------------- the command line
 
 
-def _bad_data(tmp_path) -> Path:
-    tables = tiny_tables()
-    tables["scores"].loc[4, "points"] = "缺"
-    write_tables(tmp_path / "data", tables)
-    return tmp_path / "data"
+def _bad_params(tmp_path, body: str = "", name: str = "p.yaml") -> Path:
+    """A params file ``name`` (with ``body`` added) of a dataset ``data`` beside it whose scores.csv row 6
+    has '缺' for its points (the data written once)."""
+    if not (tmp_path / "data").exists():
+        tables = tiny_tables()
+        tables["scores"].loc[4, "points"] = "缺"
+        write_tables(tmp_path / "data", tables)
+    params = tmp_path / name
+    params.write_text("dataset: data\nround: C2026Q1\n" + body, encoding="utf-8")
+    return params
 
 
 @pytest.mark.parametrize("body, lang, expected", [
@@ -263,9 +268,7 @@ def _bad_data(tmp_path) -> Path:
 def test_the_language_of_a_run(tmp_path, capsys, monkeypatch, body, lang, expected):
     """Chinese by default; the params file's ``lang: en`` gives today's English; ``--lang`` wins."""
     monkeypatch.delenv("HONORCALC_LANG", raising=False)
-    _bad_data(tmp_path)
-    params = tmp_path / "p.yaml"
-    params.write_text("dataset: data\nround: C2026Q1\n" + body, encoding="utf-8")
+    params = _bad_params(tmp_path, body)
     args = (["--lang", lang] if lang else []) + ["run", params, "--out", tmp_path / "reports"]
     code, out, err = run_cli(args, capsys, lang=None)
     assert (code, out, err) == (2, "", expected)
@@ -273,9 +276,7 @@ def test_the_language_of_a_run(tmp_path, capsys, monkeypatch, body, lang, expect
 
 def test_set_lang_en_gives_english(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("HONORCALC_LANG", raising=False)
-    _bad_data(tmp_path)
-    params = tmp_path / "p.yaml"
-    params.write_text("dataset: data\nround: C2026Q1\n", encoding="utf-8")
+    params = _bad_params(tmp_path)
     code, _, err = run_cli(["run", params, "--set", "lang=en", "--out", tmp_path / "r"], capsys, lang=None)
     assert code == 2 and err.startswith("Error: scores.csv:6:")
 
@@ -297,9 +298,8 @@ def test_a_broken_params_file_still_gives_the_params_error(tmp_path, capsys, mon
 
 def test_the_language_does_not_leak_between_commands(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("HONORCALC_LANG", raising=False)
-    _bad_data(tmp_path)
-    (tmp_path / "en.yaml").write_text("dataset: data\nround: C2026Q1\nlang: en\n", encoding="utf-8")
-    (tmp_path / "zh.yaml").write_text("dataset: data\nround: C2026Q1\n", encoding="utf-8")
+    _bad_params(tmp_path, "lang: en\n", "en.yaml")
+    _bad_params(tmp_path, name="zh.yaml")
     assert run_cli(["run", tmp_path / "en.yaml"], capsys, lang=None)[2].startswith("Error: ")
     assert run_cli(["run", tmp_path / "zh.yaml"], capsys, lang=None)[2].startswith("错误：")
 
@@ -346,13 +346,11 @@ def test_interrupt_and_memory_lines_in_chinese(capsys, monkeypatch):
 
 def test_a_batch_says_its_failed_runs_in_the_language_asked(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("HONORCALC_LANG", raising=False)
-    _bad_data(tmp_path)
-    params = tmp_path / "p.yaml"
-    params.write_text("dataset: data\nround: C2026Q1\n", encoding="utf-8")
+    params = _bad_params(tmp_path)
     code, out, _ = run_cli(["batch", params, "--jobs", "1", "--out", tmp_path / "r"], capsys, lang=None)
     assert code == 2
     assert out == f"失败 {params}：scores.csv 第 6 行：列「points」：应为数字，实际为 '缺'\n"
-    params.write_text("dataset: data\nround: C2026Q1\nlang: en\n", encoding="utf-8")
+    _bad_params(tmp_path, "lang: en\n")
     code, out, _ = run_cli(["batch", params, "--jobs", "1", "--out", tmp_path / "r"], capsys, lang=None)
     assert code == 2
     assert out == f"FAILED {params}: scores.csv:6: column 'points': expected a number, got '缺'\n"
