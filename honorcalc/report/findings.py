@@ -166,30 +166,22 @@ def _final_scores(tables, lang, names) -> list[Finding]:
                 "Some rounds of this year hold only final scores, with no rater recorded: open and covert visits "
                 "are compared on the rounds that record their raters only.")
     elif (this_round >= 1.0).all():
-        if zh:
-            text = f"本轮数据仅有各单位最终得分，未记录评分人：{what}无法评估"
-            if share.get("visits", 0.0) >= 1.0:
-                text += "，明查与暗访得分无法比较"
-            elif "visits" in share.index:
-                text += "；明查与暗访得分的比较只依据本年度记录了评分人的轮次"
-            if "measurement_error" in share.index:
-                text += "；各单位名次区间无法给出，名次和上榜结果是否受评分误差影响，无法判断"
-            if called:
-                text += "；持续后进单位的认定只依据得分，不能排除个别单位因所遇评分人偏严而显得落后"
-            text += "。" + record
-        else:
-            text = f"This round's data hold only each unit's final scores, with no rater recorded: {what} cannot be assessed"
-            if share.get("visits", 0.0) >= 1.0:
-                text += ", and open and covert visits cannot be compared"
-            elif "visits" in share.index:
-                text += "; open and covert visits are compared on this year's rounds that record their raters only"
-            if "measurement_error" in share.index:
-                text += "; no rank interval can be given, and whether scoring error moved a place or a listing "\
-                        "cannot be judged"
-            if called:
-                text += "; persistent laggards are called on the scores alone, and a unit that met harsh raters "\
-                        "cannot be told from one that lags"
-            text += "." + record
+        visits = share.get("visits", 0.0)
+        # (whether it is said, in Chinese, in English)
+        clauses = [
+            (visits >= 1.0, "，明查与暗访得分无法比较", ", and open and covert visits cannot be compared"),
+            (not visits >= 1.0 and "visits" in share.index, "；明查与暗访得分的比较只依据本年度记录了评分人的轮次",
+             "; open and covert visits are compared on this year's rounds that record their raters only"),
+            ("measurement_error" in share.index, "；各单位名次区间无法给出，名次和上榜结果是否受评分误差影响，无法判断",
+             "; no rank interval can be given, and whether scoring error moved a place or a listing cannot be judged"),
+            (called, "；持续后进单位的认定只依据得分，不能排除个别单位因所遇评分人偏严而显得落后",
+             "; persistent laggards are called on the scores alone, and a unit that met harsh raters cannot be told "
+             "from one that lags"),
+        ]
+        said = "".join(chinese if zh else english for say, chinese, english in clauses if say)
+        text = (f"本轮数据仅有各单位最终得分，未记录评分人：{what}无法评估{said}。{record}" if zh else
+                f"This round's data hold only each unit's final scores, with no rater recorded: {what} cannot be "
+                f"assessed{said}.{record}")
     else:
         part = f"{100 * float(this_round.max()):.3g}%"
         text = (f"本轮约 {part} 的评分仅有最终得分，未记录评分人：{what}只依据记录了评分人的评分，其余评分无法评估；"
