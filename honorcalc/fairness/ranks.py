@@ -165,7 +165,7 @@ def _competition_rank(x: np.ndarray) -> np.ndarray:
 
 
 def _threads() -> int:
-    """Threads for the passes over the pairs: NumPy's loops release the GIL, so the cores add up."""
+    """Threads for the passes over the pairs: the compiled loops release the GIL, so the cores add up."""
     return max(1, min(_MAX_THREADS, os.cpu_count() or 1))
 
 

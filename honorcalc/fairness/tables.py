@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from ..data.contract import dataset_frames, mapped, require_round
+from ..data.contract import dataset_frames, mapped, require_round, text_ids
 from ..data.read import release_freed_memory
 from ..errors import InputError
 from ..params import Params
@@ -215,8 +215,9 @@ def _final_sources(scores: pd.DataFrame) -> set:
     """The (round_id, source) pairs whose every score is a final score, with no rater recorded."""
     if scores.empty:
         return set()
-    final = ~with_rater(scores)
-    whole = pd.Series(final).groupby([scores["round_id"].to_numpy(), scores["source"].to_numpy()]).all()
+    final = pd.Series(~with_rater(scores), index=scores.index)
+    # grouped by the columns themselves: ids held as codes are not written out row by row
+    whole = final.groupby([text_ids(scores["round_id"]), text_ids(scores["source"])], observed=True).all()
     return set(whole.index[whole.to_numpy()])
 
 
